@@ -1,0 +1,47 @@
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::pages::Chat;
+use crate::session::{LogLine, Speaker};
+
+/// The conversation, newest at the bottom. Text is always rendered as text,
+/// so markup in a message is shown, never run.
+#[component]
+pub fn ChatLog(chat: Chat) -> impl IntoView {
+    let log = NodeRef::<Div>::new();
+    // Keep the newest line in view.
+    Effect::new(move |_| {
+        chat.session.with(|s| s.log().len());
+        if let Some(log) = log.get() {
+            log.set_scroll_top(log.scroll_height());
+        }
+    });
+    view! {
+        <div class="log" role="log" aria-live="polite" node_ref=log>
+            <For
+                each=move || chat.session.with(|s| s.log().to_vec())
+                key=|line| line.id
+                let:line
+            >
+                <LogEntry line/>
+            </For>
+        </div>
+    }
+}
+
+/// One line: "You: ...", "Stranger: ..." or a notice.
+#[component]
+fn LogEntry(line: LogLine) -> impl IntoView {
+    let (class, speaker) = match line.speaker {
+        Speaker::You => ("line you", Some("You:")),
+        Speaker::Stranger => ("line stranger", Some("Stranger:")),
+        Speaker::Notice => ("line notice", None),
+        Speaker::Error => ("line error", None),
+    };
+    view! {
+        <p class=class>
+            {speaker.map(|who| view! { <strong class="who">{who}</strong>" " })}
+            <span class="text">{line.text}</span>
+        </p>
+    }
+}

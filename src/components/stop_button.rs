@@ -1,0 +1,13 @@
+use leptos::prelude::*;
+
+use crate::pages::Chat;
+
+/// "Stop" ends the search or the chat; then "New" starts another.
+#[component]
+pub fn StopButton(chat: Chat) -> impl IntoView {
+    view! {
+        <button type="button" class="stop" on:click=move |_| chat.press_stop_or_new()>
+            {move || chat.session.with(|s| s.button_label())}
+        </button>
+    }
+}

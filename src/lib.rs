@@ -1,0 +1,31 @@
+//! Strangers: anonymous one-to-one chat with a random stranger.
+//!
+//! One crate, built twice: for the server (`ssr`, axum) and for the browser
+//! (`hydrate`, WebAssembly). The map:
+//!
+//! - [`protocol`]: the messages that cross the WebSocket, shared by both sides.
+//! - [`session`]: a visitor's chat as the browser sees it (phase and log), pure and tested natively.
+//! - [`app`]: the HTML shell and the router.
+//! - [`pages`]: the landing page and the chat page.
+//! - [`components`]: the chat page's parts: status line, log, message box, Stop/New button.
+//! - `socket` (browser only): the WebSocket to the server.
+//! - `server` (server only): `/ws`, the lobby, matchmaker, rooms and connections.
+
+pub mod app;
+pub mod components;
+pub mod pages;
+pub mod protocol;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "hydrate")]
+pub mod socket;
+
+/// The browser's entry point: takes over the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,50 @@
+//! The Strangers server binary: read the configuration, bind, serve.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    use leptos::prelude::get_configuration;
+    use strangers::server;
+    use tracing_subscriber::EnvFilter;
+
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+
+    let options = get_configuration(None)
+        .map_err(std::io::Error::other)?
+        .leptos_options;
+    let addr = options.site_addr;
+    let listener = server::bind(addr)?;
+    tracing::info!("Strangers is listening on http://{addr}");
+    server::serve(listener, server::AppState::new(options), shutdown_signal()).await
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+#[cfg(feature = "ssr")]
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build starts from `strangers::hydrate` in lib.rs instead.
+}

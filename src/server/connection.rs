@@ -1,0 +1,155 @@
+//! One stranger's WebSocket connection: a read loop feeding the lobby, and a
+//! writer task that owns the socket's sending side and drains the bounded outbox.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::lobby::{Lobby, LobbyError};
+use super::stranger::{OUTBOX_CAPACITY, Stranger};
+use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_message_text};
+
+/// How long a closing connection may take to flush what it owes and finish the
+/// close handshake before it is dropped regardless.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// WebSocket close code 1001: the server is going away (restart or shutdown).
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code 1008: the client broke a rule (here: stopped reading).
+const CLOSE_POLICY: u16 = 1008;
+
+/// Why a connection's read loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The browser closed the socket, or the network dropped it.
+    ClientGone,
+    /// The browser stopped reading and its outbox filled up.
+    TooSlow,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+/// Serves one stranger until their socket closes or the server shuts down.
+///
+/// Whatever ends the connection, the stranger departs the lobby exactly once,
+/// so their partner is told and no ghost remains in the queue.
+pub async fn serve(socket: WebSocket, lobby: Lobby, shutdown: CancellationToken) {
+    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let kick = CancellationToken::new();
+    let stranger = Stranger::new(outbox, kick.clone());
+    let id = stranger.id();
+    lobby.arrive(stranger.clone());
+    tracing::debug!(stranger = %id, "connected");
+
+    let (sink, mut stream) = socket.split();
+    let stop_writing = CancellationToken::new();
+    let writer = tokio::spawn(write_outbox(sink, inbox, stop_writing.clone()));
+
+    let ending = loop {
+        tokio::select! {
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(reply) = handle_frame(&lobby, &stranger, text.as_str()) {
+                        stranger.deliver(reply);
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    stranger.deliver(ServerMessage::error(ErrorCode::BadMessage));
+                }
+                // tungstenite answers pings itself; a close frame is answered as the
+                // stream is polled further, and the stream then ends by itself.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
+                Some(Err(_)) | None => break Ending::ClientGone,
+            },
+            () = kick.cancelled() => break Ending::TooSlow,
+            () = shutdown.cancelled() => break Ending::Shutdown,
+        }
+    };
+
+    lobby.depart(id);
+    // The lobby has dropped its handle; dropping ours lets the writer finish
+    // the outbox and end.
+    drop(stranger);
+    tracing::debug!(stranger = %id, ?ending, "disconnected");
+
+    let farewell = match ending {
+        Ending::ClientGone => None,
+        Ending::TooSlow => {
+            // It is not reading: do not wait for the outbox to drain.
+            stop_writing.cancel();
+            Some((CLOSE_POLICY, "Too many unread messages"))
+        }
+        Ending::Shutdown => Some((
+            CLOSE_GOING_AWAY,
+            "The server is restarting, please reconnect",
+        )),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
+        let Ok(mut sink) = writer.await else { return };
+        if let Some((code, reason)) = farewell {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+            finish_close_handshake(&mut stream).await;
+        }
+    })
+    .await;
+}
+
+/// Writes queued messages to the socket in order until the outbox closes or
+/// writing is stopped, then hands the sending side back for the close frame.
+async fn write_outbox(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut inbox: mpsc::Receiver<ServerMessage>,
+    stop: CancellationToken,
+) -> SplitSink<WebSocket, Message> {
+    loop {
+        let message = tokio::select! {
+            () = stop.cancelled() => break,
+            message = inbox.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+        };
+        let frame = Message::Text(message.to_frame().into());
+        tokio::select! {
+            () = stop.cancelled() => break,
+            sent = sink.send(frame) => if sent.is_err() { break },
+        }
+    }
+    sink
+}
+
+/// Reads until the peer's close reply arrives and the stream ends.
+async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
+    while let Some(Ok(_)) = stream.next().await {}
+}
+
+/// Acts on one text frame; returns the reply for the sender, if any.
+fn handle_frame(lobby: &Lobby, stranger: &Stranger, frame: &str) -> Option<ServerMessage> {
+    let refusal = match ClientMessage::parse(frame) {
+        Err(code) => code,
+        Ok(ClientMessage::Join {}) => match lobby.join(stranger.id()) {
+            Ok(()) | Err(LobbyError::UnknownStranger) => return None,
+            Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
+        },
+        Ok(ClientMessage::Leave {}) => {
+            lobby.leave(stranger.id());
+            return None;
+        }
+        Ok(ClientMessage::Message { text }) => match check_message_text(&text) {
+            Err(code) => code,
+            Ok(()) => match lobby.say(stranger.id(), &text) {
+                Ok(()) => return None,
+                Err(_) => ErrorCode::NotInChat,
+            },
+        },
+    };
+    Some(ServerMessage::error(refusal))
+}

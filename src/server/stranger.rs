@@ -1,0 +1,137 @@
+//! A stranger: one person's WebSocket connection, as the rest of the server sees it.
+
+use std::fmt;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::protocol::ServerMessage;
+
+/// How many messages may wait for one stranger's socket before we decide the
+/// browser has stopped reading. Bounded so one slow reader cannot grow the
+/// server's memory or hold up delivery to anyone else.
+pub const OUTBOX_CAPACITY: usize = 256;
+
+/// A stranger's identity on this server: random, so it says nothing about the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StrangerId(Uuid);
+
+impl StrangerId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        StrangerId(Uuid::new_v4())
+    }
+}
+
+impl Default for StrangerId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for StrangerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The handle other parts of the server use to reach one stranger. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Stranger {
+    /// Who this is.
+    id: StrangerId,
+    /// The bounded queue drained by the task that owns the socket's sending side.
+    outbox: mpsc::Sender<ServerMessage>,
+    /// Cancelled to make the connection close itself, e.g. when its outbox overflows.
+    kick: CancellationToken,
+}
+
+/// What happened to a message handed to [`Stranger::deliver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Queued for the socket, behind everything queued before it.
+    Queued,
+    /// The stranger is not reading; the connection has been told to close.
+    Overflowed,
+    /// The connection is already gone.
+    Gone,
+}
+
+impl Stranger {
+    /// A new stranger with a fresh id, reached through `outbox`.
+    pub fn new(outbox: mpsc::Sender<ServerMessage>, kick: CancellationToken) -> Self {
+        Stranger {
+            id: StrangerId::new(),
+            outbox,
+            kick,
+        }
+    }
+
+    /// This stranger's id.
+    pub fn id(&self) -> StrangerId {
+        self.id
+    }
+
+    /// Queues `message` for this stranger without waiting, so it is safe under a lock.
+    /// A full queue means the browser stopped reading: rather than slow everyone
+    /// else down, that connection is closed.
+    pub fn deliver(&self, message: ServerMessage) -> Delivery {
+        match self.outbox.try_send(message) {
+            Ok(()) => Delivery::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.kick.cancel();
+                Delivery::Overflowed
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A stranger whose outbox the test can read.
+    pub(crate) fn stranger() -> (Stranger, mpsc::Receiver<ServerMessage>) {
+        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        (Stranger::new(tx, CancellationToken::new()), rx)
+    }
+
+    #[test]
+    fn user_creation() {
+        let (alice, mut alice_rx) = stranger();
+        let (bob, _bob_rx) = stranger();
+        assert_ne!(alice.id(), bob.id(), "every stranger gets their own id");
+        assert_eq!(
+            alice.clone().id(),
+            alice.id(),
+            "a handle keeps its identity"
+        );
+
+        assert_eq!(alice.deliver(ServerMessage::Waiting), Delivery::Queued);
+        assert_eq!(alice_rx.try_recv().ok(), Some(ServerMessage::Waiting));
+    }
+
+    #[test]
+    fn a_stranger_who_stops_reading_is_kicked_not_waited_for() {
+        let (tx, _rx) = mpsc::channel(2);
+        let kick = CancellationToken::new();
+        let slow = Stranger::new(tx, kick.clone());
+        assert_eq!(slow.deliver(ServerMessage::Waiting), Delivery::Queued);
+        assert_eq!(slow.deliver(ServerMessage::Paired), Delivery::Queued);
+        assert!(!kick.is_cancelled());
+        assert_eq!(
+            slow.deliver(ServerMessage::StrangerLeft),
+            Delivery::Overflowed
+        );
+        assert!(kick.is_cancelled());
+    }
+
+    #[test]
+    fn delivering_to_a_closed_connection_reports_it_gone() {
+        let (gone, rx) = stranger();
+        drop(rx);
+        assert_eq!(gone.deliver(ServerMessage::Waiting), Delivery::Gone);
+    }
+}
