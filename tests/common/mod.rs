@@ -1,0 +1,165 @@
+//! A real server on 127.0.0.1:0 and WebSocket clients that talk to it.
+#![allow(dead_code)] // each test file uses its own part of this kit
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use leptos::prelude::LeptosOptions;
+use strangers::protocol::{ClientMessage, ServerMessage};
+use strangers::server::{self, AppState};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for something the server should send promptly.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The router the binary serves, on a free loopback port.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state, to look inside the lobby.
+    pub state: AppState,
+    /// Fire to shut it down.
+    stop: Option<oneshot::Sender<()>>,
+    /// The serving task.
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let listener = server::bind("127.0.0.1:0".parse().unwrap()).expect("bind a free port");
+        let addr = listener.local_addr().unwrap();
+        let options = LeptosOptions::builder().output_name("strangers").build();
+        let state = AppState::new(options);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(server::serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// Two clients, paired with each other.
+    pub async fn pair(&self) -> (Client, Client) {
+        let mut a = self.client().await;
+        let mut b = self.client().await;
+        a.send(&ClientMessage::Join {}).await;
+        a.expect(ServerMessage::Waiting).await;
+        b.send(&ClientMessage::Join {}).await;
+        a.expect(ServerMessage::Paired).await;
+        b.expect(ServerMessage::Paired).await;
+        (a, b)
+    }
+
+    /// Shuts the server down and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(PATIENCE, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
+            .expect("server ran cleanly");
+    }
+
+    /// Waits until `check` holds of the lobby, which settles a moment after sockets close.
+    pub async fn eventually(&self, what: &str, check: impl Fn(&AppState) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !check(&self.state) {
+            assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A stranger's browser, reduced to its WebSocket.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (ws, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("WebSocket handshake");
+        assert_eq!(response.status(), 101);
+        Client { ws }
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.send_raw(&message.to_frame()).await;
+    }
+
+    pub async fn send_raw(&mut self, frame: &str) {
+        self.ws
+            .send(Message::text(frame))
+            .await
+            .expect("send a frame");
+    }
+
+    pub async fn say(&mut self, text: &str) {
+        self.send(&ClientMessage::Message { text: text.into() })
+            .await;
+    }
+
+    /// The next message from the server; panics if none comes in time.
+    pub async fn recv(&mut self) -> ServerMessage {
+        match self.try_recv(PATIENCE).await {
+            Some(message) => message,
+            None => panic!("no message from the server within {PATIENCE:?}"),
+        }
+    }
+
+    /// The next message from the server within `wait`, if any.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
+            match frame.expect("a readable frame") {
+                Message::Text(text) => {
+                    return Some(ServerMessage::parse(&text).expect("a protocol message"));
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    pub async fn expect(&mut self, expected: ServerMessage) {
+        assert_eq!(self.recv().await, expected);
+    }
+
+    /// Asserts the server sends nothing for a short while.
+    pub async fn expect_silence(&mut self) {
+        let got = self.try_recv(Duration::from_millis(200)).await;
+        assert_eq!(got, None, "expected no message");
+    }
+
+    /// Drops the TCP connection with a reset and no close frame, like a lost network.
+    pub fn vanish(self) {
+        if let MaybeTlsStream::Plain(tcp) = self.ws.get_ref() {
+            // A zero linger resets at once; there is nothing to block on.
+            #[allow(deprecated)]
+            let _ = tcp.set_linger(Some(Duration::ZERO));
+        }
+        drop(self);
+    }
+}

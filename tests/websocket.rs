@@ -1,0 +1,262 @@
+//! The chat through real sockets, against the router the binary serves.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{Client, TestServer};
+use futures_util::SinkExt;
+use strangers::protocol::{ClientMessage, ErrorCode, MAX_MESSAGE_CHARS, ServerMessage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+
+fn text(t: &str) -> ServerMessage {
+    ServerMessage::Message { text: t.into() }
+}
+
+#[tokio::test]
+async fn websocket_upgrade() {
+    let server = TestServer::start().await;
+
+    // The same router serves the landing page...
+    let mut http = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut page = String::new();
+    http.read_to_string(&mut page).await.unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Talk to strangers!"));
+
+    // ...and upgrades /ws to a WebSocket, where each connection is a stranger.
+    let mut alice = server.client().await;
+    server
+        .eventually("alice is online", |s| s.lobby.online() == 1)
+        .await;
+    alice.send(&ClientMessage::Join {}).await;
+    alice.expect(ServerMessage::Waiting).await;
+}
+
+#[tokio::test]
+async fn handle_message() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.pair().await;
+
+    alice.say("hi <b>bob</b>").await;
+    bob.expect(text("hi <b>bob</b>")).await;
+    bob.say("hello\nalice").await;
+    alice.expect(text("hello\nalice")).await;
+
+    // Bad input gets an error back, reaches nobody, and the connection stays usable.
+    alice.send_raw("this is not json").await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::BadMessage))
+        .await;
+    alice.send_raw(r#"{"type":"shout","text":"hi"}"#).await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::BadMessage))
+        .await;
+    alice.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
+    alice
+        .expect(ServerMessage::error(ErrorCode::BadMessage))
+        .await;
+    alice.say(&"x".repeat(MAX_MESSAGE_CHARS + 1)).await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::MessageTooLong))
+        .await;
+    alice.say(" \n ").await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::EmptyMessage))
+        .await;
+    bob.expect_silence().await;
+
+    alice.say("still here").await;
+    bob.expect(text("still here")).await;
+}
+
+#[tokio::test]
+async fn handle_disconnection() {
+    let server = TestServer::start().await;
+    let (alice, mut bob) = server.pair().await;
+
+    let mut alice = alice;
+    alice.ws.close(None).await.unwrap();
+    bob.expect(ServerMessage::StrangerLeft).await;
+    server
+        .eventually("alice is gone", |s| s.lobby.online() == 1)
+        .await;
+
+    // Bob looks again: he waits rather than being matched with alice's ghost.
+    bob.send(&ClientMessage::Join {}).await;
+    bob.expect(ServerMessage::Waiting).await;
+    bob.expect_silence().await;
+    server.state.lobby.assert_consistent();
+}
+
+#[tokio::test]
+async fn leave_chat_session() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.pair().await;
+
+    alice.send(&ClientMessage::Leave {}).await;
+    bob.expect(ServerMessage::StrangerLeft).await;
+    server
+        .eventually("the room is removed", |s| s.lobby.rooms() == 0)
+        .await;
+
+    // Neither can talk into the finished chat.
+    bob.say("hello?").await;
+    bob.expect(ServerMessage::error(ErrorCode::NotInChat)).await;
+    alice.expect_silence().await;
+
+    // Both are still connected and can start again.
+    alice.send(&ClientMessage::Join {}).await;
+    alice.expect(ServerMessage::Waiting).await;
+    bob.send(&ClientMessage::Join {}).await;
+    bob.expect(ServerMessage::Paired).await;
+    alice.expect(ServerMessage::Paired).await;
+}
+
+#[tokio::test]
+async fn a_dropped_tcp_connection_frees_the_partner() {
+    let server = TestServer::start().await;
+    let (alice, mut bob) = server.pair().await;
+    alice.vanish();
+    bob.expect(ServerMessage::StrangerLeft).await;
+    server
+        .eventually("no ghost", |s| s.lobby.online() == 1)
+        .await;
+    server.state.lobby.assert_consistent();
+}
+
+#[tokio::test]
+async fn a_refreshed_waiter_leaves_no_ghost() {
+    let server = TestServer::start().await;
+    let mut ghost = server.client().await;
+    ghost.send(&ClientMessage::Join {}).await;
+    ghost.expect(ServerMessage::Waiting).await;
+    ghost.vanish();
+    server
+        .eventually("the ghost left the queue", |s| s.lobby.waiting() == 0)
+        .await;
+
+    let (mut alice, mut bob) = server.pair().await;
+    alice.say("are you real?").await;
+    bob.expect(text("are you real?")).await;
+}
+
+#[tokio::test]
+async fn message_order_is_kept() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.pair().await;
+    let count = 200; // below the outbox bound, all sent before bob reads any
+    for i in 0..count {
+        alice.say(&format!("message {i}")).await;
+    }
+    for i in 0..count {
+        bob.expect(text(&format!("message {i}"))).await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_tells_everyone_and_closes_with_going_away() {
+    let server = TestServer::start().await;
+    let (alice, bob) = server.pair().await;
+    let stopping = tokio::spawn(server.shutdown());
+    for mut stranger in [alice, bob] {
+        // A stranger may first hear their partner leave; then the close frame.
+        let close = loop {
+            let next = futures_util::StreamExt::next(&mut stranger.ws);
+            match tokio::time::timeout(common::PATIENCE, next)
+                .await
+                .expect("server closes in time")
+            {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        let close = close.expect("a close code");
+        assert_eq!(u16::from(close.code), 1001);
+        assert_eq!(
+            close.reason.as_str(),
+            "The server is restarting, please reconnect"
+        );
+        // Reading on completes the close handshake.
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut stranger.ws).await {}
+    }
+    stopping.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_joiners_each_get_one_distinct_partner() {
+    let server = TestServer::start().await;
+    let strangers = 1001;
+
+    // Everyone connects and joins at once.
+    let tasks: Vec<_> = (0..strangers)
+        .map(|me| {
+            let addr = server.addr;
+            tokio::spawn(async move {
+                let mut client = Client::connect(addr).await;
+                client.send(&ClientMessage::Join {}).await;
+                let first = client.recv().await;
+                (me, first, client)
+            })
+        })
+        .collect();
+    let mut clients = Vec::new();
+    for task in tasks {
+        clients.push(task.await.unwrap());
+    }
+    server
+        .eventually("everyone but one is in a room", |s| {
+            s.lobby.rooms() == (strangers - 1) / 2
+        })
+        .await;
+    server.state.lobby.assert_consistent();
+
+    // Those who waited first have been told of their pairing by now, bar one.
+    let mut paired = Vec::new();
+    let mut waiting = Vec::new();
+    for (me, first, mut client) in clients {
+        let was_paired = match first {
+            ServerMessage::Paired => true,
+            ServerMessage::Waiting => {
+                let next = client.try_recv(std::time::Duration::from_millis(500)).await;
+                next == Some(ServerMessage::Paired)
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        if was_paired {
+            paired.push((me, client));
+        } else {
+            waiting.push((me, client));
+        }
+    }
+    assert_eq!(waiting.len(), 1, "exactly the odd one out waits");
+    assert_eq!(
+        paired.len(),
+        strangers - 1,
+        "everyone else is in exactly one room"
+    );
+    assert_eq!(server.state.lobby.waiting(), 1);
+
+    // Each tells their partner who they are: partners are distinct and mutual.
+    for (me, client) in &mut paired {
+        client.say(&me.to_string()).await;
+    }
+    let mut partner_of = HashMap::new();
+    for (me, client) in &mut paired {
+        let ServerMessage::Message { text } = client.recv().await else {
+            panic!("expected the partner's name");
+        };
+        let partner: usize = text.parse().unwrap();
+        assert_ne!(partner, *me, "nobody is paired with themselves");
+        partner_of.insert(*me, partner);
+    }
+    for (me, partner) in &partner_of {
+        assert_eq!(partner_of.get(partner), Some(me), "pairs are mutual");
+    }
+}
