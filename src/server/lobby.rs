@@ -265,6 +265,20 @@ mod tests {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
+    type Arrival = (StrangerId, Receiver<ServerMessage>);
+
+    /// A lobby where two strangers have just been paired, their queues read.
+    fn paired() -> (Lobby, Arrival, Arrival) {
+        let lobby = Lobby::new();
+        let (alice, mut alice_rx) = arrive(&lobby);
+        let (bob, mut bob_rx) = arrive(&lobby);
+        lobby.join(alice).unwrap();
+        lobby.join(bob).unwrap();
+        drain(&mut alice_rx);
+        drain(&mut bob_rx);
+        (lobby, (alice, alice_rx), (bob, bob_rx))
+    }
+
     #[test]
     fn two_joiners_are_paired_and_chat() {
         let lobby = Lobby::new();
@@ -289,13 +303,7 @@ mod tests {
 
     #[test]
     fn leaving_a_chat_frees_both_and_removes_the_room() {
-        let lobby = Lobby::new();
-        let (alice, mut alice_rx) = arrive(&lobby);
-        let (bob, mut bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
-        drain(&mut alice_rx);
-        drain(&mut bob_rx);
+        let (lobby, (alice, mut alice_rx), (bob, mut bob_rx)) = paired();
 
         lobby.leave(alice);
         lobby.assert_consistent();
@@ -309,12 +317,7 @@ mod tests {
 
     #[test]
     fn joining_again_during_a_chat_is_a_skip() {
-        let lobby = Lobby::new();
-        let (alice, _alice_rx) = arrive(&lobby);
-        let (bob, mut bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
-        drain(&mut bob_rx);
+        let (lobby, (alice, _alice_rx), (bob, mut bob_rx)) = paired();
 
         lobby.join(alice).unwrap();
         lobby.assert_consistent();
@@ -350,12 +353,7 @@ mod tests {
 
     #[test]
     fn a_departure_mid_chat_frees_the_partner() {
-        let lobby = Lobby::new();
-        let (alice, _alice_rx) = arrive(&lobby);
-        let (bob, mut bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
-        drain(&mut bob_rx);
+        let (lobby, (alice, _alice_rx), (bob, mut bob_rx)) = paired();
         lobby.depart(alice);
         lobby.assert_consistent();
         assert_eq!(drain(&mut bob_rx), [ServerMessage::StrangerLeft]);
