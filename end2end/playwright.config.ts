@@ -38,7 +38,7 @@ export default defineConfig({
   ],
   // The release build made by `cargo leptos build --release` (see .ci/test).
   webServer: {
-    command: "../target/release/strangers",
+    command: "target/release/strangers",
     cwd: "..",
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: false,
