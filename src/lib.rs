@@ -9,6 +9,7 @@
 //! - [`pages`]: the landing page and the chat page.
 //! - [`components`]: the chat page's parts: status line, log, message box, Stop/New button.
 //! - `socket` (browser only): the WebSocket to the server.
+//! - `browser` (browser only): the per-browser id, file downloads, tab visibility.
 //! - `server` (server only): `/ws`, the lobby, matchmaker, rooms and connections.
 
 pub mod app;
@@ -17,6 +18,8 @@ pub mod pages;
 pub mod protocol;
 pub mod session;
 
+#[cfg(feature = "hydrate")]
+pub mod browser;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "hydrate")]

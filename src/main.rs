@@ -17,7 +17,8 @@ async fn main() -> std::io::Result<()> {
     let addr = options.site_addr;
     let listener = server::bind(addr)?;
     tracing::info!("Strangers is listening on http://{addr}");
-    server::serve(listener, server::AppState::new(options), shutdown_signal()).await
+    let state = server::AppState::new(options, server::Settings::from_env());
+    server::serve(listener, state, shutdown_signal()).await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

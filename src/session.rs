@@ -56,31 +56,106 @@ pub enum Action {
     Nothing,
 }
 
+/// What the visitor asked for on the landing page; every search uses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preferences {
+    /// Normalized interests (see [`crate::protocol::interests_from_input`]).
+    pub interests: Vec<String>,
+    /// Wait for a shared interest rather than fall back to anyone.
+    pub only_shared: bool,
+    /// This browser's random id, so its tabs are never paired together.
+    pub browser: Option<String>,
+}
+
 /// A visitor's chat session.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ChatSession {
+    /// What every search asks for.
+    preferences: Preferences,
     /// Where the chat stands.
     phase: Phase,
     /// The conversation and notices, oldest first.
     log: Vec<LogLine>,
     /// The id of the next log line.
     next_line: u64,
+    /// Whether Stop was pressed once and waits for a second press ("Really?").
+    confirming: bool,
+    /// Whether the stranger is typing right now.
+    stranger_typing: bool,
+    /// Whether we told the stranger we are typing (and have not sent or stopped since).
+    typing_sent: bool,
+    /// How many strangers are online, once the server has said.
+    online: Option<u64>,
+    /// Counts events worth the visitor's attention (a new stranger, a new message),
+    /// so the page can flag those that happen while the tab is in the background.
+    attention: u64,
 }
 
-impl Default for ChatSession {
+impl Default for Phase {
     fn default() -> Self {
-        Self::new()
+        Phase::Connecting
     }
 }
 
 impl ChatSession {
-    /// A session that is connecting to the server.
-    pub fn new() -> Self {
+    /// A session that is connecting to the server and will search with `preferences`.
+    pub fn new(preferences: Preferences) -> Self {
         ChatSession {
-            phase: Phase::Connecting,
-            log: Vec::new(),
-            next_line: 0,
+            preferences,
+            ..Self::default()
         }
+    }
+
+    /// What every search asks for.
+    pub fn preferences(&self) -> &Preferences {
+        &self.preferences
+    }
+
+    /// Whether the stranger is typing right now.
+    pub fn stranger_typing(&self) -> bool {
+        self.stranger_typing
+    }
+
+    /// How many strangers are online, once known.
+    pub fn online(&self) -> Option<u64> {
+        self.online
+    }
+
+    /// A counter that grows with every new stranger and every message from one.
+    pub fn attention(&self) -> u64 {
+        self.attention
+    }
+
+    /// The chat as plain text, for "Save log": made here, stored nowhere.
+    pub fn transcript(&self) -> String {
+        let mut text = String::from("Strangers chat log\n\n");
+        for line in &self.log {
+            match line.speaker {
+                Speaker::You => text.push_str("You: "),
+                Speaker::Stranger => text.push_str("Stranger: "),
+                Speaker::Notice => {}
+                Speaker::Error => continue,
+            }
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        text
+    }
+
+    fn join(&self) -> ClientMessage {
+        ClientMessage::Join {
+            interests: self.preferences.interests.clone(),
+            only_shared: self.preferences.only_shared,
+            browser: self.preferences.browser.clone(),
+        }
+    }
+
+    /// Moves to `phase`, dropping what belonged to the previous one.
+    fn enter(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.confirming = false;
+        self.stranger_typing = false;
+        self.typing_sent = false;
     }
 
     /// Where the chat stands.
@@ -107,6 +182,7 @@ impl ChatSession {
     /// The Stop/New button's label.
     pub fn button_label(&self) -> &'static str {
         match self.phase {
+            Phase::Chatting if self.confirming => "Really?",
             Phase::Connecting | Phase::Searching | Phase::Chatting => "Stop",
             Phase::Ended | Phase::Offline => "New",
         }
@@ -119,8 +195,8 @@ impl ChatSession {
 
     /// The connection opened: start looking for a stranger.
     pub fn connected(&mut self) -> ClientMessage {
-        self.phase = Phase::Searching;
-        ClientMessage::Join {}
+        self.enter(Phase::Searching);
+        self.join()
     }
 
     /// The connection closed or failed.
@@ -128,7 +204,7 @@ impl ChatSession {
         if self.phase == Phase::Chatting {
             self.note(Speaker::Notice, "You have disconnected.");
         }
-        self.phase = Phase::Offline;
+        self.enter(Phase::Offline);
     }
 
     /// Applies a message from the server.
@@ -138,12 +214,22 @@ impl ChatSession {
     /// shown in the wrong chat, since the server's replies come in order.
     pub fn receive(&mut self, message: ServerMessage) {
         match (self.phase, message) {
-            (Phase::Searching, ServerMessage::Paired) => self.phase = Phase::Chatting,
-            (Phase::Chatting, ServerMessage::Message { text }) => {
-                self.note(Speaker::Stranger, text)
+            (_, ServerMessage::Online { count }) => self.online = Some(count),
+            (Phase::Searching, ServerMessage::Paired { common_interests }) => {
+                self.enter(Phase::Chatting);
+                self.attention += 1;
+                if let Some(list) = english_list(&common_interests) {
+                    self.note(Speaker::Notice, format!("You both like {list}."));
+                }
             }
+            (Phase::Chatting, ServerMessage::Message { text }) => {
+                self.stranger_typing = false;
+                self.attention += 1;
+                self.note(Speaker::Stranger, text);
+            }
+            (Phase::Chatting, ServerMessage::Typing { typing }) => self.stranger_typing = typing,
             (Phase::Chatting, ServerMessage::StrangerLeft) => {
-                self.phase = Phase::Ended;
+                self.enter(Phase::Ended);
                 self.note(Speaker::Notice, "Stranger has disconnected.");
             }
             (_, ServerMessage::Error { message, .. }) => self.note(Speaker::Error, message),
@@ -160,6 +246,8 @@ impl ChatSession {
         }
         match check_message_text(draft) {
             Ok(()) => {
+                // The message itself tells the stranger we stopped typing.
+                self.typing_sent = false;
                 self.note(Speaker::You, draft);
                 Some(ClientMessage::Message {
                     text: draft.to_owned(),
@@ -173,23 +261,50 @@ impl ChatSession {
         }
     }
 
-    /// The visitor presses the Stop/New button.
+    /// The visitor typed in the message box. Returns a typing notice for the
+    /// stranger at the start of a burst; nothing for the keys after it.
+    pub fn typed(&mut self) -> Option<ClientMessage> {
+        if self.can_send() && !self.typing_sent {
+            self.typing_sent = true;
+            Some(ClientMessage::Typing { typing: true })
+        } else {
+            None
+        }
+    }
+
+    /// The visitor stopped typing for a while: tells the stranger, if we had said
+    /// we were typing.
+    pub fn typing_paused(&mut self) -> Option<ClientMessage> {
+        if self.can_send() && self.typing_sent {
+            self.typing_sent = false;
+            Some(ClientMessage::Typing { typing: false })
+        } else {
+            None
+        }
+    }
+
+    /// The visitor presses the Stop/New button (or Esc). In a chat, the first
+    /// press asks "Really?" and the second ends it, so a stray key does not.
     pub fn press_stop_or_new(&mut self) -> Action {
         match self.phase {
             Phase::Connecting => Action::Nothing,
+            Phase::Chatting if !self.confirming => {
+                self.confirming = true;
+                Action::Nothing
+            }
             Phase::Searching | Phase::Chatting => {
-                self.phase = Phase::Ended;
+                self.enter(Phase::Ended);
                 self.note(Speaker::Notice, "You have disconnected.");
                 Action::Send(ClientMessage::Leave {})
             }
             Phase::Ended => {
                 self.log.clear();
-                self.phase = Phase::Searching;
-                Action::Send(ClientMessage::Join {})
+                self.enter(Phase::Searching);
+                Action::Send(self.join())
             }
             Phase::Offline => {
                 self.log.clear();
-                self.phase = Phase::Connecting;
+                self.enter(Phase::Connecting);
                 Action::Reconnect
             }
         }
@@ -205,18 +320,38 @@ impl ChatSession {
     }
 }
 
+/// "a", "a and b", "a, b and c".
+fn english_list(items: &[String]) -> Option<String> {
+    match items {
+        [] => None,
+        [one] => Some(one.clone()),
+        [init @ .., last] => Some(format!("{} and {last}", init.join(", "))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::MAX_MESSAGE_CHARS;
 
+    const PAIRED: ServerMessage = ServerMessage::Paired {
+        common_interests: Vec::new(),
+    };
+
     fn chatting() -> ChatSession {
-        let mut session = ChatSession::new();
-        assert_eq!(session.connected(), ClientMessage::Join {});
+        let mut session = ChatSession::default();
+        assert_eq!(session.connected(), ClientMessage::join_anyone());
         session.receive(ServerMessage::Waiting);
         assert_eq!(session.status(), "Looking for someone you can chat with...");
-        session.receive(ServerMessage::Paired);
+        session.receive(PAIRED);
         session
+    }
+
+    /// Presses Stop twice: "Really?", then the chat ends.
+    fn stop(session: &mut ChatSession) -> Action {
+        assert_eq!(session.press_stop_or_new(), Action::Nothing);
+        assert_eq!(session.button_label(), "Really?");
+        session.press_stop_or_new()
     }
 
     fn lines(session: &ChatSession) -> Vec<(Speaker, &str)> {
@@ -263,10 +398,7 @@ mod tests {
     fn stop_then_new_starts_a_fresh_search() {
         let mut session = chatting();
         assert_eq!(session.button_label(), "Stop");
-        assert_eq!(
-            session.press_stop_or_new(),
-            Action::Send(ClientMessage::Leave {})
-        );
+        assert_eq!(stop(&mut session), Action::Send(ClientMessage::Leave {}));
         assert_eq!(
             lines(&session),
             [(Speaker::Notice, "You have disconnected.")]
@@ -286,7 +418,7 @@ mod tests {
 
         assert_eq!(
             session.press_stop_or_new(),
-            Action::Send(ClientMessage::Join {})
+            Action::Send(ClientMessage::join_anyone())
         );
         assert!(
             session.log().is_empty(),
@@ -309,10 +441,10 @@ mod tests {
 
     #[test]
     fn a_pairing_that_arrives_after_stop_is_ignored() {
-        let mut session = ChatSession::new();
+        let mut session = ChatSession::default();
         session.connected();
         session.press_stop_or_new();
-        session.receive(ServerMessage::Paired);
+        session.receive(PAIRED);
         assert_eq!(session.phase(), Phase::Ended);
     }
 
@@ -334,5 +466,130 @@ mod tests {
             lines(&session),
             [(Speaker::Error, ErrorCode::NotInChat.describe())]
         );
+    }
+
+    #[test]
+    fn stop_asks_really_and_anything_else_happening_cancels_the_question() {
+        let mut session = chatting();
+        session.press_stop_or_new();
+        assert_eq!(session.button_label(), "Really?");
+        session.receive(ServerMessage::StrangerLeft);
+        assert_eq!(session.button_label(), "New", "the stranger left first");
+        assert_eq!(
+            session.press_stop_or_new(),
+            Action::Send(ClientMessage::join_anyone())
+        );
+    }
+
+    #[test]
+    fn searching_stops_at_the_first_press() {
+        let mut session = ChatSession::default();
+        session.connected();
+        assert_eq!(
+            session.press_stop_or_new(),
+            Action::Send(ClientMessage::Leave {})
+        );
+        assert_eq!(session.button_label(), "New");
+    }
+
+    #[test]
+    fn every_search_carries_the_same_interests() {
+        let preferences = Preferences {
+            interests: vec!["music".into(), "chess".into()],
+            only_shared: true,
+            browser: Some("tab-family".into()),
+        };
+        let expected = ClientMessage::Join {
+            interests: preferences.interests.clone(),
+            only_shared: true,
+            browser: Some("tab-family".into()),
+        };
+        let mut session = ChatSession::new(preferences);
+        assert_eq!(session.connected(), expected);
+        session.receive(PAIRED);
+        stop(&mut session);
+        assert_eq!(session.press_stop_or_new(), Action::Send(expected));
+    }
+
+    #[test]
+    fn shared_interests_are_announced() {
+        for (common, line) in [
+            (vec!["go"], "You both like go."),
+            (vec!["go", "chess"], "You both like go and chess."),
+            (
+                vec!["go", "chess", "jazz"],
+                "You both like go, chess and jazz.",
+            ),
+        ] {
+            let mut session = ChatSession::default();
+            session.connected();
+            session.receive(ServerMessage::Paired {
+                common_interests: common.iter().map(|c| c.to_string()).collect(),
+            });
+            assert_eq!(lines(&session), [(Speaker::Notice, line)]);
+        }
+    }
+
+    #[test]
+    fn typing_costs_two_messages_per_burst() {
+        let mut session = chatting();
+        assert_eq!(
+            session.typed(),
+            Some(ClientMessage::Typing { typing: true })
+        );
+        assert_eq!(session.typed(), None);
+        assert_eq!(session.typed(), None);
+        assert_eq!(
+            session.typing_paused(),
+            Some(ClientMessage::Typing { typing: false })
+        );
+        assert_eq!(session.typing_paused(), None);
+        // Sending ends a burst without a separate notice.
+        session.typed();
+        session.send("hi");
+        assert_eq!(session.typing_paused(), None);
+        assert_eq!(
+            session.typed(),
+            Some(ClientMessage::Typing { typing: true })
+        );
+    }
+
+    #[test]
+    fn the_stranger_typing_shows_until_they_send_or_stop() {
+        let mut session = chatting();
+        session.receive(ServerMessage::Typing { typing: true });
+        assert!(session.stranger_typing());
+        session.receive(ServerMessage::Message { text: "hey".into() });
+        assert!(!session.stranger_typing());
+        session.receive(ServerMessage::Typing { typing: true });
+        session.receive(ServerMessage::Typing { typing: false });
+        assert!(!session.stranger_typing());
+    }
+
+    #[test]
+    fn the_transcript_holds_the_conversation_and_notices() {
+        let mut session = chatting();
+        session.send("hi");
+        session.receive(ServerMessage::Message {
+            text: "hello".into(),
+        });
+        session.send(&"x".repeat(MAX_MESSAGE_CHARS + 1));
+        session.receive(ServerMessage::StrangerLeft);
+        assert_eq!(
+            session.transcript(),
+            "Strangers chat log\n\nYou: hi\nStranger: hello\nStranger has disconnected.\n"
+        );
+    }
+
+    #[test]
+    fn attention_counts_new_strangers_and_their_messages() {
+        let mut session = chatting();
+        assert_eq!(session.attention(), 1);
+        session.receive(ServerMessage::Message { text: "a".into() });
+        session.send("b");
+        assert_eq!(session.attention(), 2);
+        session.receive(ServerMessage::Online { count: 7 });
+        assert_eq!(session.online(), Some(7));
+        assert_eq!(session.attention(), 2);
     }
 }

@@ -34,7 +34,7 @@ async fn websocket_upgrade() {
     server
         .eventually("alice is online", |s| s.lobby.online() == 1)
         .await;
-    alice.send(&ClientMessage::Join {}).await;
+    alice.send(&ClientMessage::join_anyone()).await;
     alice.expect(ServerMessage::Waiting).await;
 }
 
@@ -88,7 +88,7 @@ async fn handle_disconnection() {
         .await;
 
     // Bob looks again: he waits rather than being matched with alice's ghost.
-    bob.send(&ClientMessage::Join {}).await;
+    bob.send(&ClientMessage::join_anyone()).await;
     bob.expect(ServerMessage::Waiting).await;
     bob.expect_silence().await;
     server.state.lobby.assert_consistent();
@@ -111,11 +111,11 @@ async fn leave_chat_session() {
     alice.expect_silence().await;
 
     // Both are still connected and can start again.
-    alice.send(&ClientMessage::Join {}).await;
+    alice.send(&ClientMessage::join_anyone()).await;
     alice.expect(ServerMessage::Waiting).await;
-    bob.send(&ClientMessage::Join {}).await;
-    bob.expect(ServerMessage::Paired).await;
-    alice.expect(ServerMessage::Paired).await;
+    bob.send(&ClientMessage::join_anyone()).await;
+    bob.expect(common::paired()).await;
+    alice.expect(common::paired()).await;
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn a_dropped_tcp_connection_frees_the_partner() {
 async fn a_refreshed_waiter_leaves_no_ghost() {
     let server = TestServer::start().await;
     let mut ghost = server.client().await;
-    ghost.send(&ClientMessage::Join {}).await;
+    ghost.send(&ClientMessage::join_anyone()).await;
     ghost.expect(ServerMessage::Waiting).await;
     ghost.vanish();
     server
@@ -200,7 +200,7 @@ async fn a_thousand_concurrent_joiners_each_get_one_distinct_partner() {
             let addr = server.addr;
             tokio::spawn(async move {
                 let mut client = Client::connect(addr).await;
-                client.send(&ClientMessage::Join {}).await;
+                client.send(&ClientMessage::join_anyone()).await;
                 let first = client.recv().await;
                 (me, first, client)
             })
@@ -222,10 +222,10 @@ async fn a_thousand_concurrent_joiners_each_get_one_distinct_partner() {
     let mut waiting = Vec::new();
     for (me, first, mut client) in clients {
         let was_paired = match first {
-            ServerMessage::Paired => true,
+            ServerMessage::Paired { .. } => true,
             ServerMessage::Waiting => {
                 let next = client.try_recv(std::time::Duration::from_millis(500)).await;
-                next == Some(ServerMessage::Paired)
+                next == Some(common::paired())
             }
             other => panic!("unexpected {other:?}"),
         };

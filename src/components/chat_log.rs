@@ -9,15 +9,25 @@ use crate::session::{LogLine, Speaker};
 #[component]
 pub fn ChatLog(chat: Chat) -> impl IntoView {
     let log = NodeRef::<Div>::new();
-    // Keep the newest line in view.
+    // Whether the reader is at the bottom; scrolling up to reread stops the
+    // newest lines from pulling the view down.
+    let following = StoredValue::new(true);
+    let on_scroll = move |_| {
+        if let Some(log) = log.get_untracked() {
+            let slack = log.scroll_height() - log.scroll_top() - log.client_height();
+            following.set_value(slack < 24);
+        }
+    };
     Effect::new(move |_| {
         chat.session.with(|s| s.log().len());
-        if let Some(log) = log.get() {
+        if let Some(log) = log.get()
+            && following.get_value()
+        {
             log.set_scroll_top(log.scroll_height());
         }
     });
     view! {
-        <div class="log" role="log" aria-live="polite" node_ref=log>
+        <div class="log" role="log" aria-live="polite" node_ref=log on:scroll=on_scroll>
             <For
                 each=move || chat.session.with(|s| s.log().to_vec())
                 key=|line| line.id

@@ -45,7 +45,10 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 placeholder="Type a message"
                 rows="2"
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    chat.typed();
+                }
                 on:keydown=on_keydown
                 disabled=move || !can_send()
             ></textarea>

@@ -9,9 +9,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::lobby::{Lobby, LobbyError};
+use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::stranger::{OUTBOX_CAPACITY, Stranger};
-use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_message_text};
+use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text};
 
 /// How long a closing connection may take to flush what it owes and finish the
 /// close handshake before it is dropped regardless.
@@ -135,10 +135,29 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
 fn handle_frame(lobby: &Lobby, stranger: &Stranger, frame: &str) -> Option<ServerMessage> {
     let refusal = match ClientMessage::parse(frame) {
         Err(code) => code,
-        Ok(ClientMessage::Join {}) => match lobby.join(stranger.id()) {
-            Ok(()) | Err(LobbyError::UnknownStranger) => return None,
-            Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
+        Ok(ClientMessage::Join {
+            interests,
+            only_shared,
+            browser,
+        }) => match check_join(&interests, browser.as_deref()) {
+            Err(code) => code,
+            Ok(()) => {
+                let request = JoinRequest {
+                    interests,
+                    only_shared,
+                    browser,
+                };
+                match lobby.join(stranger.id(), request) {
+                    Ok(()) | Err(LobbyError::UnknownStranger) => return None,
+                    Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
+                }
+            }
         },
+        Ok(ClientMessage::Typing { typing }) => {
+            // A typing notice that crosses the partner's leaving is harmless: drop it.
+            let _ = lobby.typing(stranger.id(), typing);
+            return None;
+        }
         Ok(ClientMessage::Leave {}) => {
             lobby.leave(stranger.id());
             return None;

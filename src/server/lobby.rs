@@ -6,8 +6,11 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use super::matchmaker::{Joined, Matchmaker};
+use tokio::time::Instant;
+
+use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::room::{Room, RoomId};
 use super::stranger::{Stranger, StrangerId};
 use crate::protocol::ServerMessage;
@@ -34,17 +37,37 @@ pub enum LobbyError {
     UnknownStranger,
 }
 
+/// How long a stranger with interests waits for a shared one, unless configured.
+pub const DEFAULT_INTEREST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a stranger asks for when they join.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// Interests, already checked by the protocol layer.
+    pub interests: Vec<String>,
+    /// Wait for a shared interest rather than fall back to anyone.
+    pub only_shared: bool,
+    /// The browser's random id, so its tabs are never paired together.
+    pub browser: Option<String>,
+}
+
 /// A cheap-to-clone handle to the lobby shared by every connection.
 ///
 /// The lock is a `std::sync::Mutex`, held only for in-memory bookkeeping and
 /// non-blocking queue pushes, never across an `.await`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Lobby {
     state: Arc<Mutex<State>>,
 }
 
+impl Default for Lobby {
+    fn default() -> Self {
+        Self::new(DEFAULT_INTEREST_TIMEOUT)
+    }
+}
+
 /// Everything the lobby knows.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     /// Every connected stranger and their place.
     strangers: HashMap<StrangerId, Seat>,
@@ -52,6 +75,8 @@ struct State {
     matchmaker: Matchmaker,
     /// The chats in progress.
     rooms: HashMap<RoomId, Room>,
+    /// The online count everyone was last told, to push only changes.
+    announced_online: usize,
 }
 
 /// One connected stranger.
@@ -64,9 +89,18 @@ struct Seat {
 }
 
 impl Lobby {
-    /// An empty lobby.
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty lobby whose strangers with interests wait `interest_timeout` for a
+    /// shared one before anyone will do.
+    pub fn new(interest_timeout: Duration) -> Self {
+        let state = State {
+            strangers: HashMap::new(),
+            matchmaker: Matchmaker::new(interest_timeout),
+            rooms: HashMap::new(),
+            announced_online: 0,
+        };
+        Lobby {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -75,32 +109,66 @@ impl Lobby {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new connection: the stranger starts idle.
+    /// A new connection: the stranger starts idle, and hears how many are online.
     pub fn arrive(&self, stranger: Stranger) {
+        let mut state = self.state();
+        let count = state.strangers.len() as u64 + 1;
+        stranger.deliver(ServerMessage::Online { count });
         let seat = Seat {
             stranger,
             place: Place::Idle,
         };
-        self.state().strangers.insert(seat.stranger.id(), seat);
+        state.strangers.insert(seat.stranger.id(), seat);
     }
 
     /// `id` wants a (new) stranger: ends their current chat, then pairs or queues them.
-    pub fn join(&self, id: StrangerId) -> Result<(), LobbyError> {
-        self.state().join(id)
+    pub fn join(&self, id: StrangerId, request: JoinRequest) -> Result<(), LobbyError> {
+        self.state().join(id, request, Instant::now())
     }
 
     /// Relays a chat message from `id` to the others in their room.
     pub fn say(&self, id: StrangerId, text: &str) -> Result<(), LobbyError> {
-        let state = self.state();
-        let seat = state
-            .strangers
-            .get(&id)
-            .ok_or(LobbyError::UnknownStranger)?;
-        let Place::Chatting(room_id) = seat.place else {
-            return Err(LobbyError::NotInChat);
+        let message = ServerMessage::Message {
+            text: text.to_owned(),
         };
-        let room = state.rooms.get(&room_id).ok_or(LobbyError::NotInChat)?;
-        room.relay(id, text).map_err(|_| LobbyError::NotInChat)
+        self.state().relay(id, message)
+    }
+
+    /// Tells the others in `id`'s room that `id` started or stopped typing.
+    pub fn typing(&self, id: StrangerId, typing: bool) -> Result<(), LobbyError> {
+        self.state().relay(id, ServerMessage::Typing { typing })
+    }
+
+    /// Pairs the strangers whose interest timeout has passed by `now`, as the
+    /// matchmaker's rules allow.
+    pub fn tick(&self, now: Instant) {
+        let mut state = self.state();
+        for pairing in state.matchmaker.tick(now) {
+            state.open_room(pairing);
+        }
+    }
+
+    /// Tells every stranger how many are online, if that changed since last time.
+    /// The deliveries happen after the lock is released, so a big crowd does not
+    /// hold up everyone else's messages.
+    pub fn announce_online(&self) {
+        let (count, everyone) = {
+            let mut state = self.state();
+            let count = state.strangers.len();
+            if count == state.announced_online {
+                return;
+            }
+            state.announced_online = count;
+            let everyone: Vec<Stranger> = state
+                .strangers
+                .values()
+                .map(|s| s.stranger.clone())
+                .collect();
+            (count as u64, everyone)
+        };
+        for stranger in everyone {
+            stranger.deliver(ServerMessage::Online { count });
+        }
     }
 
     /// `id` stops waiting or ends their chat; they stay connected.
@@ -113,6 +181,7 @@ impl Lobby {
     pub fn depart(&self, id: StrangerId) {
         let mut state = self.state();
         state.leave(id);
+        state.matchmaker.forget(id);
         state.strangers.remove(&id);
     }
 
@@ -143,7 +212,12 @@ impl Lobby {
 }
 
 impl State {
-    fn join(&mut self, id: StrangerId) -> Result<(), LobbyError> {
+    fn join(
+        &mut self,
+        id: StrangerId,
+        request: JoinRequest,
+        now: Instant,
+    ) -> Result<(), LobbyError> {
         let seat = self.strangers.get(&id).ok_or(LobbyError::UnknownStranger)?;
         match seat.place {
             Place::Waiting => {
@@ -153,24 +227,44 @@ impl State {
             Place::Chatting(room) => self.leave_room(id, room),
             Place::Idle => {}
         }
-        match self.matchmaker.join(id) {
+        let seeker = Seeker {
+            id,
+            browser: request.browser,
+            interests: request.interests,
+            only_shared: request.only_shared,
+        };
+        match self.matchmaker.join(seeker, now) {
             Joined::Waiting => {
                 self.set_place(id, Place::Waiting);
                 self.tell(id, ServerMessage::Waiting);
             }
-            Joined::Paired(partner) => {
-                let mut room = Room::new();
-                for member in [partner, id] {
-                    if let Some(seat) = self.strangers.get_mut(&member) {
-                        seat.place = Place::Chatting(room.id());
-                        room.add(seat.stranger.clone());
-                        seat.stranger.deliver(ServerMessage::Paired);
-                    }
-                }
-                self.rooms.insert(room.id(), room);
-            }
+            Joined::Paired(pairing) => self.open_room(pairing),
         }
         Ok(())
+    }
+
+    /// Seats a pairing in a new room and tells both.
+    fn open_room(&mut self, pairing: Pairing) {
+        let mut room = Room::new();
+        for member in [pairing.waiter, pairing.joiner] {
+            if let Some(seat) = self.strangers.get_mut(&member) {
+                seat.place = Place::Chatting(room.id());
+                room.add(seat.stranger.clone());
+                seat.stranger.deliver(ServerMessage::Paired {
+                    common_interests: pairing.common_interests.clone(),
+                });
+            }
+        }
+        self.rooms.insert(room.id(), room);
+    }
+
+    fn relay(&self, id: StrangerId, message: ServerMessage) -> Result<(), LobbyError> {
+        let seat = self.strangers.get(&id).ok_or(LobbyError::UnknownStranger)?;
+        let Place::Chatting(room_id) = seat.place else {
+            return Err(LobbyError::NotInChat);
+        };
+        let room = self.rooms.get(&room_id).ok_or(LobbyError::NotInChat)?;
+        room.relay(id, message).map_err(|_| LobbyError::NotInChat)
     }
 
     fn leave(&mut self, id: StrangerId) {
@@ -214,6 +308,7 @@ impl State {
     }
 
     fn assert_consistent(&self) {
+        self.matchmaker.assert_consistent();
         let mut seated = 0;
         for (id, seat) in &self.strangers {
             assert_eq!(*id, seat.stranger.id());
@@ -255,11 +350,16 @@ mod tests {
     use tokio::sync::mpsc::Receiver;
 
     fn arrive(lobby: &Lobby) -> (StrangerId, Receiver<ServerMessage>) {
-        let (s, rx) = stranger();
+        let (s, mut rx) = stranger();
         let id = s.id();
         lobby.arrive(s);
+        assert!(matches!(rx.try_recv(), Ok(ServerMessage::Online { .. })));
         (id, rx)
     }
+
+    const PAIRED: ServerMessage = ServerMessage::Paired {
+        common_interests: Vec::new(),
+    };
 
     fn drain(rx: &mut Receiver<ServerMessage>) -> Vec<ServerMessage> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
@@ -269,11 +369,11 @@ mod tests {
 
     /// A lobby where two strangers have just been paired, their queues read.
     fn paired() -> (Lobby, Arrival, Arrival) {
-        let lobby = Lobby::new();
+        let lobby = Lobby::default();
         let (alice, mut alice_rx) = arrive(&lobby);
         let (bob, mut bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
+        lobby.join(bob, JoinRequest::default()).unwrap();
         drain(&mut alice_rx);
         drain(&mut bob_rx);
         (lobby, (alice, alice_rx), (bob, bob_rx))
@@ -281,17 +381,14 @@ mod tests {
 
     #[test]
     fn two_joiners_are_paired_and_chat() {
-        let lobby = Lobby::new();
+        let lobby = Lobby::default();
         let (alice, mut alice_rx) = arrive(&lobby);
         let (bob, mut bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
+        lobby.join(bob, JoinRequest::default()).unwrap();
         lobby.assert_consistent();
-        assert_eq!(
-            drain(&mut alice_rx),
-            [ServerMessage::Waiting, ServerMessage::Paired]
-        );
-        assert_eq!(drain(&mut bob_rx), [ServerMessage::Paired]);
+        assert_eq!(drain(&mut alice_rx), [ServerMessage::Waiting, PAIRED]);
+        assert_eq!(drain(&mut bob_rx), [PAIRED]);
 
         lobby.say(bob, "hi").unwrap();
         assert_eq!(
@@ -319,7 +416,7 @@ mod tests {
     fn joining_again_during_a_chat_is_a_skip() {
         let (lobby, (alice, _alice_rx), (bob, mut bob_rx)) = paired();
 
-        lobby.join(alice).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
         lobby.assert_consistent();
         assert_eq!(drain(&mut bob_rx), [ServerMessage::StrangerLeft]);
         assert_eq!(lobby.place(alice), Some(Place::Waiting));
@@ -332,23 +429,23 @@ mod tests {
 
     #[test]
     fn a_departed_waiter_is_never_matched() {
-        let lobby = Lobby::new();
+        let lobby = Lobby::default();
         let (ghost, _ghost_rx) = arrive(&lobby);
-        lobby.join(ghost).unwrap();
+        lobby.join(ghost, JoinRequest::default()).unwrap();
         lobby.depart(ghost);
         assert_eq!(lobby.online(), 0);
         assert_eq!(lobby.waiting(), 0);
 
         let (alice, mut alice_rx) = arrive(&lobby);
         let (bob, _bob_rx) = arrive(&lobby);
-        lobby.join(alice).unwrap();
-        lobby.join(bob).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
+        lobby.join(bob, JoinRequest::default()).unwrap();
         lobby.assert_consistent();
+        assert_eq!(drain(&mut alice_rx), [ServerMessage::Waiting, PAIRED]);
         assert_eq!(
-            drain(&mut alice_rx),
-            [ServerMessage::Waiting, ServerMessage::Paired]
+            lobby.join(ghost, JoinRequest::default()),
+            Err(LobbyError::UnknownStranger)
         );
-        assert_eq!(lobby.join(ghost), Err(LobbyError::UnknownStranger));
     }
 
     #[test]
@@ -357,17 +454,17 @@ mod tests {
         lobby.depart(alice);
         lobby.assert_consistent();
         assert_eq!(drain(&mut bob_rx), [ServerMessage::StrangerLeft]);
-        lobby.join(bob).unwrap();
+        lobby.join(bob, JoinRequest::default()).unwrap();
         assert_eq!(drain(&mut bob_rx), [ServerMessage::Waiting]);
     }
 
     #[test]
     fn leaving_the_queue_and_idle_leaves_are_harmless() {
-        let lobby = Lobby::new();
+        let lobby = Lobby::default();
         let (alice, _rx) = arrive(&lobby);
         lobby.leave(alice);
-        lobby.join(alice).unwrap();
-        lobby.join(alice).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
+        lobby.join(alice, JoinRequest::default()).unwrap();
         assert_eq!(lobby.waiting(), 1);
         lobby.leave(alice);
         lobby.assert_consistent();

@@ -15,6 +15,7 @@ pub mod stranger;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, State, WebSocketUpgrade};
@@ -41,6 +42,49 @@ const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 /// overflows when many strangers arrive at once.
 const LISTEN_BACKLOG: u32 = 4096;
 
+/// How often the server looks for strangers whose interest timeout has passed.
+/// Fine enough next to a timeout of seconds, and nearly free when nobody waits.
+const MATCH_TICK: Duration = Duration::from_millis(200);
+
+/// What can be tuned when starting a server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a stranger with interests waits for a shared one before anyone will do.
+    pub interest_timeout: Duration,
+    /// How often, at most, the online count is pushed to everyone.
+    pub online_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interest_timeout: lobby::DEFAULT_INTEREST_TIMEOUT,
+            online_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Settings {
+    /// The defaults, overridden by `STRANGERS_INTEREST_TIMEOUT_MS` and
+    /// `STRANGERS_ONLINE_INTERVAL_MS` where set to a number of milliseconds.
+    pub fn from_env() -> Self {
+        let millis = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        };
+        let defaults = Settings::default();
+        Settings {
+            interest_timeout: millis("STRANGERS_INTEREST_TIMEOUT_MS")
+                .unwrap_or(defaults.interest_timeout),
+            online_interval: millis("STRANGERS_ONLINE_INTERVAL_MS")
+                .unwrap_or(defaults.online_interval)
+                .max(Duration::from_millis(50)),
+        }
+    }
+}
+
 /// What every request handler can reach.
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -52,16 +96,37 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The connection tasks, so shutdown can wait for their goodbyes.
     pub connections: TaskTracker,
+    /// The tunables this server started with.
+    pub settings: Settings,
 }
 
 impl AppState {
     /// State for a fresh server.
-    pub fn new(leptos_options: LeptosOptions) -> Self {
+    pub fn new(leptos_options: LeptosOptions, settings: Settings) -> Self {
         AppState {
             leptos_options,
-            lobby: Lobby::new(),
+            lobby: Lobby::new(settings.interest_timeout),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            settings,
+        }
+    }
+}
+
+/// The lobby's clockwork: interest timeouts and the online count, until shutdown.
+async fn housekeeping(lobby: Lobby, settings: Settings, shutdown: CancellationToken) {
+    let mut matching = tokio::time::interval(MATCH_TICK);
+    let mut counting = tokio::time::interval(settings.online_interval);
+    for timer in [&mut matching, &mut counting] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = matching.tick() => {
+                lobby.tick(tokio::time::Instant::now());
+            }
+            _ = counting.tick() => lobby.announce_online(),
         }
     }
 }
@@ -116,15 +181,25 @@ pub async fn serve(
 ) -> io::Result<()> {
     let stop = state.shutdown.clone();
     let connections = state.connections.clone();
+    let clockwork = tokio::spawn(housekeeping(
+        state.lobby.clone(),
+        state.settings.clone(),
+        stop.clone(),
+    ));
     let router = app(state);
     axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Upgraded sockets are not waited for by axum: cancel them ourselves.
-            stop.cancel();
+        .with_graceful_shutdown({
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                // Upgraded sockets are not waited for by axum: cancel them ourselves.
+                stop.cancel();
+            }
         })
         .await?;
+    stop.cancel();
     connections.close();
     connections.wait().await;
+    let _ = clockwork.await;
     Ok(())
 }

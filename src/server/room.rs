@@ -88,18 +88,13 @@ impl Room {
         Some(gone)
     }
 
-    /// Relays a chat message from `from` to every other member, behind whatever
-    /// each of them already has queued, so order is kept.
-    pub fn relay(&self, from: StrangerId, text: &str) -> Result<(), NotAMember> {
+    /// Relays `message` (a chat message, a typing notice) from `from` to every
+    /// other member, behind whatever each of them already has queued, so order is kept.
+    pub fn relay(&self, from: StrangerId, message: ServerMessage) -> Result<(), NotAMember> {
         if !self.contains(from) {
             return Err(NotAMember);
         }
-        self.broadcast(
-            from,
-            ServerMessage::Message {
-                text: text.to_owned(),
-            },
-        );
+        self.broadcast(from, message);
         Ok(())
     }
 
@@ -187,7 +182,8 @@ mod tests {
         }
 
         for text in ["one", "two", "three"] {
-            room.relay(alice.id(), text).expect("alice is a member");
+            let message = ServerMessage::Message { text: text.into() };
+            room.relay(alice.id(), message).expect("alice is a member");
         }
 
         let expected: Vec<_> = ["one", "two", "three"]
@@ -209,6 +205,9 @@ mod tests {
         let (mallory, _m) = stranger();
         let mut room = Room::new();
         room.add(alice.clone());
-        assert_eq!(room.relay(mallory.id(), "hi"), Err(NotAMember));
+        assert_eq!(
+            room.relay(mallory.id(), ServerMessage::StrangerLeft),
+            Err(NotAMember)
+        );
     }
 }

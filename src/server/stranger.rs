@@ -119,7 +119,10 @@ pub(crate) mod tests {
         let kick = CancellationToken::new();
         let slow = Stranger::new(tx, kick.clone());
         assert_eq!(slow.deliver(ServerMessage::Waiting), Delivery::Queued);
-        assert_eq!(slow.deliver(ServerMessage::Paired), Delivery::Queued);
+        assert_eq!(
+            slow.deliver(ServerMessage::Typing { typing: true }),
+            Delivery::Queued
+        );
         assert!(!kick.is_cancelled());
         assert_eq!(
             slow.deliver(ServerMessage::StrangerLeft),

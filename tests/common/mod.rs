@@ -34,7 +34,7 @@ impl TestServer {
         let listener = server::bind("127.0.0.1:0".parse().unwrap()).expect("bind a free port");
         let addr = listener.local_addr().unwrap();
         let options = LeptosOptions::builder().output_name("strangers").build();
-        let state = AppState::new(options);
+        let state = AppState::new(options, server::Settings::default());
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, state.clone(), async move {
             let _ = stopped.await;
@@ -55,11 +55,11 @@ impl TestServer {
     pub async fn pair(&self) -> (Client, Client) {
         let mut a = self.client().await;
         let mut b = self.client().await;
-        a.send(&ClientMessage::Join {}).await;
+        a.send(&ClientMessage::join_anyone()).await;
         a.expect(ServerMessage::Waiting).await;
-        b.send(&ClientMessage::Join {}).await;
-        a.expect(ServerMessage::Paired).await;
-        b.expect(ServerMessage::Paired).await;
+        b.send(&ClientMessage::join_anyone()).await;
+        a.expect(paired()).await;
+        b.expect(paired()).await;
         (a, b)
     }
 
@@ -88,6 +88,13 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// The pairing notice for strangers matched without shared interests.
+pub fn paired() -> ServerMessage {
+    ServerMessage::Paired {
+        common_interests: Vec::new(),
     }
 }
 
@@ -121,7 +128,8 @@ impl Client {
             .await;
     }
 
-    /// The next message from the server; panics if none comes in time.
+    /// The next message from the server other than the online count, which the
+    /// server pushes on its own schedule; panics if none comes in time.
     pub async fn recv(&mut self) -> ServerMessage {
         match self.try_recv(PATIENCE).await {
             Some(message) => message,
@@ -129,8 +137,29 @@ impl Client {
         }
     }
 
-    /// The next message from the server within `wait`, if any.
+    /// The next message (not the online count) from the server within `wait`, if any.
     pub async fn try_recv(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            match self.try_recv_any(wait).await? {
+                ServerMessage::Online { .. } => continue,
+                message => return Some(message),
+            }
+        }
+    }
+
+    /// The next online count the server pushes.
+    pub async fn recv_online(&mut self) -> u64 {
+        loop {
+            match self.try_recv_any(PATIENCE).await {
+                Some(ServerMessage::Online { count }) => return count,
+                Some(_) => continue,
+                None => panic!("no online count within {PATIENCE:?}"),
+            }
+        }
+    }
+
+    /// The next message of any kind within `wait`, if any.
+    pub async fn try_recv_any(&mut self, wait: Duration) -> Option<ServerMessage> {
         loop {
             let frame = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
             match frame.expect("a readable frame") {

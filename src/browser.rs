@@ -1,0 +1,57 @@
+//! Small things only a browser can do (hydrate build only): a per-browser id,
+//! downloading a text file, and whether the tab is in view.
+
+use wasm_bindgen::JsCast;
+use web_sys::HtmlAnchorElement;
+
+/// Where the per-browser id is kept.
+const BROWSER_ID_KEY: &str = "strangers.browser";
+
+/// A random id shared by this browser's tabs (in `localStorage`), created on first
+/// use. Its only purpose is that two tabs of one browser are never paired; it says
+/// nothing about the person and nothing else is stored.
+pub fn browser_id() -> Option<String> {
+    let window = web_sys::window()?;
+    let storage = window.local_storage().ok()??;
+    if let Ok(Some(id)) = storage.get_item(BROWSER_ID_KEY)
+        && (16..=64).contains(&id.len())
+    {
+        return Some(id);
+    }
+    let mut bytes = [0u8; 16];
+    // getRandomValues works on plain http too, unlike crypto.randomUUID().
+    window
+        .crypto()
+        .ok()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .ok()?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    storage.set_item(BROWSER_ID_KEY, &id).ok()?;
+    Some(id)
+}
+
+/// Offers `text` as a download named `file_name`. The file is made here, in the
+/// browser; nothing goes to the server.
+pub fn download_text(file_name: &str, text: &str) {
+    let href = format!(
+        "data:text/plain;charset=utf-8,{}",
+        js_sys::encode_uri_component(text)
+    );
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Ok(link) = document.create_element("a") else {
+        return;
+    };
+    let link: HtmlAnchorElement = link.unchecked_into();
+    link.set_href(&href);
+    link.set_download(file_name);
+    link.click();
+}
+
+/// Whether the tab is in the background.
+pub fn tab_hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}

@@ -1,0 +1,15 @@
+use leptos::prelude::*;
+
+use crate::pages::Chat;
+use crate::session::ChatSession;
+
+/// "Stranger is typing..." while they are.
+#[component]
+pub fn TypingIndicator(chat: Chat) -> impl IntoView {
+    let typing = move || chat.session.with(ChatSession::stranger_typing);
+    view! {
+        <p class="typing" aria-live="polite">
+            {move || typing().then_some("Stranger is typing...")}
+        </p>
+    }
+}
