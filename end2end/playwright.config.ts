@@ -50,6 +50,8 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_ENV: "PROD",
       RUST_LOG: "warn",
+      // Shorter than the 5 s default, so the fallback test is quick.
+      STRANGERS_INTEREST_TIMEOUT_MS: "2000",
     },
   },
 });

@@ -12,6 +12,9 @@
 //! - `browser` (browser only): the per-browser id, file downloads, tab visibility.
 //! - `server` (server only): `/ws`, the lobby, matchmaker, rooms and connections.
 
+// Leptos views are deeply nested types; the landing page form outgrows the default.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod components;
 pub mod pages;

@@ -46,6 +46,8 @@ test("two strangers are paired, chat both ways, and one stops", async ({ browser
   ]);
 
   await alice.button("Stop").click();
+  await expect(alice.button("Really?")).toBeVisible();
+  await alice.button("Really?").click();
   await expect(alice.log()).toContainText("You have disconnected.");
   await expect(bob.log()).toContainText("Stranger has disconnected.");
   await expect(alice.button("New")).toBeVisible();

@@ -20,11 +20,29 @@ export class Stranger {
     return new Stranger(context, await context.newPage());
   }
 
-  /** From the landing page, presses Start chatting and waits in the queue. */
-  async start(): Promise<void> {
+  /** From the landing page, adds `interests`, and presses Start chatting. */
+  async start(interests: string[] = [], onlyShared = false): Promise<void> {
     await this.page.goto("/");
+    const box = this.page.getByRole("textbox", { name: "What do you want to talk about?" });
+    for (const interest of interests) {
+      await box.fill(interest);
+      await box.press("Enter");
+      await expect(
+        this.page.getByRole("button", { name: `Remove ${interest.toLowerCase()}` }),
+      ).toBeVisible();
+    }
+    if (onlyShared) {
+      await this.page.getByRole("checkbox", { name: "Only match on shared interests" }).check();
+    }
     await this.page.getByRole("button", { name: "Start chatting" }).click();
     await expect(this.page).toHaveURL(/\/chat/);
+  }
+
+  /** Presses Stop, then "Really?": the chat ends. */
+  async stop(): Promise<void> {
+    await this.button("Stop").click();
+    await this.button("Really?").click();
+    await expect(this.button("New")).toBeVisible();
   }
 
   status() {

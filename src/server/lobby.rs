@@ -205,6 +205,16 @@ impl Lobby {
         self.state().rooms.len()
     }
 
+    /// The members of every chat in progress.
+    pub fn chats(&self) -> Vec<Vec<StrangerId>> {
+        let state = self.state();
+        state
+            .rooms
+            .values()
+            .map(|r| r.member_ids().collect())
+            .collect()
+    }
+
     /// Panics if the lobby's bookkeeping disagrees with itself. For tests.
     pub fn assert_consistent(&self) {
         self.state().assert_consistent();
@@ -470,5 +480,120 @@ mod tests {
         lobby.assert_consistent();
         assert_eq!(lobby.waiting(), 0);
         assert_eq!(lobby.place(alice), Some(Place::Idle));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        /// Something one of a handful of strangers does.
+        #[derive(Debug, Clone)]
+        enum Op {
+            Join {
+                who: usize,
+                interests: Vec<usize>,
+                only_shared: bool,
+            },
+            Say(usize),
+            Leave(usize),
+            Disconnect(usize),
+            Reconnect(usize),
+            Wait(u64),
+        }
+
+        const TOPICS: [&str; 3] = ["chess", "jazz", "go"];
+        const PEOPLE: usize = 6;
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                4 => (0..PEOPLE, proptest::collection::vec(0..TOPICS.len(), 0..3), any::<bool>())
+                    .prop_map(|(who, interests, only_shared)| Op::Join { who, interests, only_shared }),
+                2 => (0..PEOPLE).prop_map(Op::Say),
+                1 => (0..PEOPLE).prop_map(Op::Leave),
+                1 => (0..PEOPLE).prop_map(Op::Disconnect),
+                1 => (0..PEOPLE).prop_map(Op::Reconnect),
+                1 => (0..8000u64).prop_map(Op::Wait),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn nobody_is_paired_with_themselves_their_own_tab_or_lost(ops in proptest::collection::vec(op(), 1..60)) {
+                let lobby = Lobby::new(Duration::from_secs(5));
+                // Persons 0-1 and 2-3 share a browser; 4 and 5 have their own.
+                let browser = |who: usize| Some(format!("browser-{}", who / 2));
+                let mut ids: Vec<Option<StrangerId>> = Vec::new();
+                let mut inboxes = Vec::new();
+                for _ in 0..PEOPLE {
+                    let (id, rx) = arrive(&lobby);
+                    ids.push(Some(id));
+                    inboxes.push(rx);
+                }
+                let mut now = Instant::now();
+                for op in ops {
+                    match op {
+                        Op::Join { who, interests, only_shared } => {
+                            if let Some(id) = ids[who] {
+                                let mut interests: Vec<String> =
+                                    interests.into_iter().map(|t| TOPICS[t].to_string()).collect();
+                                interests.sort();
+                                interests.dedup();
+                                let request = JoinRequest { interests, only_shared, browser: browser(who) };
+                                lobby.state().join(id, request, now).unwrap();
+                                let place = lobby.place(id);
+                                prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));
+                            }
+                        }
+                        Op::Say(who) => {
+                            if let Some(id) = ids[who] {
+                                let chatting = matches!(lobby.place(id), Some(Place::Chatting(_)));
+                                prop_assert_eq!(lobby.say(id, "hi").is_ok(), chatting);
+                            }
+                        }
+                        Op::Leave(who) => {
+                            if let Some(id) = ids[who] {
+                                lobby.leave(id);
+                                prop_assert_eq!(lobby.place(id), Some(Place::Idle));
+                            }
+                        }
+                        Op::Disconnect(who) => {
+                            if let Some(id) = ids[who].take() {
+                                lobby.depart(id);
+                                prop_assert_eq!(lobby.place(id), None);
+                            }
+                        }
+                        Op::Reconnect(who) => {
+                            if ids[who].is_none() {
+                                let (id, rx) = arrive(&lobby);
+                                ids[who] = Some(id);
+                                inboxes[who] = rx;
+                            }
+                        }
+                        Op::Wait(millis) => {
+                            let waiting: Vec<StrangerId> = ids.iter().flatten().copied()
+                                .filter(|&id| lobby.place(id) == Some(Place::Waiting)).collect();
+                            now += Duration::from_millis(millis);
+                            lobby.tick(now);
+                            for id in waiting {
+                                let place = lobby.place(id);
+                                prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))), "a waiter was lost");
+                            }
+                        }
+                    }
+                    lobby.assert_consistent();
+                    let mut seated = HashSet::new();
+                    for chat in lobby.chats() {
+                        prop_assert_eq!(chat.len(), 2);
+                        prop_assert_ne!(chat[0], chat[1], "paired with themselves");
+                        let who = |id| ids.iter().position(|&i| i == Some(id)).unwrap();
+                        prop_assert_ne!(browser(who(chat[0])), browser(who(chat[1])), "paired with their own tab");
+                        for member in chat {
+                            prop_assert!(seated.insert(member), "in two chats");
+                        }
+                    }
+                }
+            }
+        }
     }
 }

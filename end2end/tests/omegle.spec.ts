@@ -1,0 +1,156 @@
+import { test, expect } from "@playwright/test";
+import { CHATTING, LOOKING, Stranger, pair } from "./strangers";
+
+// What people came to Omegle for: interests, typing, Esc, the online count,
+// no rematch, the saved log, and never meeting your own other tab.
+
+let opened: Stranger[] = [];
+test.afterEach(async () => {
+  for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
+  await Promise.all(opened.map((s) => s.leave().catch(() => {})));
+  opened = [];
+});
+async function arrive(browser: import("@playwright/test").Browser): Promise<Stranger> {
+  const stranger = await Stranger.arrive(browser);
+  opened.push(stranger);
+  return stranger;
+}
+
+test("interests pair the right strangers and say what they share", async ({ browser }) => {
+  const jazz = await arrive(browser);
+  await jazz.start(["Chess", "jazz"], true);
+  await expect(jazz.status()).toHaveText(LOOKING);
+  const knitter = await arrive(browser);
+  await knitter.start(["knitting"], true);
+  await expect(knitter.status()).toHaveText(LOOKING);
+
+  const fan = await arrive(browser);
+  await fan.start(["go", "jazz", "chess"]);
+  await fan.expectChatting();
+  await jazz.expectChatting();
+  await expect(fan.log()).toContainText("You both like jazz and chess.");
+  await expect(jazz.log()).toContainText("You both like jazz and chess.");
+  await expect(knitter.status()).toHaveText(LOOKING);
+
+  const other = await arrive(browser);
+  await other.start(["knitting"]);
+  await other.expectChatting();
+  await knitter.expectChatting();
+  await expect(knitter.log()).toContainText("You both like knitting.");
+});
+
+test("with no shared interest, strangers are paired anyway after a few seconds", async ({ browser }) => {
+  const a = await arrive(browser);
+  await a.start(["astronomy"]);
+  const b = await arrive(browser);
+  await b.start(["cooking"]);
+  await expect(b.status()).toHaveText(LOOKING);
+  await a.expectChatting();
+  await b.expectChatting();
+  await expect(a.log()).not.toContainText("You both like");
+});
+
+test("Stranger is typing... appears and goes away", async ({ browser }) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  const typing = bob.page.getByText("Stranger is typing...");
+  await expect(typing).toHaveCount(0);
+
+  await alice.messageBox().pressSequentially("hel");
+  await expect(typing).toBeVisible();
+  await alice.messageBox().pressSequentially("lo");
+  await alice.messageBox().press("Enter");
+  await expect(bob.log()).toContainText("Stranger: hello");
+  await expect(typing).toHaveCount(0);
+
+  // Typing, then a pause of a few seconds, also clears it.
+  await alice.messageBox().pressSequentially("wait");
+  await expect(typing).toBeVisible();
+  await expect(typing).toHaveCount(0, { timeout: 8_000 });
+});
+
+test("Esc, Esc ends the chat and a third Esc starts a new search", async ({ browser }) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  await alice.messageBox().focus();
+  await alice.page.keyboard.press("Escape");
+  await expect(alice.button("Really?")).toBeVisible();
+  await expect(alice.status()).toHaveText(CHATTING);
+  await alice.page.keyboard.press("Escape");
+  await expect(alice.log()).toContainText("You have disconnected.");
+  await expect(bob.log()).toContainText("Stranger has disconnected.");
+  await expect(alice.button("New")).toBeVisible();
+  await alice.page.keyboard.press("Escape");
+  await expect(alice.status()).toHaveText(LOOKING);
+});
+
+test("the online count rises when a stranger arrives and falls when one leaves", async ({
+  browser,
+}) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  await expect(alice.page.getByText("2 strangers online")).toBeVisible();
+
+  const carol = await Stranger.arrive(browser);
+  await carol.start();
+  await expect(alice.page.getByText("3 strangers online")).toBeVisible();
+  await expect(carol.page.getByText("3 strangers online")).toBeVisible();
+  await carol.leave();
+  await expect(alice.page.getByText("2 strangers online")).toBeVisible();
+});
+
+test("with three strangers, a skip does not rematch the same two", async ({ browser }) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  const carol = await arrive(browser);
+  await carol.start();
+  await expect(carol.status()).toHaveText(LOOKING);
+
+  // Alice skips: Esc, Esc, Esc.
+  for (let i = 0; i < 3; i++) await alice.page.keyboard.press("Escape");
+  await expect(bob.log()).toContainText("Stranger has disconnected.");
+  await carol.expectChatting();
+  await alice.expectChatting();
+  await alice.say("am I talking to someone new?");
+  await expect(carol.log()).toContainText("Stranger: am I talking to someone new?");
+  await expect(bob.log()).not.toContainText("someone new");
+});
+
+test("Save log downloads the conversation", async ({ browser }) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  await alice.say("hi, what's up?");
+  await expect(bob.log()).toContainText("Stranger: hi, what's up?");
+  await bob.say("not much <3");
+  await expect(alice.log()).toContainText("Stranger: not much <3");
+  await alice.stop();
+
+  const download = alice.page.waitForEvent("download");
+  await alice.button("Save log").click();
+  const file = await download;
+  expect(file.suggestedFilename()).toBe("strangers-chat.txt");
+  const { readFile } = await import("node:fs/promises");
+  const text = await readFile(await file.path(), "utf8");
+  expect(text).toContain("You: hi, what's up?\nStranger: not much <3\nYou have disconnected.");
+});
+
+test("two tabs of one browser are never paired with each other", async ({ browser }) => {
+  const context = await browser.newContext();
+  const first = new Stranger(context, await context.newPage());
+  const second = new Stranger(context, await context.newPage());
+  opened.push(first, second);
+  await first.start();
+  await expect(first.status()).toHaveText(LOOKING);
+  await second.start();
+  await expect(second.status()).toHaveText(LOOKING);
+  // Give the server ample time to (wrongly) pair them.
+  await first.page.waitForTimeout(1_500);
+  await expect(first.status()).toHaveText(LOOKING);
+  await expect(second.status()).toHaveText(LOOKING);
+
+  const other = await arrive(browser);
+  await other.start();
+  await other.expectChatting();
+  await first.expectChatting();
+  await expect(second.status()).toHaveText(LOOKING);
+});
