@@ -7,9 +7,10 @@
 use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_message_text};
 
 /// Where the visitor's chat stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Phase {
     /// Opening the connection to the server.
+    #[default]
     Connecting,
     /// Waiting to be paired.
     Searching,
@@ -89,12 +90,6 @@ pub struct ChatSession {
     /// Counts events worth the visitor's attention (a new stranger, a new message),
     /// so the page can flag those that happen while the tab is in the background.
     attention: u64,
-}
-
-impl Default for Phase {
-    fn default() -> Self {
-        Phase::Connecting
-    }
 }
 
 impl ChatSession {

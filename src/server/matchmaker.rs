@@ -223,6 +223,11 @@ impl Matchmaker {
         self.waiters.len()
     }
 
+    /// The longest-waiting stranger, if anyone waits.
+    pub fn oldest(&self) -> Option<StrangerId> {
+        self.waiters.values().next().map(|w| w.seeker.id)
+    }
+
     /// Whether `a` and `b` talked recently.
     pub fn met_recently(&self, a: StrangerId, b: StrangerId) -> bool {
         self.recent.get(&a).is_some_and(|r| r.contains(&b))

@@ -1,0 +1,110 @@
+//! Interests, typing, the online count and join validation, through real sockets.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use common::{PATIENCE, TestServer};
+use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+
+fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientMessage {
+    ClientMessage::Join {
+        interests: interests.iter().map(|i| i.to_string()).collect(),
+        only_shared,
+        browser: browser.map(str::to_string),
+    }
+}
+
+#[tokio::test]
+async fn strangers_sharing_an_interest_are_told_what_they_share() {
+    let server = TestServer::start().await;
+    let mut chess = server.client().await;
+    chess.send(&join(&["chess"], true, None)).await;
+    chess.expect(ServerMessage::Waiting).await;
+    let mut jazz = server.client().await;
+    jazz.send(&join(&["jazz", "film"], true, None)).await;
+    jazz.expect(ServerMessage::Waiting).await;
+
+    let mut fan = server.client().await;
+    fan.send(&join(&["film", "jazz", "go"], false, None)).await;
+    let shared = ServerMessage::Paired {
+        common_interests: vec!["film".into(), "jazz".into()],
+    };
+    fan.expect(shared.clone()).await;
+    jazz.expect(shared).await;
+    chess.expect_silence().await;
+}
+
+#[tokio::test]
+async fn the_stranger_sees_typing_notices() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.pair().await;
+    alice.send(&ClientMessage::Typing { typing: true }).await;
+    bob.expect(ServerMessage::Typing { typing: true }).await;
+    alice.send(&ClientMessage::Typing { typing: false }).await;
+    bob.expect(ServerMessage::Typing { typing: false }).await;
+    alice.expect_silence().await;
+}
+
+#[tokio::test]
+async fn typing_outside_a_chat_reaches_nobody_and_is_no_error() {
+    let server = TestServer::start().await;
+    let mut alice = server.client().await;
+    alice.send(&ClientMessage::Typing { typing: true }).await;
+    alice.expect_silence().await;
+}
+
+#[tokio::test]
+async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
+    let server = TestServer::start().await;
+    let mut alice = server.client().await;
+    let too_many: Vec<String> = (0..11).map(|n| format!("topic{n}")).collect();
+    for bad in [
+        join(&["Chess"], false, None),
+        join(&["chess", "chess"], false, None),
+        join(&[&"x".repeat(33)], false, None),
+        join(&[], false, Some("")),
+        ClientMessage::Join {
+            interests: too_many,
+            only_shared: false,
+            browser: None,
+        },
+    ] {
+        alice.send(&bad).await;
+        alice.expect(ServerMessage::error(ErrorCode::BadJoin)).await;
+    }
+    assert_eq!(server.state.lobby.waiting(), 0);
+}
+
+#[tokio::test]
+async fn two_tabs_of_one_browser_wait_rather_than_meet() {
+    let server = TestServer::start().await;
+    let mut tab1 = server.client().await;
+    let mut tab2 = server.client().await;
+    tab1.send(&join(&[], false, Some("same-browser"))).await;
+    tab1.expect(ServerMessage::Waiting).await;
+    tab2.send(&join(&[], false, Some("same-browser"))).await;
+    tab2.expect(ServerMessage::Waiting).await;
+    tab1.expect_silence().await;
+
+    let mut other = server.client().await;
+    other.send(&join(&[], false, Some("another-browser"))).await;
+    other.expect(common::paired()).await;
+    tab1.expect(common::paired()).await;
+}
+
+#[tokio::test]
+async fn everyone_hears_the_online_count_change() {
+    let server = TestServer::start().await;
+    let mut alice = server.client().await;
+    assert_eq!(alice.recv_online().await, 1, "told on arrival");
+    let bob = server.client().await;
+    // Pushed within about a second (the default interval).
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while alice.recv_online().await != 2 {
+        assert!(tokio::time::Instant::now() < deadline);
+    }
+    drop(bob);
+    while alice.recv_online().await != 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+    }
+}
