@@ -108,3 +108,21 @@ async fn everyone_hears_the_online_count_change() {
         assert!(tokio::time::Instant::now() < deadline);
     }
 }
+
+#[tokio::test]
+async fn a_newcomer_hears_the_true_count_even_if_the_total_is_back_to_an_old_value() {
+    let server = TestServer::start().await;
+    let mut x = server.client().await;
+    let y = server.client().await;
+    while x.recv_online().await != 2 {}
+    // Two leave and two arrive between announcements: the total is 2 again, but
+    // the first newcomer was told 1 when it arrived.
+    drop((x, y));
+    server
+        .eventually("both left", |s| s.lobby.online() == 0)
+        .await;
+    let mut alice = server.client().await;
+    assert_eq!(alice.recv_online().await, 1);
+    let _bob = server.client().await;
+    assert_eq!(alice.recv_online().await, 2);
+}

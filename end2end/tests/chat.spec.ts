@@ -135,16 +135,3 @@ test("a refreshed chat page reconnects and finds the next stranger", async ({ br
   await bob.say("hi after refresh");
   await expect(alice.log()).toContainText("Stranger: hi after refresh");
 });
-
-test("a conversation as the README shows it", async ({ browser }) => {
-  const [alice, bob] = track(...(await pair(browser)));
-  await alice.page.setViewportSize({ width: 900, height: 520 });
-  await alice.say("hi! where are you writing from?");
-  await expect(bob.log()).toContainText("Stranger: hi! where are you writing from?");
-  await bob.say("Lisbon, it's late here. You?");
-  await expect(alice.log()).toContainText("Stranger: Lisbon, it's late here. You?");
-  await alice.say("Montréal. Just finished dinner.");
-  await expect(bob.log()).toContainText("Montréal");
-  await alice.messageBox().fill("What brings you here?");
-  await alice.page.screenshot({ path: "screenshots/chat.png" });
-});

@@ -15,8 +15,11 @@ export class Stranger {
     page.on("pageerror", (e) => this.errors.push(e.message));
   }
 
-  static async arrive(browser: Browser): Promise<Stranger> {
-    const context = await browser.newContext();
+  static async arrive(
+    browser: Browser,
+    options: Parameters<Browser["newContext"]>[0] = {},
+  ): Promise<Stranger> {
+    const context = await browser.newContext(options);
     return new Stranger(context, await context.newPage());
   }
 
@@ -77,8 +80,11 @@ export class Stranger {
 }
 
 /** Two strangers who press Start one after the other and are paired. */
-export async function pair(browser: Browser): Promise<[Stranger, Stranger]> {
-  const a = await Stranger.arrive(browser);
+export async function pair(
+  browser: Browser,
+  options: Parameters<Browser["newContext"]>[0] = {},
+): Promise<[Stranger, Stranger]> {
+  const a = await Stranger.arrive(browser, options);
   await a.start();
   await expect(a.status()).toHaveText(LOOKING);
   const b = await Stranger.arrive(browser);

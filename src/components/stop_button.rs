@@ -6,7 +6,12 @@ use crate::pages::Chat;
 #[component]
 pub fn StopButton(chat: Chat) -> impl IntoView {
     view! {
-        <button type="button" class="stop" on:click=move |_| chat.press_stop_or_new()>
+        <button
+            type="button"
+            class="stop"
+            class:confirming=move || chat.session.with(|s| s.button_label() == "Really?")
+            on:click=move |_| chat.press_stop_or_new()
+        >
             {move || chat.session.with(|s| s.button_label())}
         </button>
     }

@@ -114,6 +114,10 @@ impl Lobby {
         let mut state = self.state();
         let count = state.strangers.len() as u64 + 1;
         stranger.deliver(ServerMessage::Online { count });
+        // Everyone else hears of the newcomer at the next announcement, even if by
+        // then the count is back to what was last announced: the newcomer's own
+        // count may be out of date by then.
+        state.announced_online = usize::MAX;
         let seat = Seat {
             stranger,
             place: Place::Idle,

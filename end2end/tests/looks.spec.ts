@@ -1,0 +1,122 @@
+import { test, expect, Browser, Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { LOOKING, Stranger, pair } from "./strangers";
+
+// How the app looks and whether everyone can use it: WCAG AA checks (axe-core)
+// in light and dark mode, the keyboard alone, and the README's screenshots.
+
+let opened: Stranger[] = [];
+test.afterEach(async () => {
+  for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
+  await Promise.all(opened.map((s) => s.leave().catch(() => {})));
+  opened = [];
+});
+
+async function expectAccessible(page: Page) {
+  const results = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  expect(results.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+}
+
+/** Two strangers mid-conversation, as seen by the first. */
+async function conversation(browser: Browser, options: Parameters<Browser["newContext"]>[0] = {}) {
+  const [alice, bob] = await pair(browser, options);
+  opened.push(alice, bob);
+  await alice.say("hi! where are you writing from?");
+  await expect(bob.log()).toContainText("Stranger: hi! where are you writing from?");
+  await bob.say("Lisbon, it's late here. You?");
+  await expect(alice.log()).toContainText("Stranger: Lisbon, it's late here. You?");
+  await alice.say("Montréal. Just finished dinner.");
+  await expect(bob.log()).toContainText("Montréal");
+  await bob.messageBox().pressSequentially("Nice");
+  await expect(alice.page.getByText("Stranger is typing...")).toBeVisible();
+  await alice.messageBox().fill("What brings you here?");
+  return alice;
+}
+
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`the landing page meets WCAG AA in ${colorScheme} mode`, async ({ browser }) => {
+    const visitor = await Stranger.arrive(browser, { colorScheme });
+    opened.push(visitor);
+    await visitor.page.goto("/");
+    const box = visitor.page.getByRole("textbox", { name: "What do you want to talk about?" });
+    await box.fill("music");
+    await box.press("Enter");
+    await expect(visitor.page.getByText(/strangers? online/)).toBeVisible();
+    await expectAccessible(visitor.page);
+  });
+
+  test(`the chat page meets WCAG AA in ${colorScheme} mode`, async ({ browser }) => {
+    const alice = await conversation(browser, { colorScheme });
+    await expectAccessible(alice.page);
+  });
+}
+
+test("everything works from the keyboard alone", async ({ browser }) => {
+  const alice = await Stranger.arrive(browser);
+  opened.push(alice);
+  await alice.page.goto("/");
+  const keys = alice.page.keyboard;
+  await keys.press("Tab");
+  await expect(
+    alice.page.getByRole("textbox", { name: "What do you want to talk about?" }),
+  ).toBeFocused();
+  await keys.type("board games");
+  await keys.press("Enter");
+  await expect(alice.page.getByRole("button", { name: "Remove board games" })).toBeVisible();
+  await keys.press("Tab");
+  await expect(alice.page.getByRole("checkbox", { name: "Only match on shared interests" })).toBeFocused();
+  await keys.press("Tab");
+  await expect(alice.page.getByRole("button", { name: "Start chatting" })).toBeFocused();
+  await keys.press("Enter");
+  await expect(alice.status()).toHaveText(LOOKING);
+
+  const bob = await Stranger.arrive(browser);
+  opened.push(bob);
+  await bob.start(["board games"]);
+  await alice.expectChatting();
+  // The message box takes the keys as soon as there is someone to talk to.
+  await expect(alice.messageBox()).toBeFocused();
+  await keys.type("hello from the keyboard");
+  await keys.press("Enter");
+  await expect(bob.log()).toContainText("Stranger: hello from the keyboard");
+  await keys.press("Escape");
+  await keys.press("Escape");
+  await expect(bob.log()).toContainText("Stranger has disconnected.");
+});
+
+test("screenshots for the README", async ({ browser }) => {
+  const visitor = await Stranger.arrive(browser, { viewport: { width: 900, height: 620 } });
+  opened.push(visitor);
+  await visitor.page.goto("/");
+  const box = visitor.page.getByRole("textbox", { name: "What do you want to talk about?" });
+  for (const interest of ["music", "chess", "travel"]) {
+    await box.fill(interest);
+    await box.press("Enter");
+  }
+  await expect(visitor.page.getByText(/strangers? online/)).toBeVisible();
+  await visitor.page.screenshot({ path: "screenshots/landing.png" });
+  await visitor.leave();
+  opened = [];
+
+  const light = await conversation(browser, { viewport: { width: 900, height: 520 } });
+  await light.page.screenshot({ path: "screenshots/chat.png" });
+  await Promise.all(opened.map((s) => s.leave()));
+  opened = [];
+
+  const dark = await conversation(browser, {
+    colorScheme: "dark",
+    viewport: { width: 900, height: 520 },
+  });
+  await dark.page.screenshot({ path: "screenshots/dark.png" });
+  await Promise.all(opened.map((s) => s.leave()));
+  opened = [];
+
+  const phone = await conversation(browser, {
+    viewport: { width: 360, height: 640 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  await phone.page.screenshot({ path: "screenshots/phone.png" });
+});
