@@ -260,3 +260,31 @@ async fn a_thousand_concurrent_joiners_each_get_one_distinct_partner() {
         assert_eq!(partner_of.get(partner), Some(me), "pairs are mutual");
     }
 }
+
+#[tokio::test]
+async fn a_page_on_another_site_cannot_open_a_chat() {
+    use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+    let server = TestServer::start().await;
+    let with_origin = |origin: &str| {
+        let mut request = format!("ws://{}/ws", server.addr)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        request
+    };
+
+    let refused = tokio_tungstenite::connect_async(with_origin("https://evil.example")).await;
+    match refused {
+        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert_eq!(server.state.lobby.online(), 0, "nobody arrived");
+
+    let own = format!("http://{}", server.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(with_origin(&own))
+        .await
+        .expect("the site's own pages may connect");
+    ws.close(None).await.unwrap();
+}

@@ -154,3 +154,43 @@ test("two tabs of one browser are never paired with each other", async ({ browse
   await first.expectChatting();
   await expect(second.status()).toHaveText(LOOKING);
 });
+
+test("a background tab shows new messages in its title until seen", async ({ browser }) => {
+  const [alice, bob] = await pair(browser);
+  opened.push(alice, bob);
+  await expect(alice.page).toHaveTitle("Strangers");
+  // Headless tabs are never hidden by themselves: tell the page it is.
+  const setHidden = (hidden: boolean) =>
+    alice.page.evaluate((hidden) => {
+      Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+  await setHidden(true);
+  await bob.say("are you there?");
+  await expect(alice.page).toHaveTitle("(1) Strangers");
+  await bob.say("hello??");
+  await expect(alice.page).toHaveTitle("(2) Strangers");
+  await setHidden(false);
+  await expect(alice.page).toHaveTitle("Strangers");
+});
+
+test("the log follows new messages unless the reader scrolled up", async ({ browser }) => {
+  const [alice, bob] = await pair(browser, { viewport: { width: 800, height: 400 } });
+  opened.push(alice, bob);
+  for (let i = 1; i <= 25; i++) await bob.say(`line ${i}`);
+  await expect(alice.log()).toContainText("Stranger: line 25");
+  const log = alice.log();
+  const atBottom = () =>
+    log.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight < 2);
+  await expect.poll(atBottom).toBe(true);
+
+  await log.evaluate((el) => el.scrollTo(0, 0));
+  await bob.say("line 26");
+  await expect(alice.log()).toContainText("Stranger: line 26");
+  expect(await log.evaluate((el) => el.scrollTop)).toBe(0);
+
+  await log.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await bob.say("line 27");
+  await expect(alice.log()).toContainText("Stranger: line 27");
+  await expect.poll(atBottom).toBe(true);
+});

@@ -34,7 +34,8 @@ pub struct Chat {
     pub session: RwSignal<ChatSession>,
     /// The open connection, if any. Dropping it closes the socket.
     link: StoredValue<Option<Link>, LocalStorage>,
-    /// The timer that will say we stopped typing.
+    /// The timer that will say we stopped typing (browser only).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     typing_timer: StoredValue<Option<TypingTimer>, LocalStorage>,
 }
 
@@ -145,7 +146,7 @@ impl Chat {
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (message, self.typing_timer);
+        let _ = message;
     }
 }
 

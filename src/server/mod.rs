@@ -5,10 +5,12 @@
 //! - [`room`]: one chat and the relay between its members.
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
+//! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
 
 pub mod connection;
 pub mod lobby;
 pub mod matchmaker;
+pub mod origin;
 pub mod room;
 pub mod stranger;
 
@@ -19,7 +21,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{FromRef, State, WebSocketUpgrade};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -29,6 +32,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::{App, shell};
 use lobby::Lobby;
+use origin::OriginPolicy;
 
 /// The largest WebSocket message or frame accepted; anything bigger is refused by
 /// the socket layer before it is buffered whole.
@@ -53,6 +57,8 @@ pub struct Settings {
     pub interest_timeout: Duration,
     /// How often, at most, the online count is pushed to everyone.
     pub online_interval: Duration,
+    /// Which web pages may open `/ws`.
+    pub origins: OriginPolicy,
 }
 
 impl Default for Settings {
@@ -60,13 +66,15 @@ impl Default for Settings {
         Settings {
             interest_timeout: lobby::DEFAULT_INTEREST_TIMEOUT,
             online_interval: Duration::from_secs(1),
+            origins: OriginPolicy::same_origin_only(),
         }
     }
 }
 
 impl Settings {
     /// The defaults, overridden by `STRANGERS_INTEREST_TIMEOUT_MS` and
-    /// `STRANGERS_ONLINE_INTERVAL_MS` where set to a number of milliseconds.
+    /// `STRANGERS_ONLINE_INTERVAL_MS` (milliseconds) and `STRANGERS_ALLOWED_ORIGINS`
+    /// (comma-separated origins allowed besides the site's own).
     pub fn from_env() -> Self {
         let millis = |name: &str| {
             std::env::var(name)
@@ -81,6 +89,10 @@ impl Settings {
             online_interval: millis("STRANGERS_ONLINE_INTERVAL_MS")
                 .unwrap_or(defaults.online_interval)
                 .max(Duration::from_millis(50)),
+            origins: match std::env::var("STRANGERS_ALLOWED_ORIGINS") {
+                Ok(list) => OriginPolicy::allowing(list.split(',')),
+                Err(_) => defaults.origins,
+            },
         }
     }
 }
@@ -144,8 +156,21 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `/ws`: becomes one stranger's chat connection.
-async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// `/ws`: becomes one stranger's chat connection, unless a page of another site
+/// asks (403 before any upgrade).
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !state
+        .settings
+        .origins
+        .permits(text(header::ORIGIN), text(header::HOST))
+    {
+        return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
+    }
     ws.read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
