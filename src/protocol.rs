@@ -108,6 +108,8 @@ pub enum ErrorCode {
     NotInChat,
     /// The interests or browser id in a join were not in the accepted form.
     BadJoin,
+    /// Too many messages too fast; keeping on gets the connection closed.
+    SlowDown,
 }
 
 impl ServerMessage {
@@ -134,6 +136,9 @@ impl ErrorCode {
             }
             ErrorCode::BadJoin => {
                 "Interests must be at most 10 different words or phrases of up to 32 characters."
+            }
+            ErrorCode::SlowDown => {
+                "You are sending messages too fast; that one was not sent. Keep on and you will be disconnected."
             }
         }
     }

@@ -148,7 +148,16 @@ async fn a_refreshed_waiter_leaves_no_ghost() {
 
 #[tokio::test]
 async fn message_order_is_kept() {
-    let server = TestServer::start().await;
+    // Flood control would (rightly) refuse 200 messages in a burst; lift it here.
+    let unlimited = strangers::server::flood::Rate {
+        per_second: 1e6,
+        burst: 1e6,
+    };
+    let server = TestServer::start_with(strangers::server::Settings {
+        message_rate: unlimited,
+        ..Default::default()
+    })
+    .await;
     let (mut alice, mut bob) = server.pair().await;
     let count = 200; // below the outbox bound, all sent before bob reads any
     for i in 0..count {
@@ -287,4 +296,61 @@ async fn a_page_on_another_site_cannot_open_a_chat() {
         .await
         .expect("the site's own pages may connect");
     ws.close(None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_flooder_is_warned_then_disconnected_and_bystanders_lose_nothing() {
+    let server = TestServer::start().await;
+    let (mut flooder, mut victim) = server.pair().await;
+    let (mut alice, mut bob) = server.pair().await;
+
+    for i in 0..100 {
+        // The socket may close under us once the server has had enough.
+        if flooder
+            .ws
+            .send(Message::text(
+                ClientMessage::Message {
+                    text: format!("spam {i}"),
+                }
+                .to_frame(),
+            ))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    // Bystanders chat on meanwhile.
+    for i in 0..10 {
+        alice.say(&format!("hello {i}")).await;
+    }
+    for i in 0..10 {
+        bob.expect(text(&format!("hello {i}"))).await;
+    }
+
+    // The flooder got 20 through (the burst), then warnings, then a 1008 close.
+    let mut warnings = 0;
+    let close = loop {
+        match futures_util::StreamExt::next(&mut flooder.ws).await {
+            Some(Ok(Message::Text(frame))) => {
+                if ServerMessage::parse(&frame) == Ok(ServerMessage::error(ErrorCode::SlowDown)) {
+                    warnings += 1;
+                }
+            }
+            Some(Ok(Message::Close(frame))) => break frame.expect("a close code"),
+            Some(Ok(_)) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(warnings >= 1, "warned before being disconnected");
+    let mut relayed = 0;
+    while let Some(message) = victim.try_recv(std::time::Duration::from_millis(300)).await {
+        match message {
+            ServerMessage::Message { .. } => relayed += 1,
+            ServerMessage::StrangerLeft => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(relayed, 20, "only the burst reached the partner");
 }

@@ -9,6 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::Settings;
+use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::stranger::{OUTBOX_CAPACITY, Stranger};
 use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text};
@@ -29,6 +31,8 @@ enum Ending {
     ClientGone,
     /// The browser stopped reading and its outbox filled up.
     TooSlow,
+    /// The browser kept sending faster than allowed after being warned.
+    Flooding,
     /// The server is shutting down.
     Shutdown,
 }
@@ -37,7 +41,12 @@ enum Ending {
 ///
 /// Whatever ends the connection, the stranger departs the lobby exactly once,
 /// so their partner is told and no ghost remains in the queue.
-pub async fn serve(socket: WebSocket, lobby: Lobby, shutdown: CancellationToken) {
+pub async fn serve(
+    socket: WebSocket,
+    lobby: Lobby,
+    settings: Settings,
+    shutdown: CancellationToken,
+) {
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let kick = CancellationToken::new();
     let stranger = Stranger::new(outbox, kick.clone());
@@ -49,16 +58,37 @@ pub async fn serve(socket: WebSocket, lobby: Lobby, shutdown: CancellationToken)
     let stop_writing = CancellationToken::new();
     let writer = tokio::spawn(write_outbox(sink, inbox, stop_writing.clone()));
 
+    let mut flood = FloodGuard::new(
+        settings.message_rate,
+        settings.typing_rate,
+        tokio::time::Instant::now(),
+    );
     let ending = loop {
         tokio::select! {
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = handle_frame(&lobby, &stranger, text.as_str()) {
-                        stranger.deliver(reply);
+                    let parsed = ClientMessage::parse(text.as_str());
+                    let kind = match parsed {
+                        Ok(ClientMessage::Typing { .. }) => Frame::Typing,
+                        _ => Frame::Other,
+                    };
+                    match flood.check(kind, tokio::time::Instant::now()) {
+                        Verdict::Allow => {
+                            if let Some(reply) = handle_frame(&lobby, &stranger, parsed) {
+                                stranger.deliver(reply);
+                            }
+                        }
+                        Verdict::Refuse => {
+                            stranger.deliver(ServerMessage::error(ErrorCode::SlowDown));
+                        }
+                        Verdict::Disconnect => break Ending::Flooding,
                     }
                 }
                 Some(Ok(Message::Binary(_))) => {
-                    stranger.deliver(ServerMessage::error(ErrorCode::BadMessage));
+                    match flood.check(Frame::Other, tokio::time::Instant::now()) {
+                        Verdict::Disconnect => break Ending::Flooding,
+                        _ => stranger.deliver(ServerMessage::error(ErrorCode::BadMessage)),
+                    };
                 }
                 // tungstenite answers pings itself; a close frame is answered as the
                 // stream is polled further, and the stream then ends by itself.
@@ -83,6 +113,7 @@ pub async fn serve(socket: WebSocket, lobby: Lobby, shutdown: CancellationToken)
             stop_writing.cancel();
             Some((CLOSE_POLICY, "Too many unread messages"))
         }
+        Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
         Ending::Shutdown => Some((
             CLOSE_GOING_AWAY,
             "The server is restarting, please reconnect",
@@ -131,9 +162,13 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
     while let Some(Ok(_)) = stream.next().await {}
 }
 
-/// Acts on one text frame; returns the reply for the sender, if any.
-fn handle_frame(lobby: &Lobby, stranger: &Stranger, frame: &str) -> Option<ServerMessage> {
-    let refusal = match ClientMessage::parse(frame) {
+/// Acts on one parsed text frame; returns the reply for the sender, if any.
+fn handle_frame(
+    lobby: &Lobby,
+    stranger: &Stranger,
+    frame: Result<ClientMessage, ErrorCode>,
+) -> Option<ServerMessage> {
+    let refusal = match frame {
         Err(code) => code,
         Ok(ClientMessage::Join {
             interests,

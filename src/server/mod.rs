@@ -6,8 +6,10 @@
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
+//! - [`flood`]: per-connection rate limits (token buckets).
 
 pub mod connection;
+pub mod flood;
 pub mod lobby;
 pub mod matchmaker;
 pub mod origin;
@@ -59,6 +61,10 @@ pub struct Settings {
     pub online_interval: Duration,
     /// Which web pages may open `/ws`.
     pub origins: OriginPolicy,
+    /// How fast one connection may send anything but typing notices.
+    pub message_rate: flood::Rate,
+    /// How fast one connection may send typing notices.
+    pub typing_rate: flood::Rate,
 }
 
 impl Default for Settings {
@@ -67,6 +73,14 @@ impl Default for Settings {
             interest_timeout: lobby::DEFAULT_INTEREST_TIMEOUT,
             online_interval: Duration::from_secs(1),
             origins: OriginPolicy::same_origin_only(),
+            message_rate: flood::Rate {
+                per_second: 10.0,
+                burst: 20.0,
+            },
+            typing_rate: flood::Rate {
+                per_second: 2.0,
+                burst: 6.0,
+            },
         }
     }
 }
@@ -93,6 +107,7 @@ impl Settings {
                 Ok(list) => OriginPolicy::allowing(list.split(',')),
                 Err(_) => defaults.origins,
             },
+            ..defaults
         }
     }
 }
@@ -180,9 +195,10 @@ async fn upgrade(
                 lobby,
                 shutdown,
                 connections,
+                settings,
                 ..
             } = state;
-            connections.track_future(connection::serve(socket, lobby, shutdown))
+            connections.track_future(connection::serve(socket, lobby, settings, shutdown))
         })
 }
 

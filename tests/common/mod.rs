@@ -31,10 +31,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(server::Settings::default()).await
+    }
+
+    pub async fn start_with(settings: server::Settings) -> Self {
         let listener = server::bind("127.0.0.1:0".parse().unwrap()).expect("bind a free port");
         let addr = listener.local_addr().unwrap();
         let options = LeptosOptions::builder().output_name("strangers").build();
-        let state = AppState::new(options, server::Settings::default());
+        let state = AppState::new(options, settings);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, state.clone(), async move {
             let _ = stopped.await;
