@@ -163,7 +163,8 @@ test("a background tab shows new messages in its title until seen", async ({ bro
   const setHidden = (hidden: boolean) =>
     alice.page.evaluate((hidden) => {
       Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
-      document.dispatchEvent(new Event("visibilitychange"));
+      // As browsers fire it: at the document, bubbling.
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
     }, hidden);
   await setHidden(true);
   await bob.say("are you there?");
