@@ -354,3 +354,33 @@ async fn a_flooder_is_warned_then_disconnected_and_bystanders_lose_nothing() {
     }
     assert_eq!(relayed, 20, "only the burst reached the partner");
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_and_a_quiet_waiter_is_not() {
+    let server = TestServer::start_with(strangers::server::Settings {
+        ping_interval: std::time::Duration::from_millis(100),
+        pong_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    // `gone` never reads again, so it never answers a ping: a laptop that lost
+    // its network without a word.
+    let (gone, mut partner) = server.pair().await;
+    let mut waiter = server.client().await;
+    waiter.send(&ClientMessage::join_anyone()).await;
+    waiter.expect(ServerMessage::Waiting).await;
+
+    // Both of the others keep reading, which answers the pings.
+    let (_, quiet) = tokio::join!(
+        partner.expect(ServerMessage::StrangerLeft),
+        waiter.try_recv(std::time::Duration::from_millis(1500)),
+    );
+    assert_eq!(quiet, None, "waiting quietly is not idleness");
+    // (The partner, unread since, may by now have been dropped as silent too.)
+    assert_eq!(
+        server.state.lobby.waiting(),
+        1,
+        "the waiter is still in the queue"
+    );
+    drop(gone);
+}

@@ -33,6 +33,8 @@ enum Ending {
     TooSlow,
     /// The browser kept sending faster than allowed after being warned.
     Flooding,
+    /// Nothing, not even a pong, came back for too long: the peer is gone.
+    Unresponsive,
     /// The server is shutting down.
     Shutdown,
 }
@@ -56,7 +58,19 @@ pub async fn serve(
 
     let (sink, mut stream) = socket.split();
     let stop_writing = CancellationToken::new();
-    let writer = tokio::spawn(write_outbox(sink, inbox, stop_writing.clone()));
+    let writer = tokio::spawn(write_outbox(
+        sink,
+        inbox,
+        settings.ping_interval,
+        stop_writing.clone(),
+    ));
+
+    // Anything from the browser, a pong included, shows it is still there. The
+    // writer pings every `ping_interval`, so a live browser is heard from at least
+    // that often, even while it waits quietly for a partner.
+    let silence_limit = settings.ping_interval + settings.pong_timeout;
+    let mut last_heard = tokio::time::Instant::now();
+    let mut pulse = tokio::time::interval(settings.ping_interval.min(settings.pong_timeout));
 
     let mut flood = FloodGuard::new(
         settings.message_rate,
@@ -65,7 +79,9 @@ pub async fn serve(
     );
     let ending = loop {
         tokio::select! {
-            frame = stream.next() => match frame {
+            frame = stream.next() => {
+                last_heard = tokio::time::Instant::now();
+                match frame {
                 Some(Ok(Message::Text(text))) => {
                     let parsed = ClientMessage::parse(text.as_str());
                     let kind = match parsed {
@@ -94,7 +110,12 @@ pub async fn serve(
                 // stream is polled further, and the stream then ends by itself.
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
                 Some(Err(_)) | None => break Ending::ClientGone,
-            },
+            }},
+            _ = pulse.tick() => {
+                if last_heard.elapsed() > silence_limit {
+                    break Ending::Unresponsive;
+                }
+            }
             () = kick.cancelled() => break Ending::TooSlow,
             () = shutdown.cancelled() => break Ending::Shutdown,
         }
@@ -114,6 +135,10 @@ pub async fn serve(
             Some((CLOSE_POLICY, "Too many unread messages"))
         }
         Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
+        Ending::Unresponsive => {
+            stop_writing.cancel();
+            Some((CLOSE_GOING_AWAY, "No answer to pings"))
+        }
         Ending::Shutdown => Some((
             CLOSE_GOING_AWAY,
             "The server is restarting, please reconnect",
@@ -133,22 +158,26 @@ pub async fn serve(
     .await;
 }
 
-/// Writes queued messages to the socket in order until the outbox closes or
-/// writing is stopped, then hands the sending side back for the close frame.
+/// Writes queued messages to the socket in order, and a ping every
+/// `ping_interval`, until the outbox closes or writing is stopped; then hands the
+/// sending side back for the close frame.
 async fn write_outbox(
     mut sink: SplitSink<WebSocket, Message>,
     mut inbox: mpsc::Receiver<ServerMessage>,
+    ping_interval: Duration,
     stop: CancellationToken,
 ) -> SplitSink<WebSocket, Message> {
+    let mut pings = tokio::time::interval(ping_interval);
+    pings.reset(); // the first ping after one interval, not at once
     loop {
-        let message = tokio::select! {
+        let frame = tokio::select! {
             () = stop.cancelled() => break,
+            _ = pings.tick() => Message::Ping(Default::default()),
             message = inbox.recv() => match message {
-                Some(message) => message,
+                Some(message) => Message::Text(message.to_frame().into()),
                 None => break,
             },
         };
-        let frame = Message::Text(message.to_frame().into());
         tokio::select! {
             () = stop.cancelled() => break,
             sent = sink.send(frame) => if sent.is_err() { break },

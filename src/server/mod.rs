@@ -65,6 +65,10 @@ pub struct Settings {
     pub message_rate: flood::Rate,
     /// How fast one connection may send typing notices.
     pub typing_rate: flood::Rate,
+    /// How often each connection is pinged.
+    pub ping_interval: Duration,
+    /// How long after a missed ping's due time a silent connection is dropped.
+    pub pong_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -81,13 +85,16 @@ impl Default for Settings {
                 per_second: 2.0,
                 burst: 6.0,
             },
+            ping_interval: Duration::from_secs(20),
+            pong_timeout: Duration::from_secs(20),
         }
     }
 }
 
 impl Settings {
     /// The defaults, overridden by `STRANGERS_INTEREST_TIMEOUT_MS` and
-    /// `STRANGERS_ONLINE_INTERVAL_MS` (milliseconds) and `STRANGERS_ALLOWED_ORIGINS`
+    /// `STRANGERS_ONLINE_INTERVAL_MS`, `STRANGERS_PING_INTERVAL_MS`,
+    /// `STRANGERS_PONG_TIMEOUT_MS` (milliseconds) and `STRANGERS_ALLOWED_ORIGINS`
     /// (comma-separated origins allowed besides the site's own).
     pub fn from_env() -> Self {
         let millis = |name: &str| {
@@ -107,6 +114,10 @@ impl Settings {
                 Ok(list) => OriginPolicy::allowing(list.split(',')),
                 Err(_) => defaults.origins,
             },
+            ping_interval: millis("STRANGERS_PING_INTERVAL_MS")
+                .unwrap_or(defaults.ping_interval)
+                .max(Duration::from_millis(50)),
+            pong_timeout: millis("STRANGERS_PONG_TIMEOUT_MS").unwrap_or(defaults.pong_timeout),
             ..defaults
         }
     }

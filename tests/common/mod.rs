@@ -164,8 +164,12 @@ impl Client {
 
     /// The next message of any kind within `wait`, if any.
     pub async fn try_recv_any(&mut self, wait: Duration) -> Option<ServerMessage> {
+        // One deadline for the whole wait: pings in between do not extend it.
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let frame = tokio::time::timeout(wait, self.ws.next()).await.ok()??;
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()??;
             match frame.expect("a readable frame") {
                 Message::Text(text) => {
                     return Some(ServerMessage::parse(&text).expect("a protocol message"));
