@@ -194,10 +194,14 @@ impl ChatSession {
         self.join()
     }
 
-    /// The connection closed or failed.
-    pub fn disconnected(&mut self) {
+    /// The connection closed or failed; `reason` is the server's, if it gave one
+    /// (such as "The server is restarting, please reconnect").
+    pub fn disconnected(&mut self, reason: Option<String>) {
         if self.phase == Phase::Chatting {
             self.note(Speaker::Notice, "You have disconnected.");
+        }
+        if let Some(reason) = reason {
+            self.note(Speaker::Notice, reason);
         }
         self.enter(Phase::Offline);
     }
@@ -446,7 +450,17 @@ mod tests {
     #[test]
     fn losing_the_server_offers_to_reconnect() {
         let mut session = chatting();
-        session.disconnected();
+        session.disconnected(Some("The server is restarting, please reconnect".into()));
+        assert_eq!(
+            lines(&session),
+            [
+                (Speaker::Notice, "You have disconnected."),
+                (
+                    Speaker::Notice,
+                    "The server is restarting, please reconnect"
+                )
+            ]
+        );
         assert_eq!(session.phase(), Phase::Offline);
         assert_eq!(session.button_label(), "New");
         assert_eq!(session.press_stop_or_new(), Action::Reconnect);

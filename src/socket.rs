@@ -8,7 +8,7 @@ use futures::channel::mpsc;
 use futures::future::{Either, poll_fn, select};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::futures::WebSocket;
-use gloo_net::websocket::{Message, State};
+use gloo_net::websocket::{Message, State, WebSocketError};
 use leptos::task::spawn_local;
 
 use crate::protocol::{ClientMessage, ServerMessage};
@@ -21,12 +21,12 @@ pub struct ChatConnection {
 
 impl ChatConnection {
     /// Opens `/ws` on the page's own host. `on_open` runs once the socket is open,
-    /// `on_message` for every server message, `on_close` once when it ends
-    /// (not when it is closed by dropping the connection).
+    /// `on_message` for every server message, `on_close` once when it ends, with
+    /// the server's reason if it gave one (not when closed by dropping the connection).
     pub fn open(
         on_open: impl FnOnce() + 'static,
         on_message: impl Fn(ServerMessage) + 'static,
-        on_close: impl FnOnce() + 'static,
+        on_close: impl FnOnce(Option<String>) + 'static,
     ) -> Result<Self, String> {
         let url = socket_url()?;
         let mut socket = WebSocket::open(&url).map_err(|e| e.to_string())?;
@@ -35,7 +35,7 @@ impl ChatConnection {
             // The sink is ready once the socket has opened, or failed to.
             let ready = poll_fn(|cx| socket.poll_ready_unpin(cx)).await;
             if ready.is_err() || !matches!(socket.state(), State::Open) {
-                on_close();
+                on_close(None);
                 return;
             }
             on_open();
@@ -47,7 +47,7 @@ impl ChatConnection {
                             .await
                             .is_err()
                         {
-                            on_close();
+                            on_close(None);
                             return;
                         }
                     }
@@ -59,8 +59,12 @@ impl ChatConnection {
                         }
                     }
                     Either::Right((Some(Ok(Message::Bytes(_))), _)) => {}
+                    Either::Right((Some(Err(WebSocketError::ConnectionClose(event))), _)) => {
+                        on_close(Some(event.reason).filter(|r| !r.is_empty()));
+                        return;
+                    }
                     Either::Right((Some(Err(_)) | None, _)) => {
-                        on_close();
+                        on_close(None);
                         return;
                     }
                 }

@@ -60,14 +60,14 @@ impl Chat {
                     }
                 },
                 move |message| session.update(|s| s.receive(message)),
-                move || {
-                    session.update(ChatSession::disconnected);
+                move |reason| {
+                    session.update(|s| s.disconnected(reason));
                     self.link.try_set_value(None);
                 },
             );
             match opened {
                 Ok(link) => self.link.set_value(Some(link)),
-                Err(_) => session.update(ChatSession::disconnected),
+                Err(_) => session.update(|s| s.disconnected(None)),
             }
         }
     }

@@ -46,7 +46,7 @@ fn watch_online_count(online: RwSignal<Option<u64>>) {
                         online.set(Some(count));
                     }
                 },
-                || {},
+                |_| {},
             );
             link.set_value(opened.ok());
         });
