@@ -1,14 +1,7 @@
 import { test, expect } from "@playwright/test";
-import { CHATTING, LOOKING, Stranger, pair } from "./strangers";
+import { CHATTING, LOOKING, Stranger, pair, trackStrangers } from "./strangers";
 
-// Every test closes the browser contexts it opened, so nobody is left waiting
-// in the server's queue for the next test's strangers.
-let opened: Stranger[] = [];
-test.afterEach(async () => {
-  for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
-  await Promise.all(opened.map((s) => s.leave().catch(() => {})));
-  opened = [];
-});
+const opened = trackStrangers();
 function track<T extends Stranger[]>(...strangers: T): T {
   opened.push(...strangers);
   return strangers;

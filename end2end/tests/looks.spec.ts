@@ -1,16 +1,11 @@
 import { test, expect, Browser, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
-import { LOOKING, Stranger, pair } from "./strangers";
+import { LOOKING, Stranger, pair, trackStrangers } from "./strangers";
 
 // How the app looks and whether everyone can use it: WCAG AA checks (axe-core)
 // in light and dark mode, the keyboard alone, and the README's screenshots.
 
-let opened: Stranger[] = [];
-test.afterEach(async () => {
-  for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
-  await Promise.all(opened.map((s) => s.leave().catch(() => {})));
-  opened = [];
-});
+const opened = trackStrangers();
 
 async function expectAccessible(page: Page) {
   const results = await new AxeBuilder({ page })
@@ -98,12 +93,12 @@ test("screenshots for the README", async ({ browser }) => {
   await expect(visitor.page.getByText(/strangers? online/)).toBeVisible();
   await visitor.page.screenshot({ path: "screenshots/landing.png" });
   await visitor.leave();
-  opened = [];
+  opened.length = 0;
 
   const light = await conversation(browser, { viewport: { width: 900, height: 520 } });
   await light.page.screenshot({ path: "screenshots/chat.png" });
   await Promise.all(opened.map((s) => s.leave()));
-  opened = [];
+  opened.length = 0;
 
   const dark = await conversation(browser, {
     colorScheme: "dark",
@@ -111,7 +106,7 @@ test("screenshots for the README", async ({ browser }) => {
   });
   await dark.page.screenshot({ path: "screenshots/dark.png" });
   await Promise.all(opened.map((s) => s.leave()));
-  opened = [];
+  opened.length = 0;
 
   const phone = await conversation(browser, {
     viewport: { width: 360, height: 640 },

@@ -1,15 +1,10 @@
 import { test, expect } from "@playwright/test";
-import { CHATTING, LOOKING, Stranger, pair } from "./strangers";
+import { CHATTING, LOOKING, Stranger, pair, trackStrangers } from "./strangers";
 
 // What people came to Omegle for: interests, typing, Esc, the online count,
 // no rematch, the saved log, and never meeting your own other tab.
 
-let opened: Stranger[] = [];
-test.afterEach(async () => {
-  for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
-  await Promise.all(opened.map((s) => s.leave().catch(() => {})));
-  opened = [];
-});
+const opened = trackStrangers();
 async function arrive(browser: import("@playwright/test").Browser): Promise<Stranger> {
   const stranger = await Stranger.arrive(browser);
   opened.push(stranger);

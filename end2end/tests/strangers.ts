@@ -1,4 +1,4 @@
-import { Browser, BrowserContext, Page, expect } from "@playwright/test";
+import { Browser, BrowserContext, Page, expect, test } from "@playwright/test";
 
 export const LOOKING = "Looking for someone you can chat with...";
 export const CHATTING = "You're now chatting with a random stranger. Say hi!";
@@ -92,4 +92,19 @@ export async function pair(
   await a.expectChatting();
   await b.expectChatting();
   return [a, b];
+}
+
+/**
+ * The strangers a test opens. After each test of the file that calls this, they
+ * are checked for errors on their pages and closed, so nobody is left waiting in
+ * the server's queue for the next test's strangers.
+ */
+export function trackStrangers(): Stranger[] {
+  const opened: Stranger[] = [];
+  test.afterEach(async () => {
+    for (const s of opened) expect(s.errors, "errors on the page").toEqual([]);
+    await Promise.all(opened.map((s) => s.leave().catch(() => {})));
+    opened.length = 0;
+  });
+  return opened;
 }
