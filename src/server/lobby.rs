@@ -76,7 +76,8 @@ struct State {
     /// The chats in progress.
     rooms: HashMap<RoomId, Room>,
     /// The online count everyone was last told, to push only changes.
-    announced_online: usize,
+    /// `None` when everyone must be told at the next announcement regardless.
+    announced_online: Option<usize>,
 }
 
 /// One connected stranger.
@@ -96,7 +97,7 @@ impl Lobby {
             strangers: HashMap::new(),
             matchmaker: Matchmaker::new(interest_timeout),
             rooms: HashMap::new(),
-            announced_online: 0,
+            announced_online: None,
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
@@ -117,7 +118,7 @@ impl Lobby {
         // Everyone else hears of the newcomer at the next announcement, even if by
         // then the count is back to what was last announced: the newcomer's own
         // count may be out of date by then.
-        state.announced_online = usize::MAX;
+        state.announced_online = None;
         let seat = Seat {
             stranger,
             place: Place::Idle,
@@ -159,10 +160,10 @@ impl Lobby {
         let (count, everyone) = {
             let mut state = self.state();
             let count = state.strangers.len();
-            if count == state.announced_online {
+            if state.announced_online == Some(count) {
                 return;
             }
-            state.announced_online = count;
+            state.announced_online = Some(count);
             let everyone: Vec<Stranger> = state
                 .strangers
                 .values()
