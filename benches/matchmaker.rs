@@ -41,10 +41,9 @@ fn seeker(interests: Vec<String>) -> Seeker {
     interests.sort();
     interests.dedup();
     Seeker {
-        id: StrangerId::new(),
-        browser: None,
         interests,
         only_shared: true,
+        ..Seeker::anyone(StrangerId::new())
     }
 }
 

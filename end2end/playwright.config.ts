@@ -31,6 +31,9 @@ export default defineConfig({
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // A synthetic camera and microphone for the video tests. Permission
+            // to use them is still asked for: a test's context grants it (or not).
+            "--use-fake-device-for-media-stream",
           ],
         },
       },

@@ -9,6 +9,7 @@
 //! - [`pages`]: the landing page and the chat page.
 //! - [`components`]: the chat page's parts: status line, log, message box, Stop/New button.
 //! - `socket` (browser only): the WebSocket to the server.
+//! - `video` (browser only): the camera and microphone, and the WebRTC call to the stranger.
 //! - `browser` (browser only): the per-browser id, file downloads, tab visibility.
 //! - `server` (server only): `/ws`, the lobby, matchmaker, rooms and connections.
 
@@ -27,6 +28,8 @@ pub mod browser;
 pub mod server;
 #[cfg(feature = "hydrate")]
 pub mod socket;
+#[cfg(feature = "hydrate")]
+pub mod video;
 
 /// The browser's entry point: takes over the server-rendered page.
 #[cfg(feature = "hydrate")]

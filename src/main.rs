@@ -14,10 +14,11 @@ async fn main() -> std::io::Result<()> {
     let options = get_configuration(None)
         .map_err(std::io::Error::other)?
         .leptos_options;
+    let settings = server::Settings::from_env().map_err(std::io::Error::other)?;
     let addr = options.site_addr;
     let listener = server::bind(addr)?;
     tracing::info!("Strangers is listening on http://{addr}");
-    let state = server::AppState::new(options, server::Settings::from_env());
+    let state = server::AppState::new(options, settings);
     server::serve(listener, state, shutdown_signal()).await
 }
 

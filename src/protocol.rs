@@ -19,6 +19,127 @@ pub const MAX_INTEREST_CHARS: usize = 32;
 /// The longest per-browser id the server accepts.
 pub const MAX_BROWSER_ID_CHARS: usize = 64;
 
+/// The longest session description (offer or answer) relayed, in bytes. A
+/// browser's offer for one camera and one microphone is 3 to 8 KB.
+pub const MAX_SDP_BYTES: usize = 16 * 1024;
+
+/// The longest ICE candidate line relayed, in bytes (real ones are about 100 to 250).
+pub const MAX_CANDIDATE_BYTES: usize = 1024;
+
+/// The longest media id (`sdpMid`) in a candidate, in bytes.
+pub const MAX_SDP_MID_BYTES: usize = 64;
+
+/// How a stranger wants to talk. Strangers are only paired within one mode.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Text chat only.
+    #[default]
+    Text,
+    /// A video call, with text chat beside it.
+    Video,
+}
+
+impl Mode {
+    /// Whether this is the default, text mode (which the wire leaves out).
+    pub fn is_text(&self) -> bool {
+        *self == Mode::Text
+    }
+
+    /// The mode's name in addresses and on the wire: `text` or `video`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Text => "text",
+            Mode::Video => "video",
+        }
+    }
+
+    /// The mode named in an address (`?mode=video`); anything else is text.
+    pub fn from_query(value: Option<&str>) -> Self {
+        match value {
+            Some("video") => Mode::Video,
+            _ => Mode::Text,
+        }
+    }
+}
+
+/// One step of setting up a video call between two browsers (WebRTC signaling).
+/// The server only passes these to the room partner; it does not read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CallSignal {
+    /// The offering side's session description.
+    Offer {
+        /// The SDP text.
+        sdp: String,
+    },
+    /// The answering side's session description.
+    Answer {
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A network route the sender can be reached on (an ICE candidate).
+    Candidate {
+        /// The `candidate:` line.
+        candidate: String,
+        /// Which media section it belongs to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+        /// The index of that media section.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp_m_line_index: Option<u16>,
+    },
+}
+
+/// Whether this side of a video call makes the offer. The server decides when it
+/// pairs two video strangers, so the two never offer at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallRole {
+    /// Create the offer and send it.
+    Offer,
+    /// Wait for the offer and answer it.
+    Answer,
+}
+
+/// A STUN or TURN server for the browsers' peer connection, in the shape of
+/// WebRTC's `RTCIceServer`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    /// `stun:host:port`, `turn:host:port?transport=udp`, `turns:...`.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl IceServer {
+    /// Whether this is a TURN server, which can relay a call (and so hide addresses).
+    pub fn relays(&self) -> bool {
+        self.urls
+            .iter()
+            .any(|url| url.starts_with("turn:") || url.starts_with("turns:"))
+    }
+}
+
+/// How to set up the call in a video chat, sent with [`ServerMessage::Paired`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSetup {
+    /// Whether this side offers or answers.
+    pub role: CallRole,
+    /// The STUN/TURN servers this service provides (none: direct routes only,
+    /// which works on a LAN and on loopback).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<IceServer>,
+}
+
 /// What a stranger's browser asks of the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -39,6 +160,9 @@ pub enum ClientMessage {
         /// paired with each other. It identifies nothing else.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         browser: Option<String>,
+        /// Text, or video; only strangers in the same mode are paired.
+        #[serde(default, skip_serializing_if = "Mode::is_text")]
+        mode: Mode,
     },
     /// A chat message for the stranger in my room.
     Message {
@@ -51,6 +175,11 @@ pub enum ClientMessage {
         /// Whether they are typing now.
         typing: bool,
     },
+    /// A video call setup step for the stranger in my video chat.
+    Signal {
+        /// The step; see [`check_signal`] for its limits.
+        signal: CallSignal,
+    },
     /// End the current chat, or stop waiting for one.
     Leave {},
 }
@@ -59,6 +188,14 @@ pub enum ClientMessage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ServerMessage {
+    /// The first message on every connection: what this service offers. The
+    /// browser joins after it.
+    Welcome {
+        /// Whether a relay (TURN) server is configured, so a video caller can
+        /// hide their address from the stranger.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        relay: bool,
+    },
     /// You are in the queue, waiting for a stranger.
     Waiting,
     /// You have been paired with a stranger; messages now go to them.
@@ -66,6 +203,9 @@ pub enum ServerMessage {
         /// The interests you both listed, if you were matched on them.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         common_interests: Vec<String>,
+        /// In a video chat, how to set up the call.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<CallSetup>,
     },
     /// A chat message from the stranger.
     Message {
@@ -76,6 +216,11 @@ pub enum ServerMessage {
     Typing {
         /// Whether they are typing now.
         typing: bool,
+    },
+    /// A video call setup step from the stranger.
+    Signal {
+        /// The step, as the stranger's browser sent it.
+        signal: CallSignal,
     },
     /// The stranger left the chat: Stop, a skip, a closed tab or a lost network.
     StrangerLeft,
@@ -110,6 +255,10 @@ pub enum ErrorCode {
     BadJoin,
     /// Too many messages too fast; keeping on gets the connection closed.
     SlowDown,
+    /// A video call setup step was sent while not in a video chat.
+    NotInCall,
+    /// A video call setup step was malformed or too large.
+    BadSignal,
 }
 
 impl ServerMessage {
@@ -140,6 +289,8 @@ impl ErrorCode {
             ErrorCode::SlowDown => {
                 "You are sending messages too fast; that one was not sent. Keep on and you will be disconnected."
             }
+            ErrorCode::NotInCall => "You are not in a video chat, so the call setup was not sent.",
+            ErrorCode::BadSignal => "The call setup message was malformed or too large.",
         }
     }
 }
@@ -204,13 +355,42 @@ pub fn check_join(interests: &[String], browser: Option<&str>) -> Result<(), Err
     }
 }
 
+/// Checks a call setup step against the limits: descriptions and candidates
+/// non-empty and within [`MAX_SDP_BYTES`], [`MAX_CANDIDATE_BYTES`] and
+/// [`MAX_SDP_MID_BYTES`].
+pub fn check_signal(signal: &CallSignal) -> Result<(), ErrorCode> {
+    let fits = |text: &str, max: usize| !text.is_empty() && text.len() <= max;
+    let ok = match signal {
+        CallSignal::Offer { sdp } | CallSignal::Answer { sdp } => fits(sdp, MAX_SDP_BYTES),
+        CallSignal::Candidate {
+            candidate, sdp_mid, ..
+        } => {
+            candidate.len() <= MAX_CANDIDATE_BYTES
+                && sdp_mid
+                    .as_deref()
+                    .is_none_or(|m| m.len() <= MAX_SDP_MID_BYTES)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadSignal)
+    }
+}
+
 impl ClientMessage {
-    /// Asks for anyone at all.
+    /// Asks for anyone at all, in text mode.
     pub fn join_anyone() -> Self {
+        Self::join_mode(Mode::Text)
+    }
+
+    /// Asks for anyone at all in `mode`.
+    pub fn join_mode(mode: Mode) -> Self {
         ClientMessage::Join {
             interests: Vec::new(),
             only_shared: false,
             browser: None,
+            mode,
         }
     }
 
@@ -253,8 +433,13 @@ mod tests {
             Ok(ClientMessage::Join {
                 interests: vec!["music".into()],
                 only_shared: true,
-                browser: None
+                browser: None,
+                mode: Mode::Text,
             })
+        );
+        assert_eq!(
+            ClientMessage::join_mode(Mode::Video).to_frame(),
+            r#"{"type":"join","mode":"video"}"#
         );
         assert_eq!(
             ClientMessage::Message { text: "hi".into() }.to_frame(),
@@ -270,8 +455,28 @@ mod tests {
     fn server_messages_round_trip() {
         for message in [
             ServerMessage::Waiting,
+            ServerMessage::Welcome { relay: true },
             ServerMessage::Paired {
                 common_interests: vec!["chess".into()],
+                call: None,
+            },
+            ServerMessage::Paired {
+                common_interests: Vec::new(),
+                call: Some(CallSetup {
+                    role: CallRole::Offer,
+                    ice_servers: vec![IceServer {
+                        urls: vec!["turn:turn.example.org:3478".into()],
+                        username: Some("u".into()),
+                        credential: Some("p".into()),
+                    }],
+                }),
+            },
+            ServerMessage::Signal {
+                signal: CallSignal::Candidate {
+                    candidate: "candidate:1 1 udp 2122260223 10.0.0.2 50000 typ host".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                },
             },
             ServerMessage::Typing { typing: true },
             ServerMessage::Online { count: 3 },
@@ -296,6 +501,11 @@ mod tests {
             r#"{"type":"message"}"#,
             r#"{"type":"message","text":5}"#,
             r#"{"text":"no type"}"#,
+            r#"{"type":"join","mode":"radio"}"#,
+            r#"{"type":"signal","signal":{"kind":"hello"}}"#,
+            r#"{"type":"signal","signal":{"kind":"offer"}}"#,
+            r#"{"type":"signal","signal":{"kind":"offer","sdp":"v=0","x":1}}"#,
+            r#"{"type":"signal"}"#,
         ] {
             assert_eq!(
                 ClientMessage::parse(frame),
@@ -344,6 +554,55 @@ mod tests {
         assert_eq!(check_join(&ok, Some("")), Err(ErrorCode::BadJoin));
         let long_id = "b".repeat(MAX_BROWSER_ID_CHARS + 1);
         assert_eq!(check_join(&ok, Some(&long_id)), Err(ErrorCode::BadJoin));
+    }
+
+    #[test]
+    fn signals_are_tagged_by_kind_and_bounded() {
+        let offer =
+            ClientMessage::parse(r#"{"type":"signal","signal":{"kind":"offer","sdp":"v=0"}}"#);
+        assert_eq!(
+            offer,
+            Ok(ClientMessage::Signal {
+                signal: CallSignal::Offer { sdp: "v=0".into() }
+            })
+        );
+        let fits = CallSignal::Answer {
+            sdp: "a".repeat(MAX_SDP_BYTES),
+        };
+        assert_eq!(check_signal(&fits), Ok(()));
+        for bad in [
+            CallSignal::Offer { sdp: String::new() },
+            CallSignal::Offer {
+                sdp: "a".repeat(MAX_SDP_BYTES + 1),
+            },
+            CallSignal::Candidate {
+                candidate: "c".repeat(MAX_CANDIDATE_BYTES + 1),
+                sdp_mid: None,
+                sdp_m_line_index: None,
+            },
+            CallSignal::Candidate {
+                candidate: "candidate:1".into(),
+                sdp_mid: Some("m".repeat(MAX_SDP_MID_BYTES + 1)),
+                sdp_m_line_index: None,
+            },
+        ] {
+            assert_eq!(check_signal(&bad), Err(ErrorCode::BadSignal));
+        }
+    }
+
+    #[test]
+    fn only_turn_servers_relay() {
+        let server = |url: &str| IceServer {
+            urls: vec![url.into()],
+            username: None,
+            credential: None,
+        };
+        assert!(!server("stun:stun.example.org:3478").relays());
+        assert!(server("turn:turn.example.org:3478").relays());
+        assert!(server("turns:turn.example.org:5349").relays());
+        assert_eq!(Mode::from_query(Some("video")), Mode::Video);
+        assert_eq!(Mode::from_query(Some("VIDEO")), Mode::Text);
+        assert_eq!(Mode::from_query(None), Mode::Text);
     }
 
     #[test]

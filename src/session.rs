@@ -4,7 +4,9 @@
 //! server messages count when) are tested natively. The chat page holds it in a
 //! signal; the socket feeds it server messages and sends what it returns.
 
-use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_message_text};
+use crate::protocol::{
+    CallSetup, CallSignal, ClientMessage, ErrorCode, Mode, ServerMessage, check_message_text,
+};
 
 /// Where the visitor's chat stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -12,6 +14,10 @@ pub enum Phase {
     /// Opening the connection to the server.
     #[default]
     Connecting,
+    /// Video only: asking for the camera and microphone before searching.
+    StartingCamera,
+    /// Video only: a video chat cannot start, for this reason; text is offered.
+    NoVideo(VideoProblem),
     /// Waiting to be paired.
     Searching,
     /// Paired: messages go to the stranger.
@@ -20,6 +26,48 @@ pub enum Phase {
     Ended,
     /// The connection to the server is gone; "New" reconnects.
     Offline,
+}
+
+/// Why a video chat cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoProblem {
+    /// The person, or the browser's settings, refused the camera or microphone.
+    Denied,
+    /// There is no camera or no microphone.
+    NoDevice,
+    /// The camera or microphone is busy in another program, or failed to start.
+    Failed,
+    /// Browsers only allow cameras on secure (https) pages.
+    Insecure,
+    /// Hiding the address needs a relay (TURN) server, and this service has none.
+    NoRelay,
+}
+
+impl VideoProblem {
+    /// The sentence shown to the person.
+    pub fn describe(self) -> &'static str {
+        match self {
+            VideoProblem::Denied => {
+                "Video chat needs your camera and microphone, and the browser was not allowed to use them. \
+                 Allow them in the browser's site settings and press Try again, or continue in text."
+            }
+            VideoProblem::NoDevice => {
+                "No camera or microphone was found. Connect one and press Try again, or continue in text."
+            }
+            VideoProblem::Failed => {
+                "Your camera or microphone could not be started; another program may be using it. \
+                 Press Try again, or continue in text."
+            }
+            VideoProblem::Insecure => {
+                "Browsers only allow the camera on secure (https) pages, and this page is not one. \
+                 Continue in text, or ask the server's operator to serve it over https."
+            }
+            VideoProblem::NoRelay => {
+                "Hiding your IP address needs a relay (TURN) server, and this server has none. \
+                 Continue in text, or start a video chat without hiding your address."
+            }
+        }
+    }
 }
 
 /// Who a log line is from.
@@ -46,13 +94,21 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// What the Stop/New button does when pressed.
+/// What the page must do after the session changed: the session decides, the
+/// page (which owns the socket, the camera and the call) carries it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Send this to the server.
     Send(ClientMessage),
-    /// Open a new connection to the server (it joins once open).
+    /// Open a new connection to the server (it joins once welcomed).
     Reconnect,
+    /// Turn on the camera and microphone, then report with
+    /// [`ChatSession::camera_started`] or [`ChatSession::camera_failed`].
+    StartCamera,
+    /// Set up the video call with the stranger just paired.
+    StartCall(CallSetup),
+    /// Hand a call setup step from the stranger to the call.
+    Signal(CallSignal),
     /// Nothing to do.
     Nothing,
 }
@@ -66,6 +122,11 @@ pub struct Preferences {
     pub only_shared: bool,
     /// This browser's random id, so its tabs are never paired together.
     pub browser: Option<String>,
+    /// Text, or video with text beside it.
+    pub mode: Mode,
+    /// Video only: connect the call through a relay, so the stranger never
+    /// learns this person's IP address.
+    pub hide_ip: bool,
 }
 
 /// A visitor's chat session.
@@ -90,6 +151,34 @@ pub struct ChatSession {
     /// Counts events worth the visitor's attention (a new stranger, a new message),
     /// so the page can flag those that happen while the tab is in the background.
     attention: u64,
+    /// Whether the server has a relay (TURN) server, as its welcome said.
+    relay: bool,
+    /// Whether the microphone is sending (the person can mute it).
+    microphone_on: bool,
+    /// Whether the camera is sending (the person can turn it off).
+    camera_on: bool,
+}
+
+/// One of the two things a video caller sends, each switchable during a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// Sound.
+    Microphone,
+    /// Picture.
+    Camera,
+}
+
+impl Device {
+    /// Both devices.
+    pub const ALL: [Device; 2] = [Device::Microphone, Device::Camera];
+
+    /// The label of the button that switches this device off.
+    pub fn off_label(self) -> &'static str {
+        match self {
+            Device::Microphone => "Mute",
+            Device::Camera => "Camera off",
+        }
+    }
 }
 
 impl ChatSession {
@@ -97,8 +186,44 @@ impl ChatSession {
     pub fn new(preferences: Preferences) -> Self {
         ChatSession {
             preferences,
+            microphone_on: true,
+            camera_on: true,
             ..Self::default()
         }
+    }
+
+    /// Whether the camera and microphone should be on now: in video mode, from
+    /// asking for them until the chat ends. Ending a chat releases them.
+    pub fn wants_camera(&self) -> bool {
+        self.preferences.mode == Mode::Video
+            && matches!(
+                self.phase,
+                Phase::StartingCamera | Phase::Searching | Phase::Chatting
+            )
+    }
+
+    /// Whether a video call should be up now: only while chatting.
+    pub fn wants_call(&self) -> bool {
+        self.preferences.mode == Mode::Video && self.phase == Phase::Chatting
+    }
+
+    /// Whether `device` is sending.
+    pub fn is_on(&self, device: Device) -> bool {
+        match device {
+            Device::Microphone => self.microphone_on,
+            Device::Camera => self.camera_on,
+        }
+    }
+
+    /// Switches `device` off or back on; returns whether it is now on. The choice
+    /// holds for later chats too.
+    pub fn toggle(&mut self, device: Device) -> bool {
+        let on = match device {
+            Device::Microphone => &mut self.microphone_on,
+            Device::Camera => &mut self.camera_on,
+        };
+        *on = !*on;
+        *on
     }
 
     /// What every search asks for.
@@ -142,7 +267,64 @@ impl ChatSession {
             interests: self.preferences.interests.clone(),
             only_shared: self.preferences.only_shared,
             browser: self.preferences.browser.clone(),
+            mode: self.preferences.mode,
         }
+    }
+
+    /// Starts looking for a stranger: at once in text mode; in video mode after
+    /// the camera is on, and only if the person's privacy choice can be honoured.
+    fn search(&mut self) -> Action {
+        if self.preferences.mode == Mode::Text {
+            self.enter(Phase::Searching);
+            Action::Send(self.join())
+        } else if self.preferences.hide_ip && !self.relay {
+            self.enter(Phase::NoVideo(VideoProblem::NoRelay));
+            Action::Nothing
+        } else {
+            self.enter(Phase::StartingCamera);
+            Action::StartCamera
+        }
+    }
+
+    /// The camera and microphone are on: now look for a stranger. `None` if the
+    /// person stopped meanwhile (the page then turns the camera off again).
+    pub fn camera_started(&mut self) -> Option<ClientMessage> {
+        (self.phase == Phase::StartingCamera).then(|| {
+            self.enter(Phase::Searching);
+            self.join()
+        })
+    }
+
+    /// The camera or microphone could not be had: say why and offer text.
+    pub fn camera_failed(&mut self, problem: VideoProblem) {
+        if self.phase == Phase::StartingCamera {
+            self.enter(Phase::NoVideo(problem));
+        }
+    }
+
+    /// The video connection to the stranger could not be made; the text chat goes on.
+    pub fn call_failed(&mut self) {
+        if self.phase == Phase::Chatting {
+            self.note(
+                Speaker::Error,
+                "The video connection could not be made (a firewall may be in the way). \
+                 You can still chat in text.",
+            );
+        }
+    }
+
+    /// "Continue in text": drop video (and its privacy option) for this page
+    /// and look for a text stranger.
+    pub fn continue_in_text(&mut self) -> Action {
+        self.preferences.mode = Mode::Text;
+        self.preferences.hide_ip = false;
+        self.search()
+    }
+
+    /// "Video without hiding my address", when no relay exists.
+    pub fn stop_hiding_ip(&mut self) -> Action {
+        self.preferences.hide_ip = false;
+        self.search()
     }
 
     /// Moves to `phase`, dropping what belonged to the previous one.
@@ -167,6 +349,8 @@ impl ChatSession {
     pub fn status(&self) -> &'static str {
         match self.phase {
             Phase::Connecting => "Connecting to the server...",
+            Phase::StartingCamera => "Waiting for your camera and microphone...",
+            Phase::NoVideo(problem) => problem.describe(),
             Phase::Searching => "Looking for someone you can chat with...",
             Phase::Chatting => "You're now chatting with a random stranger. Say hi!",
             Phase::Ended => "The chat has ended. Press New to meet another stranger.",
@@ -178,7 +362,10 @@ impl ChatSession {
     pub fn button_label(&self) -> &'static str {
         match self.phase {
             Phase::Chatting if self.confirming => "Really?",
-            Phase::Connecting | Phase::Searching | Phase::Chatting => "Stop",
+            Phase::Connecting | Phase::StartingCamera | Phase::Searching | Phase::Chatting => {
+                "Stop"
+            }
+            Phase::NoVideo(_) => "Try again",
             Phase::Ended | Phase::Offline => "New",
         }
     }
@@ -186,12 +373,6 @@ impl ChatSession {
     /// Whether the message box can send now.
     pub fn can_send(&self) -> bool {
         self.phase == Phase::Chatting
-    }
-
-    /// The connection opened: start looking for a stranger.
-    pub fn connected(&mut self) -> ClientMessage {
-        self.enter(Phase::Searching);
-        self.join()
     }
 
     /// The connection closed or failed; `reason` is the server's, if it gave one
@@ -206,20 +387,38 @@ impl ChatSession {
         self.enter(Phase::Offline);
     }
 
-    /// Applies a message from the server.
+    /// Applies a message from the server; returns what the page must do.
     ///
     /// Messages are only taken in the phase they belong to: after pressing Stop
     /// or New, what the old stranger had already sent is ignored rather than
     /// shown in the wrong chat, since the server's replies come in order.
-    pub fn receive(&mut self, message: ServerMessage) {
+    pub fn receive(&mut self, message: ServerMessage) -> Action {
         match (self.phase, message) {
+            (Phase::Connecting, ServerMessage::Welcome { relay }) => {
+                self.relay = relay;
+                return self.search();
+            }
             (_, ServerMessage::Online { count }) => self.online = Some(count),
-            (Phase::Searching, ServerMessage::Paired { common_interests }) => {
+            (
+                Phase::Searching,
+                ServerMessage::Paired {
+                    common_interests,
+                    call,
+                },
+            ) => {
                 self.enter(Phase::Chatting);
                 self.attention += 1;
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
                 }
+                if let Some(call) = call {
+                    return Action::StartCall(call);
+                }
+            }
+            (Phase::Chatting, ServerMessage::Signal { signal })
+                if self.preferences.mode == Mode::Video =>
+            {
+                return Action::Signal(signal);
             }
             (Phase::Chatting, ServerMessage::Message { text }) => {
                 self.stranger_typing = false;
@@ -234,6 +433,7 @@ impl ChatSession {
             (_, ServerMessage::Error { message, .. }) => self.note(Speaker::Error, message),
             _ => {}
         }
+        Action::Nothing
     }
 
     /// The visitor sends `draft`. Returns the message for the server if it may be
@@ -291,15 +491,19 @@ impl ChatSession {
                 self.confirming = true;
                 Action::Nothing
             }
+            Phase::StartingCamera => {
+                // Nothing was asked of the server yet.
+                self.enter(Phase::Ended);
+                Action::Nothing
+            }
             Phase::Searching | Phase::Chatting => {
                 self.enter(Phase::Ended);
                 self.note(Speaker::Notice, "You have disconnected.");
                 Action::Send(ClientMessage::Leave {})
             }
-            Phase::Ended => {
+            Phase::Ended | Phase::NoVideo(_) => {
                 self.log.clear();
-                self.enter(Phase::Searching);
-                Action::Send(self.join())
+                self.search()
             }
             Phase::Offline => {
                 self.log.clear();
@@ -331,15 +535,23 @@ fn english_list(items: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::MAX_MESSAGE_CHARS;
+    use crate::protocol::{CallRole, MAX_MESSAGE_CHARS};
 
     const PAIRED: ServerMessage = ServerMessage::Paired {
         common_interests: Vec::new(),
+        call: None,
     };
+
+    const WELCOME: ServerMessage = ServerMessage::Welcome { relay: false };
 
     fn chatting() -> ChatSession {
         let mut session = ChatSession::default();
-        assert_eq!(session.connected(), ClientMessage::join_anyone());
+        assert_eq!(session.phase(), Phase::Connecting);
+        assert_eq!(
+            session.receive(WELCOME),
+            Action::Send(ClientMessage::join_anyone()),
+            "a text chat searches as soon as the server says hello"
+        );
         session.receive(ServerMessage::Waiting);
         assert_eq!(session.status(), "Looking for someone you can chat with...");
         session.receive(PAIRED);
@@ -441,7 +653,7 @@ mod tests {
     #[test]
     fn a_pairing_that_arrives_after_stop_is_ignored() {
         let mut session = ChatSession::default();
-        session.connected();
+        session.receive(WELCOME);
         session.press_stop_or_new();
         session.receive(PAIRED);
         assert_eq!(session.phase(), Phase::Ended);
@@ -493,7 +705,7 @@ mod tests {
     #[test]
     fn searching_stops_at_the_first_press() {
         let mut session = ChatSession::default();
-        session.connected();
+        session.receive(WELCOME);
         assert_eq!(
             session.press_stop_or_new(),
             Action::Send(ClientMessage::Leave {})
@@ -507,14 +719,16 @@ mod tests {
             interests: vec!["music".into(), "chess".into()],
             only_shared: true,
             browser: Some("tab-family".into()),
+            ..Preferences::default()
         };
         let expected = ClientMessage::Join {
             interests: preferences.interests.clone(),
             only_shared: true,
             browser: Some("tab-family".into()),
+            mode: Mode::Text,
         };
         let mut session = ChatSession::new(preferences);
-        assert_eq!(session.connected(), expected);
+        assert_eq!(session.receive(WELCOME), Action::Send(expected.clone()));
         session.receive(PAIRED);
         stop(&mut session);
         assert_eq!(session.press_stop_or_new(), Action::Send(expected));
@@ -531,9 +745,10 @@ mod tests {
             ),
         ] {
             let mut session = ChatSession::default();
-            session.connected();
+            session.receive(WELCOME);
             session.receive(ServerMessage::Paired {
                 common_interests: common.iter().map(|c| c.to_string()).collect(),
+                call: None,
             });
             assert_eq!(lines(&session), [(Speaker::Notice, line)]);
         }
@@ -600,5 +815,136 @@ mod tests {
         session.receive(ServerMessage::Online { count: 7 });
         assert_eq!(session.online(), Some(7));
         assert_eq!(session.attention(), 2);
+    }
+
+    fn video(hide_ip: bool) -> ChatSession {
+        ChatSession::new(Preferences {
+            mode: Mode::Video,
+            hide_ip,
+            ..Preferences::default()
+        })
+    }
+
+    fn video_join() -> ClientMessage {
+        ClientMessage::join_mode(Mode::Video)
+    }
+
+    #[test]
+    fn video_turns_the_camera_on_before_searching() {
+        let mut session = video(false);
+        assert!(!session.wants_camera());
+        assert_eq!(session.receive(WELCOME), Action::StartCamera);
+        assert_eq!(
+            session.status(),
+            "Waiting for your camera and microphone..."
+        );
+        assert!(session.wants_camera());
+        assert_eq!(session.camera_started(), Some(video_join()));
+        assert_eq!(session.phase(), Phase::Searching);
+        assert_eq!(session.camera_started(), None, "only once");
+    }
+
+    #[test]
+    fn a_video_pairing_sets_up_the_call_and_passes_on_signals() {
+        let mut session = video(false);
+        session.receive(WELCOME);
+        session.camera_started();
+        let setup = CallSetup {
+            role: CallRole::Offer,
+            ice_servers: Vec::new(),
+        };
+        let paired = ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: Some(setup.clone()),
+        };
+        assert_eq!(session.receive(paired), Action::StartCall(setup));
+        assert!(session.wants_call());
+        let answer = CallSignal::Answer { sdp: "v=0".into() };
+        assert_eq!(
+            session.receive(ServerMessage::Signal {
+                signal: answer.clone()
+            }),
+            Action::Signal(answer.clone())
+        );
+        session.receive(ServerMessage::StrangerLeft);
+        assert!(!session.wants_call(), "the call ends with the chat");
+        assert!(!session.wants_camera(), "and the camera goes off");
+        assert_eq!(
+            session.receive(ServerMessage::Signal { signal: answer }),
+            Action::Nothing,
+            "a late setup step reaches no call"
+        );
+        assert_eq!(
+            session.press_stop_or_new(),
+            Action::StartCamera,
+            "New turns the camera back on, then searches"
+        );
+        assert_eq!(session.camera_started(), Some(video_join()));
+    }
+
+    #[test]
+    fn a_refused_camera_explains_and_offers_text() {
+        let mut session = video(false);
+        session.receive(WELCOME);
+        session.camera_failed(VideoProblem::Denied);
+        assert_eq!(session.phase(), Phase::NoVideo(VideoProblem::Denied));
+        assert!(session.status().contains("continue in text"));
+        assert!(!session.wants_camera());
+        assert_eq!(session.button_label(), "Try again");
+        assert_eq!(session.press_stop_or_new(), Action::StartCamera);
+        session.camera_failed(VideoProblem::NoDevice);
+        assert_eq!(
+            session.continue_in_text(),
+            Action::Send(ClientMessage::join_anyone())
+        );
+        assert_eq!(session.phase(), Phase::Searching);
+    }
+
+    #[test]
+    fn hiding_the_address_needs_a_relay() {
+        let mut session = video(true);
+        assert_eq!(session.receive(WELCOME), Action::Nothing);
+        assert_eq!(session.phase(), Phase::NoVideo(VideoProblem::NoRelay));
+        assert!(!session.wants_camera(), "the camera is not even asked for");
+        assert_eq!(session.stop_hiding_ip(), Action::StartCamera);
+
+        let mut session = video(true);
+        assert_eq!(
+            session.receive(ServerMessage::Welcome { relay: true }),
+            Action::StartCamera
+        );
+    }
+
+    #[test]
+    fn stop_while_the_camera_starts_asks_nothing_of_the_server() {
+        let mut session = video(false);
+        session.receive(WELCOME);
+        assert_eq!(session.press_stop_or_new(), Action::Nothing);
+        assert_eq!(session.phase(), Phase::Ended);
+        assert_eq!(session.camera_started(), None, "a late camera is not used");
+        assert!(!session.wants_camera());
+    }
+
+    #[test]
+    fn mute_and_camera_off_are_remembered_across_chats() {
+        let mut session = video(false);
+        assert!(session.is_on(Device::Microphone) && session.is_on(Device::Camera));
+        assert!(!session.toggle(Device::Microphone));
+        assert!(!session.toggle(Device::Camera));
+        session.receive(WELCOME);
+        session.camera_started();
+        assert!(!session.is_on(Device::Microphone) && !session.is_on(Device::Camera));
+        assert!(session.toggle(Device::Camera));
+    }
+
+    #[test]
+    fn text_chats_never_use_the_camera() {
+        let mut session = chatting();
+        assert!(!session.wants_camera() && !session.wants_call());
+        let signal = CallSignal::Offer { sdp: "v=0".into() };
+        assert_eq!(
+            session.receive(ServerMessage::Signal { signal }),
+            Action::Nothing
+        );
     }
 }

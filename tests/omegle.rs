@@ -4,13 +4,14 @@
 mod common;
 
 use common::{PATIENCE, TestServer};
-use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 
 fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientMessage {
     ClientMessage::Join {
         interests: interests.iter().map(|i| i.to_string()).collect(),
         only_shared,
         browser: browser.map(str::to_string),
+        mode: Mode::Text,
     }
 }
 
@@ -28,6 +29,7 @@ async fn strangers_sharing_an_interest_are_told_what_they_share() {
     fan.send(&join(&["film", "jazz", "go"], false, None)).await;
     let shared = ServerMessage::Paired {
         common_interests: vec!["film".into(), "jazz".into()],
+        call: None,
     };
     fan.expect(shared.clone()).await;
     jazz.expect(shared).await;
@@ -67,6 +69,7 @@ async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
             interests: too_many,
             only_shared: false,
             browser: None,
+            mode: Mode::Text,
         },
     ] {
         alice.send(&bad).await;

@@ -11,7 +11,7 @@ test("the landing page invites you to chat", async ({ page }) => {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Strangers" })).toBeVisible();
   await expect(page.getByText("Talk to strangers!")).toBeVisible();
-  await expect(page.getByRole("button", { name: "Start chatting" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Text", exact: true })).toBeVisible();
 });
 
 test("two strangers are paired, chat both ways, and one stops", async ({ browser }) => {

@@ -23,8 +23,15 @@ export class Stranger {
     return new Stranger(context, await context.newPage());
   }
 
-  /** From the landing page, adds `interests`, and presses Start chatting. */
-  async start(interests: string[] = [], onlyShared = false): Promise<void> {
+  /**
+   * From the landing page, adds `interests`, ticks the options asked for, and
+   * starts a text chat (or a video chat with `mode: "video"`).
+   */
+  async start(
+    interests: string[] = [],
+    onlyShared = false,
+    { mode = "text", hideIp = false }: { mode?: "text" | "video"; hideIp?: boolean } = {},
+  ): Promise<void> {
     await this.page.goto("/");
     const box = this.page.getByRole("textbox", { name: "What do you want to talk about?" });
     for (const interest of interests) {
@@ -37,7 +44,10 @@ export class Stranger {
     if (onlyShared) {
       await this.page.getByRole("checkbox", { name: "Only match on shared interests" }).check();
     }
-    await this.page.getByRole("button", { name: "Start chatting" }).click();
+    if (hideIp) {
+      await this.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }).check();
+    }
+    await this.page.getByRole("button", { name: mode === "video" ? "Video" : "Text", exact: true }).click();
     await expect(this.page).toHaveURL(/\/chat/);
   }
 

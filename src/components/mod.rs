@@ -3,17 +3,23 @@
 mod chat_log;
 mod composer;
 mod interests_input;
+mod media_toggles;
 mod online_count;
 mod save_log;
 mod status_line;
 mod stop_button;
 mod typing_indicator;
+mod video_problem_choices;
+mod video_stage;
 
 pub use chat_log::ChatLog;
 pub use composer::Composer;
 pub use interests_input::InterestsInput;
+pub use media_toggles::MediaToggles;
 pub use online_count::OnlineCount;
 pub use save_log::SaveLog;
 pub use status_line::StatusLine;
 pub use stop_button::StopButton;
 pub use typing_indicator::TypingIndicator;
+pub use video_problem_choices::VideoProblemChoices;
+pub use video_stage::VideoStage;

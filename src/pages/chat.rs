@@ -3,11 +3,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use leptos::html::Video;
+
 use crate::components::{
     ChatLog, Composer, OnlineCount, SaveLog, StatusLine, StopButton, TypingIndicator,
+    VideoProblemChoices, VideoStage,
 };
-use crate::protocol::{ClientMessage, interests_from_input};
-use crate::session::{Action, ChatSession, Preferences};
+use crate::protocol::{CallSetup, CallSignal, ClientMessage, Mode, interests_from_input};
+use crate::session::{Action, ChatSession, Device, Preferences};
 
 /// After this long without a key, the stranger is told we stopped typing.
 #[cfg(feature = "hydrate")]
@@ -26,6 +29,16 @@ type TypingTimer = leptos::leptos_dom::helpers::TimeoutHandle;
 #[cfg(not(feature = "hydrate"))]
 type TypingTimer = ();
 
+/// The camera and the call to the stranger: real in the browser, never on the server.
+#[cfg(feature = "hydrate")]
+type CameraLink = crate::video::Camera;
+#[cfg(not(feature = "hydrate"))]
+type CameraLink = ();
+#[cfg(feature = "hydrate")]
+type CallLink = crate::video::Call;
+#[cfg(not(feature = "hydrate"))]
+type CallLink = ();
+
 /// The chat page's state and the things a person can do to it. `Copy`, so every
 /// component can hold it.
 #[derive(Clone, Copy)]
@@ -37,6 +50,16 @@ pub struct Chat {
     /// The timer that will say we stopped typing (browser only).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     typing_timer: StoredValue<Option<TypingTimer>, LocalStorage>,
+    /// Video mode: the camera and microphone, while the session wants them.
+    camera: StoredValue<Option<CameraLink>, LocalStorage>,
+    /// Video mode: the call to the stranger, while chatting.
+    call: StoredValue<Option<CallLink>, LocalStorage>,
+    /// Where the person sees themselves.
+    pub local_video: NodeRef<Video>,
+    /// Where the person sees the stranger.
+    pub remote_video: NodeRef<Video>,
+    /// Whether the browser refused to play the stranger's sound until a click.
+    pub sound_blocked: RwSignal<bool>,
 }
 
 impl Chat {
@@ -45,21 +68,31 @@ impl Chat {
             session: RwSignal::new(ChatSession::new(preferences)),
             link: StoredValue::new_local(None),
             typing_timer: StoredValue::new_local(None),
+            camera: StoredValue::new_local(None),
+            call: StoredValue::new_local(None),
+            local_video: NodeRef::new(),
+            remote_video: NodeRef::new(),
+            sound_blocked: RwSignal::new(false),
         }
     }
 
-    /// Opens the connection; once open it asks for a stranger. Browser only.
+    /// Whether this page is a video chat.
+    pub fn is_video(self) -> bool {
+        self.session.with(|s| s.preferences().mode == Mode::Video)
+    }
+
+    /// Opens the connection; the server's welcome starts the search. Browser only.
     fn connect(self) {
         #[cfg(feature = "hydrate")]
         {
             let session = self.session;
             let opened = crate::socket::ChatConnection::open(
-                move || {
-                    if let Some(join) = session.try_update(ChatSession::connected) {
-                        self.transmit(join);
+                || {},
+                move |message| {
+                    if let Some(action) = session.try_update(|s| s.receive(message)) {
+                        self.act(action);
                     }
                 },
-                move |message| session.update(|s| s.receive(message)),
                 move |reason| {
                     session.update(|s| s.disconnected(reason));
                     self.link.try_set_value(None);
@@ -119,14 +152,160 @@ impl Chat {
 
     /// The Stop/New button (or Esc) was pressed.
     pub fn press_stop_or_new(self) {
-        match self.session.try_update(ChatSession::press_stop_or_new) {
-            Some(Action::Send(message)) => self.transmit(message),
-            Some(Action::Reconnect) => {
+        self.update(ChatSession::press_stop_or_new);
+    }
+
+    /// "Continue in text" after video could not start.
+    pub fn continue_in_text(self) {
+        self.update(ChatSession::continue_in_text);
+    }
+
+    /// "Video without hiding my IP address", when the server has no relay.
+    pub fn stop_hiding_ip(self) {
+        self.update(ChatSession::stop_hiding_ip);
+    }
+
+    /// Switches the microphone or the camera off, or back on.
+    pub fn toggle(self, device: Device) {
+        let on = self.session.try_update(|s| s.toggle(device));
+        #[cfg(feature = "hydrate")]
+        if let Some(on) = on {
+            self.with_camera(|camera| camera.set_on(device, on));
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = on;
+    }
+
+    /// The person clicked to hear the stranger after the browser blocked the sound.
+    pub fn unmute_stranger(self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(video) = self.remote_video.get_untracked() {
+            video.set_muted(false);
+        }
+        self.sound_blocked.set(false);
+    }
+
+    /// Changes the session and carries out what it asks for.
+    fn update(self, change: impl FnOnce(&mut ChatSession) -> Action) {
+        if let Some(action) = self.session.try_update(change) {
+            self.act(action);
+        }
+    }
+
+    /// Carries out what the session decided.
+    fn act(self, action: Action) {
+        match action {
+            Action::Send(message) => self.transmit(message),
+            Action::Reconnect => {
                 self.disconnect();
                 self.connect();
             }
-            Some(Action::Nothing) | None => {}
+            Action::StartCamera => self.start_camera(),
+            Action::StartCall(setup) => self.start_call(&setup),
+            Action::Signal(signal) => self.pass_signal(signal),
+            Action::Nothing => {}
         }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn with_camera(self, apply: impl FnOnce(&CameraLink)) {
+        self.camera.with_value(|camera| {
+            if let Some(camera) = camera {
+                apply(camera);
+            }
+        });
+    }
+
+    /// Turns the camera on; once on, the search starts. Browser only.
+    fn start_camera(self) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::video::Camera::start().await {
+                Ok(camera) => {
+                    let Some(join) = self
+                        .session
+                        .try_update(ChatSession::camera_started)
+                        .flatten()
+                    else {
+                        return; // stopped meanwhile: dropping the camera turns it off
+                    };
+                    for device in Device::ALL {
+                        camera.set_on(device, self.session.with_untracked(|s| s.is_on(device)));
+                    }
+                    if let Some(video) = self.local_video.get_untracked() {
+                        crate::video::show(&video, Some(camera.stream())).await;
+                    }
+                    self.camera.try_set_value(Some(camera));
+                    self.transmit(join);
+                }
+                Err(problem) => self.session.update(|s| s.camera_failed(problem)),
+            }
+        });
+    }
+
+    /// Calls the stranger just paired, with the camera already on. Browser only.
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn start_call(self, setup: &CallSetup) {
+        #[cfg(feature = "hydrate")]
+        {
+            let hide_ip = self.session.with_untracked(|s| s.preferences().hide_ip);
+            let send: crate::video::SendSignal =
+                std::rc::Rc::new(move |signal| self.transmit(ClientMessage::Signal { signal }));
+            let show_remote = move |stream: &web_sys::MediaStream| {
+                let Some(video) = self.remote_video.get_untracked() else {
+                    return;
+                };
+                let stream = stream.clone();
+                leptos::task::spawn_local(async move {
+                    let sound = crate::video::show(&video, Some(&stream)).await;
+                    self.sound_blocked.try_set(!sound);
+                });
+            };
+            let on_failed = move || self.session.update(ChatSession::call_failed);
+            let call = self.camera.with_value(|camera| {
+                camera.as_ref().and_then(|camera| {
+                    crate::video::Call::start(setup, hide_ip, camera, send, show_remote, on_failed)
+                        .ok()
+                })
+            });
+            match call {
+                Some(call) => self.call.set_value(Some(call)),
+                None => self.session.update(ChatSession::call_failed),
+            }
+        }
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn pass_signal(self, signal: CallSignal) {
+        #[cfg(feature = "hydrate")]
+        self.call.with_value(|call| {
+            if let Some(call) = call {
+                call.receive(signal);
+            }
+        });
+    }
+
+    /// Hangs up and turns the camera off as soon as the session no longer wants
+    /// them, whatever ended the chat: Stop, the stranger leaving, a lost server.
+    fn release_media_when_done(self) {
+        Effect::new(move |_| {
+            let (camera, call) = self.session.with(|s| (s.wants_camera(), s.wants_call()));
+            if !call {
+                self.call.set_value(None);
+                self.sound_blocked.set(false);
+                #[cfg(feature = "hydrate")]
+                if let Some(video) = self.remote_video.get_untracked() {
+                    video.set_src_object(None);
+                }
+            }
+            if !camera {
+                self.camera.set_value(None);
+                #[cfg(feature = "hydrate")]
+                if let Some(video) = self.local_video.get_untracked() {
+                    video.set_src_object(None);
+                }
+            }
+        });
     }
 
     /// Downloads the conversation as a text file, made in the browser.
@@ -159,6 +338,8 @@ fn preferences_from_address() -> Preferences {
         Preferences {
             interests: interests_from_input(raw.iter().map(String::as_str)),
             only_shared: q.get_str("only_shared") == Some("1"),
+            mode: Mode::from_query(q.get_str("mode")),
+            hide_ip: q.get_str("hide_ip") == Some("1"),
             #[cfg(feature = "hydrate")]
             browser: crate::browser::browser_id(),
             #[cfg(not(feature = "hydrate"))]
@@ -175,7 +356,12 @@ pub fn ChatPage() -> impl IntoView {
 
     // Effects run only in the browser, so the server never opens a socket.
     Effect::new(move |_| chat.connect());
-    on_cleanup(move || chat.disconnect());
+    chat.release_media_when_done();
+    on_cleanup(move || {
+        chat.disconnect();
+        chat.call.try_set_value(None);
+        chat.camera.try_set_value(None);
+    });
 
     // Esc from anywhere on the page, the message box included.
     Effect::new(move |_| {
@@ -188,21 +374,26 @@ pub fn ChatPage() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
 
+    let video = chat.is_video();
     view! {
         <AttentionTitle chat/>
-        <main class="chat-page">
+        <main class="chat-page" class:video=video>
             <header class="chat-header">
                 <a class="brand" href="/">"Strangers"</a>
                 <StatusLine chat/>
                 <OnlineCount count=online/>
             </header>
-            <ChatLog chat/>
-            <TypingIndicator chat/>
-            <div class="controls">
-                <StopButton chat/>
-                <Composer chat/>
+            {video.then(|| view! { <VideoStage chat/> })}
+            <div class="conversation">
+                <VideoProblemChoices chat/>
+                <ChatLog chat/>
+                <TypingIndicator chat/>
+                <div class="controls">
+                    <StopButton chat/>
+                    <Composer chat/>
+                </div>
+                <SaveLog chat/>
             </div>
-            <SaveLog chat/>
         </main>
     }
 }

@@ -4,12 +4,14 @@ use crate::components::{InterestsInput, OnlineCount};
 
 /// `/`: what Strangers is, interests, and the way in.
 ///
-/// "Start chatting" submits a plain form to `/chat`, so it works before the page
-/// has hydrated; the interests travel in the address.
+/// "Text" and "Video" submit a plain form to `/chat`, so they work before the
+/// page has hydrated; the interests and the mode travel in the address.
 #[component]
 pub fn LandingPage() -> impl IntoView {
     let online = RwSignal::new(None::<u64>);
-    watch_online_count(online);
+    // Whether the server can relay video calls; unknown until it says.
+    let relay = RwSignal::new(None::<bool>);
+    watch_server(online, relay);
     view! {
         <main class="landing">
             <h1 class="brand">"Strangers"</h1>
@@ -22,18 +24,54 @@ pub fn LandingPage() -> impl IntoView {
             </p>
             <form class="start" action="/chat" method="get">
                 <InterestsInput/>
-                <label class="only-shared">
+                <label class="option">
                     <input type="checkbox" name="only_shared" value="1"/>
                     "Only match on shared interests"
                 </label>
-                <button type="submit" class="primary">"Start chatting"</button>
+                <HideIpOption relay/>
+                <fieldset class="modes">
+                    <legend>"Start chatting:"</legend>
+                    <button type="submit" class="primary" name="mode" value="text">"Text"</button>
+                    <span class="or" aria-hidden="true">"or"</span>
+                    <button type="submit" class="primary" name="mode" value="video">"Video"</button>
+                </fieldset>
             </form>
         </main>
     }
 }
 
-/// Keeps `online` current from the server, over a socket that never joins.
-fn watch_online_count(online: RwSignal<Option<u64>>) {
+/// "Hide my IP address" for video chats. It needs a relay (TURN) server; once
+/// the server has said it has none, the option is turned off and says why.
+#[component]
+fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
+    let unavailable = move || relay.get() == Some(false);
+    view! {
+        <div class="option-group">
+            <label class="option">
+                <input
+                    type="checkbox"
+                    name="hide_ip"
+                    value="1"
+                    disabled=unavailable
+                    aria-describedby="hide-ip-hint"
+                />
+                "Hide my IP address in video chats"
+            </label>
+            <p class="hint" id="hide-ip-hint">
+                {move || {
+                    if unavailable() {
+                        "Not available here: this server has no relay (TURN) server."
+                    } else {
+                        "The call goes through the server's relay, so the stranger never learns your address."
+                    }
+                }}
+            </p>
+        </div>
+    }
+}
+
+/// Keeps `online` and `relay` current from the server, over a socket that never joins.
+fn watch_server(online: RwSignal<Option<u64>>, relay: RwSignal<Option<bool>>) {
     #[cfg(feature = "hydrate")]
     {
         use crate::protocol::ServerMessage;
@@ -41,10 +79,10 @@ fn watch_online_count(online: RwSignal<Option<u64>>) {
         Effect::new(move |_| {
             let opened = crate::socket::ChatConnection::open(
                 || {},
-                move |message| {
-                    if let ServerMessage::Online { count } = message {
-                        online.set(Some(count));
-                    }
+                move |message| match message {
+                    ServerMessage::Online { count } => online.set(Some(count)),
+                    ServerMessage::Welcome { relay: has_relay } => relay.set(Some(has_relay)),
+                    _ => {}
                 },
                 |_| {},
             );
@@ -55,5 +93,5 @@ fn watch_online_count(online: RwSignal<Option<u64>>) {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = online;
+    let _ = (online, relay);
 }

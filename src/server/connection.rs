@@ -13,7 +13,9 @@ use super::Settings;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::stranger::{OUTBOX_CAPACITY, Stranger};
-use crate::protocol::{ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text};
+use crate::protocol::{
+    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_signal,
+};
 
 /// How long a closing connection may take to flush what it owes and finish the
 /// close handshake before it is dropped regardless.
@@ -75,6 +77,7 @@ pub async fn serve(
     let mut flood = FloodGuard::new(
         settings.message_rate,
         settings.typing_rate,
+        settings.signal_rate,
         tokio::time::Instant::now(),
     );
     let ending = loop {
@@ -86,6 +89,7 @@ pub async fn serve(
                     let parsed = ClientMessage::parse(text.as_str());
                     let kind = match parsed {
                         Ok(ClientMessage::Typing { .. }) => Frame::Typing,
+                        Ok(ClientMessage::Signal { .. }) => Frame::Signal,
                         _ => Frame::Other,
                     };
                     match flood.check(kind, tokio::time::Instant::now()) {
@@ -203,6 +207,7 @@ fn handle_frame(
             interests,
             only_shared,
             browser,
+            mode,
         }) => match check_join(&interests, browser.as_deref()) {
             Err(code) => code,
             Ok(()) => {
@@ -210,12 +215,21 @@ fn handle_frame(
                     interests,
                     only_shared,
                     browser,
+                    mode,
                 };
                 match lobby.join(stranger.id(), request) {
                     Ok(()) | Err(LobbyError::UnknownStranger) => return None,
                     Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
+                    Err(LobbyError::NotInCall) => ErrorCode::NotInCall,
                 }
             }
+        },
+        Ok(ClientMessage::Signal { signal }) => match check_signal(&signal) {
+            Err(code) => code,
+            Ok(()) => match lobby.signal(stranger.id(), signal) {
+                Ok(()) => return None,
+                Err(_) => ErrorCode::NotInCall,
+            },
         },
         Ok(ClientMessage::Typing { typing }) => {
             // A typing notice that crosses the partner's leaving is harmless: drop it.

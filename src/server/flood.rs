@@ -1,5 +1,5 @@
-//! Flood control for one connection: token buckets for chat messages and for
-//! typing notices. A client over its rate is refused and warned; one that keeps
+//! Flood control for one connection: token buckets for chat messages, for
+//! typing notices and for video call setup. A client over its rate is refused and warned; one that keeps
 //! going is disconnected, so it cannot crowd out everyone else.
 
 use tokio::time::Instant;
@@ -54,6 +54,8 @@ impl TokenBucket {
 pub enum Frame {
     /// A typing notice.
     Typing,
+    /// A video call setup step.
+    Signal,
     /// Anything else: messages, joins, leaves, and frames that fail to parse.
     Other,
 }
@@ -76,16 +78,19 @@ pub struct FloodGuard {
     messages: TokenBucket,
     /// For typing notices, so typing cannot starve messages or the other way round.
     typing: TokenBucket,
+    /// For call setup steps, which come in a burst when a call starts.
+    signals: TokenBucket,
     /// Refusals not yet worked off by accepted frames.
     strikes: u32,
 }
 
 impl FloodGuard {
-    /// A guard allowing `messages` and `typing` rates, starting full.
-    pub fn new(messages: Rate, typing: Rate, now: Instant) -> Self {
+    /// A guard allowing `messages`, `typing` and `signals` rates, starting full.
+    pub fn new(messages: Rate, typing: Rate, signals: Rate, now: Instant) -> Self {
         FloodGuard {
             messages: TokenBucket::new(messages, now),
             typing: TokenBucket::new(typing, now),
+            signals: TokenBucket::new(signals, now),
             strikes: 0,
         }
     }
@@ -94,6 +99,7 @@ impl FloodGuard {
     pub fn check(&mut self, frame: Frame, now: Instant) -> Verdict {
         let bucket = match frame {
             Frame::Typing => &mut self.typing,
+            Frame::Signal => &mut self.signals,
             Frame::Other => &mut self.messages,
         };
         if bucket.take(now) {
@@ -123,10 +129,18 @@ mod tests {
         per_second: 2.0,
         burst: 6.0,
     };
+    const SIGNALS: Rate = Rate {
+        per_second: 10.0,
+        burst: 60.0,
+    };
+
+    fn guard() -> FloodGuard {
+        FloodGuard::new(MESSAGES, TYPING, SIGNALS, Instant::now())
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_is_allowed_then_the_rate_applies() {
-        let mut guard = FloodGuard::new(MESSAGES, TYPING, Instant::now());
+        let mut guard = guard();
         for _ in 0..20 {
             assert_eq!(guard.check(Frame::Other, Instant::now()), Verdict::Allow);
         }
@@ -138,7 +152,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_steady_ten_a_second_is_never_refused() {
-        let mut guard = FloodGuard::new(MESSAGES, TYPING, Instant::now());
+        let mut guard = guard();
         for _ in 0..1000 {
             assert_eq!(guard.check(Frame::Other, Instant::now()), Verdict::Allow);
             tokio::time::advance(Duration::from_millis(100)).await;
@@ -147,7 +161,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn typing_has_its_own_allowance() {
-        let mut guard = FloodGuard::new(MESSAGES, TYPING, Instant::now());
+        let mut guard = guard();
         for _ in 0..6 {
             assert_eq!(guard.check(Frame::Typing, Instant::now()), Verdict::Allow);
         }
@@ -156,8 +170,18 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_call_setup_burst_does_not_eat_into_chat_messages() {
+        let mut guard = guard();
+        for _ in 0..60 {
+            assert_eq!(guard.check(Frame::Signal, Instant::now()), Verdict::Allow);
+        }
+        assert_eq!(guard.check(Frame::Signal, Instant::now()), Verdict::Refuse);
+        assert_eq!(guard.check(Frame::Other, Instant::now()), Verdict::Allow);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_flooder_is_warned_then_disconnected() {
-        let mut guard = FloodGuard::new(MESSAGES, TYPING, Instant::now());
+        let mut guard = guard();
         let verdicts: Vec<Verdict> = (0..60)
             .map(|_| guard.check(Frame::Other, Instant::now()))
             .collect();

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::room::{Room, RoomId};
 use super::stranger::{Stranger, StrangerId};
-use crate::protocol::ServerMessage;
+use crate::protocol::{CallRole, CallSetup, CallSignal, IceServer, Mode, ServerMessage};
 
 /// Where a stranger is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,9 @@ pub enum LobbyError {
     /// A request for a stranger who is not connected (already departed).
     #[error("no such stranger")]
     UnknownStranger,
+    /// A call setup step from someone who is not in a video chat.
+    #[error("not in a video chat")]
+    NotInCall,
 }
 
 /// How long a stranger with interests waits for a shared one, unless configured.
@@ -49,6 +52,8 @@ pub struct JoinRequest {
     pub only_shared: bool,
     /// The browser's random id, so its tabs are never paired together.
     pub browser: Option<String>,
+    /// Text or video.
+    pub mode: Mode,
 }
 
 /// A cheap-to-clone handle to the lobby shared by every connection.
@@ -78,6 +83,8 @@ struct State {
     /// The online count everyone was last told, to push only changes.
     /// `None` when everyone must be told at the next announcement regardless.
     announced_online: Option<usize>,
+    /// The STUN/TURN servers handed to both sides of every video chat.
+    ice_servers: Vec<IceServer>,
 }
 
 /// One connected stranger.
@@ -98,10 +105,17 @@ impl Lobby {
             matchmaker: Matchmaker::new(interest_timeout),
             rooms: HashMap::new(),
             announced_online: None,
+            ice_servers: Vec::new(),
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
         }
+    }
+
+    /// Hands `ice_servers` to the browsers of every video chat from now on.
+    pub fn with_ice_servers(self, ice_servers: Vec<IceServer>) -> Self {
+        self.state().ice_servers = ice_servers;
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -110,10 +124,13 @@ impl Lobby {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new connection: the stranger starts idle, and hears how many are online.
+    /// A new connection: the stranger starts idle, is welcomed with what the
+    /// service offers, and hears how many are online.
     pub fn arrive(&self, stranger: Stranger) {
         let mut state = self.state();
         let count = state.strangers.len() as u64 + 1;
+        let relay = state.ice_servers.iter().any(IceServer::relays);
+        stranger.deliver(ServerMessage::Welcome { relay });
         stranger.deliver(ServerMessage::Online { count });
         // Everyone else hears of the newcomer at the next announcement, even if by
         // then the count is back to what was last announced: the newcomer's own
@@ -142,6 +159,18 @@ impl Lobby {
     /// Tells the others in `id`'s room that `id` started or stopped typing.
     pub fn typing(&self, id: StrangerId, typing: bool) -> Result<(), LobbyError> {
         self.state().relay(id, ServerMessage::Typing { typing })
+    }
+
+    /// Passes a call setup step from `id` to their partner in a video chat.
+    /// Outside a video chat it reaches nobody.
+    pub fn signal(&self, id: StrangerId, signal: CallSignal) -> Result<(), LobbyError> {
+        let state = self.state();
+        match state.room_of(id)? {
+            Some(room) if room.mode() == Mode::Video => room
+                .relay(id, ServerMessage::Signal { signal })
+                .map_err(|_| LobbyError::NotInCall),
+            _ => Err(LobbyError::NotInCall),
+        }
     }
 
     /// Pairs the strangers whose interest timeout has passed by `now`, as the
@@ -247,6 +276,7 @@ impl State {
             browser: request.browser,
             interests: request.interests,
             only_shared: request.only_shared,
+            mode: request.mode,
         };
         match self.matchmaker.join(seeker, now) {
             Joined::Waiting => {
@@ -258,27 +288,41 @@ impl State {
         Ok(())
     }
 
-    /// Seats a pairing in a new room and tells both.
+    /// Seats a pairing in a new room and tells both. In a video chat the one
+    /// who joined last makes the offer, so the two never offer at once.
     fn open_room(&mut self, pairing: Pairing) {
-        let mut room = Room::new();
-        for member in [pairing.waiter, pairing.joiner] {
+        let mut room = Room::for_mode(pairing.mode);
+        for (member, role) in [
+            (pairing.waiter, CallRole::Answer),
+            (pairing.joiner, CallRole::Offer),
+        ] {
+            let call = (pairing.mode == Mode::Video).then(|| CallSetup {
+                role,
+                ice_servers: self.ice_servers.clone(),
+            });
             if let Some(seat) = self.strangers.get_mut(&member) {
                 seat.place = Place::Chatting(room.id());
                 room.add(seat.stranger.clone());
                 seat.stranger.deliver(ServerMessage::Paired {
                     common_interests: pairing.common_interests.clone(),
+                    call,
                 });
             }
         }
         self.rooms.insert(room.id(), room);
     }
 
-    fn relay(&self, id: StrangerId, message: ServerMessage) -> Result<(), LobbyError> {
+    /// The room `id` is chatting in, if any.
+    fn room_of(&self, id: StrangerId) -> Result<Option<&Room>, LobbyError> {
         let seat = self.strangers.get(&id).ok_or(LobbyError::UnknownStranger)?;
-        let Place::Chatting(room_id) = seat.place else {
-            return Err(LobbyError::NotInChat);
-        };
-        let room = self.rooms.get(&room_id).ok_or(LobbyError::NotInChat)?;
+        Ok(match seat.place {
+            Place::Chatting(room_id) => self.rooms.get(&room_id),
+            Place::Idle | Place::Waiting => None,
+        })
+    }
+
+    fn relay(&self, id: StrangerId, message: ServerMessage) -> Result<(), LobbyError> {
+        let room = self.room_of(id)?.ok_or(LobbyError::NotInChat)?;
         room.relay(id, message).map_err(|_| LobbyError::NotInChat)
     }
 
@@ -368,12 +412,14 @@ mod tests {
         let (s, mut rx) = stranger();
         let id = s.id();
         lobby.arrive(s);
+        assert!(matches!(rx.try_recv(), Ok(ServerMessage::Welcome { .. })));
         assert!(matches!(rx.try_recv(), Ok(ServerMessage::Online { .. })));
         (id, rx)
     }
 
     const PAIRED: ServerMessage = ServerMessage::Paired {
         common_interests: Vec::new(),
+        call: None,
     };
 
     fn drain(rx: &mut Receiver<ServerMessage>) -> Vec<ServerMessage> {
@@ -474,6 +520,82 @@ mod tests {
     }
 
     #[test]
+    fn video_strangers_get_call_roles_and_signal_only_to_their_partner() {
+        let turn = IceServer {
+            urls: vec!["turn:turn.example.org:3478".into()],
+            username: Some("user".into()),
+            credential: Some("secret".into()),
+        };
+        let lobby = Lobby::default().with_ice_servers(vec![turn.clone()]);
+        let video = JoinRequest {
+            mode: Mode::Video,
+            ..JoinRequest::default()
+        };
+        let (alice, mut alice_rx) = {
+            let (s, rx) = stranger();
+            let id = s.id();
+            lobby.arrive(s);
+            (id, rx)
+        };
+        assert_eq!(
+            alice_rx.try_recv(),
+            Ok(ServerMessage::Welcome { relay: true }),
+            "a TURN server means addresses can be hidden"
+        );
+        let (bob, mut bob_rx) = arrive(&lobby);
+        let (carol, mut carol_rx) = arrive(&lobby);
+        let offer = CallSignal::Offer { sdp: "v=0".into() };
+        assert_eq!(
+            lobby.signal(alice, offer.clone()),
+            Err(LobbyError::NotInCall),
+            "idle"
+        );
+        lobby.join(carol, JoinRequest::default()).unwrap();
+        lobby.join(alice, video.clone()).unwrap();
+        assert_eq!(
+            lobby.signal(alice, offer.clone()),
+            Err(LobbyError::NotInCall),
+            "waiting"
+        );
+        lobby.join(bob, video).unwrap();
+        lobby.assert_consistent();
+        let paired_as = |role| ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: Some(CallSetup {
+                role,
+                ice_servers: vec![turn.clone()],
+            }),
+        };
+        let alice_heard = drain(&mut alice_rx);
+        assert_eq!(
+            alice_heard.last(),
+            Some(&paired_as(CallRole::Answer)),
+            "the one who waited answers"
+        );
+        assert_eq!(drain(&mut bob_rx), [paired_as(CallRole::Offer)]);
+
+        lobby.signal(bob, offer.clone()).unwrap();
+        assert_eq!(
+            drain(&mut alice_rx),
+            [ServerMessage::Signal { signal: offer }]
+        );
+        assert_eq!(drain(&mut bob_rx), [], "not echoed to the sender");
+        assert_eq!(
+            drain(&mut carol_rx),
+            [ServerMessage::Waiting],
+            "nobody else hears it"
+        );
+    }
+
+    #[test]
+    fn call_setup_is_refused_in_a_text_chat() {
+        let (lobby, (alice, _), (_, mut bob_rx)) = paired();
+        let offer = CallSignal::Offer { sdp: "v=0".into() };
+        assert_eq!(lobby.signal(alice, offer), Err(LobbyError::NotInCall));
+        assert_eq!(drain(&mut bob_rx), []);
+    }
+
+    #[test]
     fn leaving_the_queue_and_idle_leaves_are_harmless() {
         let lobby = Lobby::default();
         let (alice, _rx) = arrive(&lobby);
@@ -499,6 +621,7 @@ mod tests {
                 who: usize,
                 interests: Vec<usize>,
                 only_shared: bool,
+                video: bool,
             },
             Say(usize),
             Leave(usize),
@@ -512,8 +635,8 @@ mod tests {
 
         fn op() -> impl Strategy<Value = Op> {
             prop_oneof![
-                4 => (0..PEOPLE, proptest::collection::vec(0..TOPICS.len(), 0..3), any::<bool>())
-                    .prop_map(|(who, interests, only_shared)| Op::Join { who, interests, only_shared }),
+                4 => (0..PEOPLE, proptest::collection::vec(0..TOPICS.len(), 0..3), any::<bool>(), proptest::bool::weighted(0.3))
+                    .prop_map(|(who, interests, only_shared, video)| Op::Join { who, interests, only_shared, video }),
                 2 => (0..PEOPLE).prop_map(Op::Say),
                 1 => (0..PEOPLE).prop_map(Op::Leave),
                 1 => (0..PEOPLE).prop_map(Op::Disconnect),
@@ -536,15 +659,21 @@ mod tests {
                     inboxes.push(rx);
                 }
                 let mut now = Instant::now();
+                // The mode each stranger is waiting or chatting in.
+                let mut modes: HashMap<StrangerId, Mode> = HashMap::new();
                 for op in ops {
                     match op {
-                        Op::Join { who, interests, only_shared } => {
+                        Op::Join { who, interests, only_shared, video } => {
                             if let Some(id) = ids[who] {
+                                let mode = if video { Mode::Video } else { Mode::Text };
+                                if lobby.place(id) != Some(Place::Waiting) {
+                                    modes.insert(id, mode);
+                                }
                                 let mut interests: Vec<String> =
                                     interests.into_iter().map(|t| TOPICS[t].to_string()).collect();
                                 interests.sort();
                                 interests.dedup();
-                                let request = JoinRequest { interests, only_shared, browser: browser(who) };
+                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode };
                                 lobby.state().join(id, request, now).unwrap();
                                 let place = lobby.place(id);
                                 prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));
@@ -593,6 +722,9 @@ mod tests {
                         prop_assert_ne!(chat[0], chat[1], "paired with themselves");
                         let who = |id| ids.iter().position(|&i| i == Some(id)).unwrap();
                         prop_assert_ne!(browser(who(chat[0])), browser(who(chat[1])), "paired with their own tab");
+                        prop_assert_eq!(modes[&chat[0]], modes[&chat[1]], "paired across modes");
+                        let call_allowed = lobby.signal(chat[0], CallSignal::Offer { sdp: "v=0".into() }).is_ok();
+                        prop_assert_eq!(call_allowed, modes[&chat[0]] == Mode::Video, "call setup only in video chats");
                         for member in chat {
                             prop_assert!(seated.insert(member), "in two chats");
                         }

@@ -11,9 +11,11 @@
 //!    nobody within the interest timeout (unless they asked for shared interests only).
 //! 3. Never yourself, never another tab of your own browser; and not someone you
 //!    just talked to while anyone else suitable is waiting.
+//! 4. Only within one mode: text strangers with text strangers, video with video.
 //!
-//! Waiting strangers are indexed by ticket (arrival order), by interest and by
-//! openness, so a join looks at a handful of candidates, never the whole queue.
+//! Waiting strangers are indexed by ticket (arrival order), by mode and interest
+//! and by mode and openness, so a join looks at a handful of candidates, never
+//! the whole queue.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::stranger::StrangerId;
+use crate::protocol::Mode;
 
 /// How many recent partners each stranger remembers, to avoid rematching them.
 const RECENT_PARTNERS: usize = 4;
@@ -41,16 +44,19 @@ pub struct Seeker {
     pub interests: Vec<String>,
     /// Whether to wait for a shared interest instead of falling back to anyone.
     pub only_shared: bool,
+    /// Text or video; only strangers in the same mode are paired.
+    pub mode: Mode,
 }
 
 impl Seeker {
-    /// A seeker with no interests and no browser id.
+    /// A text-mode seeker with no interests and no browser id.
     pub fn anyone(id: StrangerId) -> Self {
         Seeker {
             id,
             browser: None,
             interests: Vec::new(),
             only_shared: false,
+            mode: Mode::Text,
         }
     }
 
@@ -68,6 +74,8 @@ pub struct Pairing {
     pub joiner: StrangerId,
     /// The interests they share (empty for a random pairing).
     pub common_interests: Vec<String>,
+    /// The mode both asked for.
+    pub mode: Mode,
 }
 
 /// The outcome of [`Matchmaker::join`].
@@ -99,10 +107,10 @@ pub struct Matchmaker {
     waiters: BTreeMap<u64, Waiter>,
     /// Each waiting stranger's ticket, to find or remove them without a scan.
     tickets: HashMap<StrangerId, u64>,
-    /// For each interest, the tickets of the waiting strangers who listed it.
-    by_interest: HashMap<String, BTreeSet<u64>>,
-    /// Tickets of the waiting strangers who accept anyone.
-    open: BTreeSet<u64>,
+    /// For each mode and interest, the tickets of the waiting strangers who listed it.
+    by_interest: HashMap<(Mode, String), BTreeSet<u64>>,
+    /// For each mode, the tickets of the waiting strangers who accept anyone.
+    open: HashMap<Mode, BTreeSet<u64>>,
     /// When each stranger with interests opens up to anyone. All timeouts are
     /// equal, so arrival order is deadline order and a queue suffices; entries of
     /// strangers who have since left are skipped when they come up.
@@ -121,7 +129,7 @@ impl Matchmaker {
             waiters: BTreeMap::new(),
             tickets: HashMap::new(),
             by_interest: HashMap::new(),
-            open: BTreeSet::new(),
+            open: HashMap::new(),
             deadlines: VecDeque::new(),
             recent: HashMap::new(),
         }
@@ -146,14 +154,14 @@ impl Matchmaker {
         self.next_ticket += 1;
         let open = seeker.interests.is_empty();
         if open {
-            self.open.insert(ticket);
+            self.open.entry(seeker.mode).or_default().insert(ticket);
         } else if !seeker.only_shared {
             self.deadlines
                 .push_back((now + self.interest_timeout, ticket));
         }
         for interest in &seeker.interests {
             self.by_interest
-                .entry(interest.clone())
+                .entry((seeker.mode, interest.clone()))
                 .or_default()
                 .insert(ticket);
         }
@@ -184,7 +192,7 @@ impl Matchmaker {
                     if let Some(waiter) = self.waiters.get_mut(&ticket) {
                         waiter.open = true;
                     }
-                    self.open.insert(ticket);
+                    self.open.entry(seeker.mode).or_default().insert(ticket);
                 }
             }
         }
@@ -235,7 +243,8 @@ impl Matchmaker {
 
     /// The longest-waiting open stranger `seeker` may be paired with.
     fn find_open(&self, seeker: &Seeker) -> Option<u64> {
-        self.choose(seeker, self.open.iter().copied())
+        let open = self.open.get(&seeker.mode)?;
+        self.choose(seeker, open.iter().copied())
     }
 
     /// The longest-waiting stranger sharing an interest with `seeker`.
@@ -243,7 +252,7 @@ impl Matchmaker {
         let mut fresh: Option<u64> = None;
         let mut recent: Option<u64> = None;
         for interest in &seeker.interests {
-            let Some(tickets) = self.by_interest.get(interest) else {
+            let Some(tickets) = self.by_interest.get(&(seeker.mode, interest.clone())) else {
                 continue;
             };
             let (f, r) = self.candidates(seeker, tickets.iter().copied());
@@ -304,6 +313,7 @@ impl Matchmaker {
             waiter: waiter.seeker.id,
             joiner: joiner.id,
             common_interests,
+            mode: joiner.mode,
         }
     }
 
@@ -318,13 +328,17 @@ impl Matchmaker {
 
     fn remove_ticket(&mut self, ticket: u64) -> Option<Waiter> {
         let waiter = self.waiters.remove(&ticket)?;
+        let mode = waiter.seeker.mode;
         self.tickets.remove(&waiter.seeker.id);
-        self.open.remove(&ticket);
+        if let Some(open) = self.open.get_mut(&mode) {
+            open.remove(&ticket);
+        }
         for interest in &waiter.seeker.interests {
-            if let Some(tickets) = self.by_interest.get_mut(interest) {
+            let key = (mode, interest.clone());
+            if let Some(tickets) = self.by_interest.get_mut(&key) {
                 tickets.remove(&ticket);
                 if tickets.is_empty() {
-                    self.by_interest.remove(interest);
+                    self.by_interest.remove(&key);
                 }
             }
         }
@@ -336,13 +350,25 @@ impl Matchmaker {
         assert_eq!(self.tickets.len(), self.waiters.len());
         for (ticket, waiter) in &self.waiters {
             assert_eq!(self.tickets.get(&waiter.seeker.id), Some(ticket));
-            assert_eq!(self.open.contains(ticket), waiter.open);
+            let mode = waiter.seeker.mode;
+            let open = self.open.get(&mode).is_some_and(|o| o.contains(ticket));
+            assert_eq!(open, waiter.open);
             for interest in &waiter.seeker.interests {
-                assert!(self.by_interest[interest].contains(ticket));
+                assert!(self.by_interest[&(mode, interest.clone())].contains(ticket));
             }
         }
-        for ticket in self.open.iter().chain(self.by_interest.values().flatten()) {
-            assert!(self.waiters.contains_key(ticket), "index holds a ghost");
+        for (mode, ticket) in self
+            .open
+            .iter()
+            .flat_map(|(mode, tickets)| tickets.iter().map(move |t| (*mode, t)))
+            .chain(
+                self.by_interest
+                    .iter()
+                    .flat_map(|((mode, _), tickets)| tickets.iter().map(move |t| (*mode, t))),
+            )
+        {
+            let waiter = self.waiters.get(ticket).expect("index holds a ghost");
+            assert_eq!(waiter.seeker.mode, mode, "indexed under the wrong mode");
         }
     }
 }
@@ -394,6 +420,46 @@ mod tests {
 
         assert_eq!(matchmaker.join(carol.clone(), now), Joined::Waiting);
         assert_eq!(paired(matchmaker.join(dave, now)).waiter, carol.id);
+        matchmaker.assert_consistent();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn text_and_video_strangers_are_never_paired() {
+        let mut matchmaker = Matchmaker::new(TIMEOUT);
+        let video = |interests: &[&str]| Seeker {
+            mode: Mode::Video,
+            ..seeker(interests)
+        };
+        let texter = seeker(&[]);
+        let chess_texter = seeker(&["chess"]);
+        matchmaker.join(texter.clone(), Instant::now());
+        matchmaker.join(chess_texter.clone(), Instant::now());
+
+        let caller = video(&[]);
+        assert_eq!(
+            matchmaker.join(caller.clone(), Instant::now()),
+            Joined::Waiting
+        );
+        let chess_caller = video(&["chess"]);
+        assert_eq!(
+            matchmaker.join(chess_caller.clone(), Instant::now()),
+            Joined::Waiting,
+            "a shared interest does not cross modes"
+        );
+        tokio::time::advance(TIMEOUT).await;
+        let pairings = matchmaker.tick(Instant::now());
+        let pairs: Vec<_> = pairings
+            .iter()
+            .map(|p| (p.waiter, p.joiner, p.mode))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (texter.id, chess_texter.id, Mode::Text),
+                (caller.id, chess_caller.id, Mode::Video)
+            ],
+            "after the timeout each opens up to anyone in their own mode"
+        );
         matchmaker.assert_consistent();
     }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use uuid::Uuid;
 
 use super::stranger::{Stranger, StrangerId};
-use crate::protocol::ServerMessage;
+use crate::protocol::{Mode, ServerMessage};
 
 /// Identifies one chat; a new room is made for every pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,6 +25,8 @@ impl fmt::Display for RoomId {
 pub struct Room {
     /// Who this chat is.
     id: RoomId,
+    /// Text, or video (where the members may exchange call setup steps).
+    mode: Mode,
     /// The members, in the order they joined.
     members: Vec<Stranger>,
 }
@@ -34,10 +36,16 @@ pub struct Room {
 pub struct NotAMember;
 
 impl Room {
-    /// An empty room with a fresh id.
+    /// An empty text room with a fresh id.
     pub fn new() -> Self {
+        Self::for_mode(Mode::Text)
+    }
+
+    /// An empty room for a chat in `mode`, with a fresh id.
+    pub fn for_mode(mode: Mode) -> Self {
         Room {
             id: RoomId(Uuid::new_v4()),
+            mode,
             members: Vec::with_capacity(2),
         }
     }
@@ -45,6 +53,11 @@ impl Room {
     /// This room's id.
     pub fn id(&self) -> RoomId {
         self.id
+    }
+
+    /// Whether this is a text or a video chat.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     /// Adds a member. Adding someone already here changes nothing.

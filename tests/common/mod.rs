@@ -99,21 +99,30 @@ impl Drop for TestServer {
 pub fn paired() -> ServerMessage {
     ServerMessage::Paired {
         common_interests: Vec::new(),
+        call: None,
     }
 }
 
 /// A stranger's browser, reduced to its WebSocket.
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Whether the server's welcome said it has a relay for hidden addresses.
+    pub relay: bool,
 }
 
 impl Client {
+    /// Connects and reads the server's welcome, which always comes first.
     pub async fn connect(addr: SocketAddr) -> Self {
         let (ws, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
             .await
             .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
-        Client { ws }
+        let mut client = Client { ws, relay: false };
+        match client.try_recv_any(PATIENCE).await {
+            Some(ServerMessage::Welcome { relay }) => client.relay = relay,
+            other => panic!("expected the welcome first, got {other:?}"),
+        }
+        client
     }
 
     pub async fn send(&mut self, message: &ClientMessage) {

@@ -1,0 +1,208 @@
+import { BrowserContext, Page, expect, test } from "@playwright/test";
+import { LOOKING, Stranger, trackStrangers } from "./strangers";
+
+/**
+ * Video chat in Chromium with its synthetic camera and microphone
+ * (`--use-fake-device-for-media-stream`). Permission to use them is granted per
+ * context, as a person would grant it.
+ */
+
+const opened = trackStrangers();
+const CAMERA = { permissions: ["camera", "microphone"] };
+
+/**
+ * Lets the test look at what the page made: every peer connection and every
+ * camera stream are noted on `window` as they are created. They are the
+ * browser's own objects, untouched: the page uses them as it would anyway.
+ */
+async function observeMedia(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const w = window as any;
+    w.__peers = [];
+    w.__streams = [];
+    const Native = w.RTCPeerConnection;
+    w.RTCPeerConnection = class extends Native {
+      constructor(...args: any[]) {
+        super(...args);
+        w.__peers.push(this);
+      }
+    };
+    const devices = navigator.mediaDevices;
+    const getUserMedia = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+      const stream = await getUserMedia(constraints);
+      w.__streams.push(stream);
+      return stream;
+    };
+  });
+}
+
+async function videoStranger(browser: any): Promise<Stranger> {
+  const s = await Stranger.arrive(browser, CAMERA);
+  await observeMedia(s.context);
+  opened.push(s);
+  return s;
+}
+
+/** Video bytes received so far on the page's latest peer connection. */
+async function bytesReceived(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const peers = (window as any).__peers as RTCPeerConnection[];
+    const stats = await peers[peers.length - 1].getStats();
+    let bytes = 0;
+    stats.forEach((report: any) => {
+      if (report.type === "inbound-rtp" && report.kind === "video") bytes += report.bytesReceived;
+    });
+    return bytes;
+  });
+}
+
+/** The stranger's picture is showing and still arriving. */
+async function expectStrangerVideo(page: Page): Promise<void> {
+  const remote = page.getByLabel("The stranger's video");
+  await expect
+    .poll(() => remote.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 15_000 })
+    .toBeGreaterThan(0);
+  const before = await bytesReceived(page);
+  expect(before).toBeGreaterThan(0);
+  await expect.poll(() => bytesReceived(page), { timeout: 10_000 }).toBeGreaterThan(before);
+}
+
+/** Whether every camera and microphone track the page ever opened has ended. */
+function allTracksEnded(page: Page): Promise<boolean> {
+  return page.evaluate(() =>
+    ((window as any).__streams as MediaStream[]).every((s) =>
+      s.getTracks().every((t) => t.readyState === "ended"),
+    ),
+  );
+}
+
+function latestPeerState(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const peers = (window as any).__peers as RTCPeerConnection[];
+    return peers[peers.length - 1].signalingState;
+  });
+}
+
+test("two video strangers see each other and chat in text beside the video", async ({ browser }) => {
+  const alice = await videoStranger(browser);
+  await alice.start([], false, { mode: "video" });
+  await expect(alice.status()).toHaveText(LOOKING);
+  // Your own camera shows while you wait.
+  await expect
+    .poll(() => alice.page.getByLabel("Your camera").evaluate((v: HTMLVideoElement) => v.videoWidth))
+    .toBeGreaterThan(0);
+
+  const bob = await videoStranger(browser);
+  await bob.start([], false, { mode: "video" });
+  await alice.expectChatting();
+  await bob.expectChatting();
+
+  await expectStrangerVideo(alice.page);
+  await expectStrangerVideo(bob.page);
+
+  await alice.say("can you see me?");
+  await expect(bob.log()).toContainText("Stranger: can you see me?");
+  await bob.say("yes, hello!");
+  await expect(alice.log()).toContainText("Stranger: yes, hello!");
+});
+
+test("Stop ends the call and turns the camera off; New finds another video stranger", async ({
+  browser,
+}) => {
+  const alice = await videoStranger(browser);
+  await alice.start([], false, { mode: "video" });
+  await expect(alice.status()).toHaveText(LOOKING);
+  const bob = await videoStranger(browser);
+  await bob.start([], false, { mode: "video" });
+  await expectStrangerVideo(alice.page);
+
+  await alice.stop();
+  await expect(bob.log()).toContainText("Stranger has disconnected.");
+  for (const page of [alice.page, bob.page]) {
+    await expect.poll(() => allTracksEnded(page)).toBe(true);
+    await expect.poll(() => latestPeerState(page)).toBe("closed");
+  }
+
+  await alice.button("New").click();
+  await expect(alice.status()).toHaveText(LOOKING);
+  const carol = await videoStranger(browser);
+  await carol.start([], false, { mode: "video" });
+  await alice.expectChatting();
+  await carol.expectChatting();
+  await expectStrangerVideo(alice.page);
+  await expectStrangerVideo(carol.page);
+  // Bob pressed nothing: he was not put back in the queue.
+  await expect(bob.button("New")).toBeVisible();
+});
+
+test("video strangers are never paired with text strangers", async ({ browser }) => {
+  const texter = await Stranger.arrive(browser);
+  opened.push(texter);
+  await texter.start();
+  await expect(texter.status()).toHaveText(LOOKING);
+
+  const caller = await videoStranger(browser);
+  await caller.start([], false, { mode: "video" });
+  await expect(caller.status()).toHaveText(LOOKING);
+  // A pairing would have come at once; give it time to show if it did.
+  await caller.page.waitForTimeout(1000);
+  await expect(caller.status()).toHaveText(LOOKING);
+  await expect(texter.status()).toHaveText(LOOKING);
+});
+
+test("a denied camera is explained and text chat is offered instead", async ({ browser }) => {
+  // No permission granted: the browser refuses the camera, as when a person clicks Block.
+  const alice = await Stranger.arrive(browser);
+  opened.push(alice);
+  await alice.start([], false, { mode: "video" });
+  await expect(alice.status()).toContainText("was not allowed to use them");
+  await expect(alice.button("Try again")).toBeVisible();
+
+  const bob = await Stranger.arrive(browser);
+  opened.push(bob);
+  await bob.start();
+  await expect(bob.status()).toHaveText(LOOKING);
+
+  await alice.button("Continue in text").click();
+  await alice.expectChatting();
+  await bob.expectChatting();
+  await alice.say("text works");
+  await expect(bob.log()).toContainText("Stranger: text works");
+});
+
+test("hiding the IP address without a relay server says so before anything starts", async ({
+  browser,
+}) => {
+  const alice = await videoStranger(browser);
+  await alice.page.goto("/chat?mode=video&hide_ip=1");
+  await expect(alice.status()).toContainText("needs a relay (TURN) server");
+  expect(await alice.page.evaluate(() => (window as any).__streams.length)).toBe(0);
+
+  await alice.button("Video without hiding my IP address").click();
+  await expect(alice.status()).toHaveText(LOOKING);
+});
+
+test("mute and camera off switch what the stranger gets", async ({ browser }) => {
+  const alice = await videoStranger(browser);
+  await alice.start([], false, { mode: "video" });
+  await expect(alice.status()).toHaveText(LOOKING);
+  const mute = alice.button("Mute");
+  const cameraOff = alice.button("Camera off");
+  await expect(mute).toHaveAttribute("aria-pressed", "false");
+  await mute.click();
+  await cameraOff.click();
+  await expect(mute).toHaveAttribute("aria-pressed", "true");
+  await expect(cameraOff).toHaveAttribute("aria-pressed", "true");
+  const enabled = () =>
+    alice.page.evaluate(() =>
+      ((window as any).__streams as MediaStream[])
+        .at(-1)!
+        .getTracks()
+        .map((t) => `${t.kind}:${t.enabled}`)
+        .sort(),
+    );
+  expect(await enabled()).toEqual(["audio:false", "video:false"]);
+  await mute.click();
+  expect(await enabled()).toEqual(["audio:true", "video:false"]);
+});

@@ -1,0 +1,30 @@
+use leptos::prelude::*;
+
+use crate::pages::Chat;
+use crate::session::{Phase, VideoProblem};
+
+/// When a video chat cannot start: the way on in text, and for a missing relay,
+/// video without hiding the address. The status line says what went wrong.
+#[component]
+pub fn VideoProblemChoices(chat: Chat) -> impl IntoView {
+    let problem = move || match chat.session.with(|s| s.phase()) {
+        Phase::NoVideo(problem) => Some(problem),
+        _ => None,
+    };
+    move || {
+        problem().map(|problem| {
+            view! {
+                <div class="video-problem">
+                    <button type="button" class="primary" on:click=move |_| chat.continue_in_text()>
+                        "Continue in text"
+                    </button>
+                    {(problem == VideoProblem::NoRelay).then(|| view! {
+                        <button type="button" on:click=move |_| chat.stop_hiding_ip()>
+                            "Video without hiding my IP address"
+                        </button>
+                    })}
+                </div>
+            }
+        })
+    }
+}
