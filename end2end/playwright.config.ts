@@ -1,7 +1,9 @@
 import { defineConfig, devices } from "@playwright/test";
 
-/** The port the suite's own server listens on, apart from a developer's :3000. */
-const PORT = Number(process.env.STRANGERS_E2E_PORT ?? 3100);
+import { PORT, RELAY_SITE_PORT, TURN_PORT } from "./ports";
+
+/** Shared by the relay and the instance that makes passwords for it. */
+const TURN_SECRET = "end-to-end-relay-secret";
 
 export default defineConfig({
   testDir: "./tests",
@@ -39,22 +41,51 @@ export default defineConfig({
       },
     },
   ],
-  // The release build made by `cargo leptos build --release` (see .ci/test).
-  webServer: {
+  webServer: [
+    // The release build made by `cargo leptos build --release` (see .ci/test).
+    strangersServer(PORT, {
+      // Shorter than the 5 s default, so the fallback test is quick.
+      STRANGERS_INTEREST_TIMEOUT_MS: "2000",
+    }),
+    // A second instance with a TURN relay, for video callers who hide their address.
+    strangersServer(RELAY_SITE_PORT, {
+      STRANGERS_ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${TURN_PORT}` }]),
+      STRANGERS_TURN_SECRET: TURN_SECRET,
+    }),
+    // coturn on loopback, checking the short-lived passwords that instance hands out.
+    {
+      command: [
+        "turnserver -n --no-cli --no-tls --no-dtls --fingerprint",
+        `--listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --listening-port=${TURN_PORT}`,
+        "--min-port=49400 --max-port=49500 --allow-loopback-peers",
+        `--use-auth-secret --static-auth-secret=${TURN_SECRET} --realm=strangers.test`,
+        "--log-file=stdout --simple-log",
+      ].join(" "),
+      port: TURN_PORT,
+      reuseExistingServer: false,
+      timeout: 20_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
+});
+
+/** A Strangers server on `port` with `env` on top of the suite's defaults. */
+function strangersServer(port: number, env: Record<string, string>) {
+  return {
     command: "target/release/strangers",
     cwd: "..",
-    url: `http://127.0.0.1:${PORT}/`,
+    url: `http://127.0.0.1:${port}/`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
     env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_ENV: "PROD",
       RUST_LOG: "warn",
-      // Shorter than the 5 s default, so the fallback test is quick.
-      STRANGERS_INTEREST_TIMEOUT_MS: "2000",
+      ...env,
     },
-  },
-});
+  };
+}

@@ -10,6 +10,7 @@ use strangers::protocol::{
     ServerMessage,
 };
 use strangers::server::Settings;
+use strangers::server::ice::IceConfig;
 
 fn paired_as(role: CallRole, ice_servers: &[IceServer]) -> ServerMessage {
     ServerMessage::Paired {
@@ -182,7 +183,10 @@ async fn configured_ice_servers_reach_both_callers_and_a_relay_is_announced() {
         credential: Some("secret".into()),
     };
     let server = TestServer::start_with(Settings {
-        ice_servers: vec![turn.clone()],
+        ice: IceConfig {
+            servers: vec![turn.clone()],
+            ..IceConfig::default()
+        },
         ..Settings::default()
     })
     .await;

@@ -119,3 +119,21 @@ test("screenshots for the README", async ({ browser }) => {
   });
   await phone.page.screenshot({ path: "screenshots/phone.png" });
 });
+
+test("a video chat meets WCAG AA and is screenshotted for the README", async ({ browser }) => {
+  const camera = { permissions: ["camera", "microphone"], viewport: { width: 1100, height: 620 } };
+  const alice = await Stranger.arrive(browser, camera);
+  const bob = await Stranger.arrive(browser, camera);
+  opened.push(alice, bob);
+  await alice.start(["film"], false, { mode: "video" });
+  await expect(alice.status()).toHaveText(LOOKING);
+  await bob.start(["film"], false, { mode: "video" });
+  await alice.expectChatting();
+  const remote = alice.page.getByLabel("The stranger's video");
+  await expect.poll(() => remote.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBeGreaterThan(0);
+  await bob.say("hey! nice to see a face");
+  await expect(alice.log()).toContainText("Stranger: hey! nice to see a face");
+  await alice.say("hi! what film did you see last?");
+  await expectAccessible(alice.page);
+  await alice.page.screenshot({ path: "screenshots/video.png" });
+});

@@ -1,4 +1,5 @@
 import { BrowserContext, Page, expect, test } from "@playwright/test";
+import { RELAY_SITE_PORT } from "../ports";
 import { LOOKING, Stranger, trackStrangers } from "./strangers";
 
 /**
@@ -37,8 +38,11 @@ async function observeMedia(context: BrowserContext): Promise<void> {
   });
 }
 
-async function videoStranger(browser: any): Promise<Stranger> {
-  const s = await Stranger.arrive(browser, CAMERA);
+/** The instance whose calls can go through a TURN relay (coturn on loopback). */
+const RELAY_SITE = `http://127.0.0.1:${RELAY_SITE_PORT}`;
+
+async function videoStranger(browser: any, site?: string): Promise<Stranger> {
+  const s = await Stranger.arrive(browser, site ? { ...CAMERA, baseURL: site } : CAMERA);
   await observeMedia(s.context);
   opened.push(s);
   return s;
@@ -100,6 +104,13 @@ test("two video strangers see each other and chat in text beside the video", asy
 
   await expectStrangerVideo(alice.page);
   await expectStrangerVideo(bob.page);
+
+  // Headless Chromium, like a browser the person has not clicked in yet, will
+  // not start sound by itself: the video plays muted and a button offers the sound.
+  const remote = alice.page.getByLabel("The stranger's video");
+  await alice.button("Turn on the stranger's sound").click();
+  await expect(alice.button("Turn on the stranger's sound")).toBeHidden();
+  expect(await remote.evaluate((v: HTMLVideoElement) => v.muted)).toBe(false);
 
   await alice.say("can you see me?");
   await expect(bob.log()).toContainText("Stranger: can you see me?");
@@ -205,4 +216,37 @@ test("mute and camera off switch what the stranger gets", async ({ browser }) =>
   expect(await enabled()).toEqual(["audio:false", "video:false"]);
   await mute.click();
   expect(await enabled()).toEqual(["audio:true", "video:false"]);
+});
+
+/** The types of the ICE candidates of `kind` the page's latest call knows of. */
+function candidateTypes(page: Page, kind: "local-candidate" | "remote-candidate"): Promise<string[]> {
+  return page.evaluate(async (kind) => {
+    const peers = (window as any).__peers as RTCPeerConnection[];
+    const stats = await peers[peers.length - 1].getStats();
+    const types = new Set<string>();
+    stats.forEach((report: any) => {
+      if (report.type === kind) types.add(report.candidateType);
+    });
+    return [...types].sort();
+  }, kind);
+}
+
+test("Hide my IP address: the call goes through the relay and the stranger only sees the relay", async ({
+  browser,
+}) => {
+  const alice = await videoStranger(browser, RELAY_SITE);
+  await alice.page.goto("/");
+  await expect(alice.page.getByText("The call goes through the server's relay")).toBeVisible();
+  await alice.start([], false, { mode: "video", hideIp: true });
+  await expect(alice.status()).toHaveText(LOOKING);
+  const bob = await videoStranger(browser, RELAY_SITE);
+  await bob.start([], false, { mode: "video" });
+
+  await expectStrangerVideo(alice.page);
+  await expectStrangerVideo(bob.page);
+  // Alice offered only relayed routes, so Bob never learned her address...
+  expect(await candidateTypes(alice.page, "local-candidate")).toEqual(["relay"]);
+  expect(await candidateTypes(bob.page, "remote-candidate")).toEqual(["relay"]);
+  // ...while Bob, who did not ask for it, connected directly as usual.
+  expect(await candidateTypes(bob.page, "local-candidate")).toContain("host");
 });

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::ice::IceConfig;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::room::{Room, RoomId};
 use super::stranger::{Stranger, StrangerId};
-use crate::protocol::{CallRole, CallSetup, CallSignal, IceServer, Mode, ServerMessage};
+use crate::protocol::{CallRole, CallSetup, CallSignal, Mode, ServerMessage};
 
 /// Where a stranger is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +85,7 @@ struct State {
     /// `None` when everyone must be told at the next announcement regardless.
     announced_online: Option<usize>,
     /// The STUN/TURN servers handed to both sides of every video chat.
-    ice_servers: Vec<IceServer>,
+    ice: IceConfig,
 }
 
 /// One connected stranger.
@@ -105,16 +106,16 @@ impl Lobby {
             matchmaker: Matchmaker::new(interest_timeout),
             rooms: HashMap::new(),
             announced_online: None,
-            ice_servers: Vec::new(),
+            ice: IceConfig::default(),
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
         }
     }
 
-    /// Hands `ice_servers` to the browsers of every video chat from now on.
-    pub fn with_ice_servers(self, ice_servers: Vec<IceServer>) -> Self {
-        self.state().ice_servers = ice_servers;
+    /// Hands the servers of `ice` to the browsers of every video chat from now on.
+    pub fn with_ice(self, ice: IceConfig) -> Self {
+        self.state().ice = ice;
         self
     }
 
@@ -129,7 +130,7 @@ impl Lobby {
     pub fn arrive(&self, stranger: Stranger) {
         let mut state = self.state();
         let count = state.strangers.len() as u64 + 1;
-        let relay = state.ice_servers.iter().any(IceServer::relays);
+        let relay = state.ice.relays();
         stranger.deliver(ServerMessage::Welcome { relay });
         stranger.deliver(ServerMessage::Online { count });
         // Everyone else hears of the newcomer at the next announcement, even if by
@@ -292,13 +293,17 @@ impl State {
     /// who joined last makes the offer, so the two never offer at once.
     fn open_room(&mut self, pairing: Pairing) {
         let mut room = Room::for_mode(pairing.mode);
+        let ice_servers = match pairing.mode {
+            Mode::Video => self.ice.for_call(std::time::SystemTime::now()),
+            Mode::Text => Vec::new(),
+        };
         for (member, role) in [
             (pairing.waiter, CallRole::Answer),
             (pairing.joiner, CallRole::Offer),
         ] {
             let call = (pairing.mode == Mode::Video).then(|| CallSetup {
                 role,
-                ice_servers: self.ice_servers.clone(),
+                ice_servers: ice_servers.clone(),
             });
             if let Some(seat) = self.strangers.get_mut(&member) {
                 seat.place = Place::Chatting(room.id());
@@ -405,6 +410,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::IceServer;
     use crate::server::stranger::tests::stranger;
     use tokio::sync::mpsc::Receiver;
 
@@ -526,7 +532,11 @@ mod tests {
             username: Some("user".into()),
             credential: Some("secret".into()),
         };
-        let lobby = Lobby::default().with_ice_servers(vec![turn.clone()]);
+        let ice = IceConfig {
+            servers: vec![turn.clone()],
+            ..IceConfig::default()
+        };
+        let lobby = Lobby::default().with_ice(ice);
         let video = JoinRequest {
             mode: Mode::Video,
             ..JoinRequest::default()

@@ -7,9 +7,11 @@
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
 //! - [`flood`]: per-connection rate limits (token buckets).
+//! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
 
 pub mod connection;
 pub mod flood;
+pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
 pub mod origin;
@@ -33,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{App, shell};
-use crate::protocol::IceServer;
+use ice::IceConfig;
 use lobby::Lobby;
 use origin::OriginPolicy;
 
@@ -70,7 +72,7 @@ pub struct Settings {
     /// sends a burst of network routes (ICE candidates), then little.
     pub signal_rate: flood::Rate,
     /// The STUN/TURN servers handed to the browsers of every video chat.
-    pub ice_servers: Vec<IceServer>,
+    pub ice: IceConfig,
     /// How often each connection is pinged.
     pub ping_interval: Duration,
     /// How long after a missed ping's due time a silent connection is dropped.
@@ -95,7 +97,7 @@ impl Default for Settings {
                 per_second: 10.0,
                 burst: 60.0,
             },
-            ice_servers: Vec::new(),
+            ice: IceConfig::default(),
             ping_interval: Duration::from_secs(20),
             pong_timeout: Duration::from_secs(20),
         }
@@ -106,8 +108,10 @@ impl Settings {
     /// The defaults, overridden by `STRANGERS_INTEREST_TIMEOUT_MS` and
     /// `STRANGERS_ONLINE_INTERVAL_MS`, `STRANGERS_PING_INTERVAL_MS`,
     /// `STRANGERS_PONG_TIMEOUT_MS` (milliseconds), `STRANGERS_ALLOWED_ORIGINS`
-    /// (comma-separated origins allowed besides the site's own) and
-    /// `STRANGERS_ICE_SERVERS` (a JSON array of `RTCIceServer`s).
+    /// (comma-separated origins allowed besides the site's own),
+    /// `STRANGERS_ICE_SERVERS` (a JSON array of `RTCIceServer`s),
+    /// `STRANGERS_TURN_SECRET` (shared with the TURN relay, for short-lived
+    /// passwords) and `STRANGERS_TURN_CREDENTIAL_LIFETIME_S` (seconds).
     ///
     /// A value that cannot be used is an error naming the variable, rather
     /// than a server that starts without what the operator asked for.
@@ -121,12 +125,19 @@ impl Settings {
         let defaults = Settings::default();
         let ice_servers = match std::env::var("STRANGERS_ICE_SERVERS") {
             Ok(json) => {
-                parse_ice_servers(&json).map_err(|e| format!("STRANGERS_ICE_SERVERS: {e}"))?
+                ice::parse_ice_servers(&json).map_err(|e| format!("STRANGERS_ICE_SERVERS: {e}"))?
             }
-            Err(_) => defaults.ice_servers.clone(),
+            Err(_) => Vec::new(),
         };
+        let lifetime = std::env::var("STRANGERS_TURN_CREDENTIAL_LIFETIME_S")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(ice::DEFAULT_CREDENTIAL_LIFETIME, Duration::from_secs);
+        let secret = std::env::var("STRANGERS_TURN_SECRET")
+            .ok()
+            .filter(|s| !s.is_empty());
         Ok(Settings {
-            ice_servers,
+            ice: IceConfig::new(ice_servers, secret, lifetime)?,
             interest_timeout: millis("STRANGERS_INTEREST_TIMEOUT_MS")
                 .unwrap_or(defaults.interest_timeout),
             online_interval: millis("STRANGERS_ONLINE_INTERVAL_MS")
@@ -143,60 +154,6 @@ impl Settings {
             ..defaults
         })
     }
-}
-
-/// Reads ICE servers written the way a browser's `RTCPeerConnection` takes them:
-/// `[{"urls":"stun:stun.example.org:3478"},
-///   {"urls":["turn:turn.example.org:3478"],"username":"u","credential":"p"}]`.
-/// `urls` may be one string or a list; every URL must be `stun:`, `turn:` or `turns:`.
-pub fn parse_ice_servers(json: &str) -> Result<Vec<IceServer>, String> {
-    /// `urls` as browsers accept it: one URL or several.
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Urls {
-        One(String),
-        Many(Vec<String>),
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Written {
-        urls: Urls,
-        username: Option<String>,
-        credential: Option<String>,
-    }
-    let written: Vec<Written> =
-        serde_json::from_str(json).map_err(|e| format!("not a JSON list of ICE servers: {e}"))?;
-    written
-        .into_iter()
-        .map(|w| {
-            let urls = match w.urls {
-                Urls::One(url) => vec![url],
-                Urls::Many(urls) => urls,
-            };
-            if urls.is_empty() {
-                return Err("an ICE server has no URLs".to_owned());
-            }
-            if let Some(bad) = urls.iter().find(|u| {
-                !["stun:", "turn:", "turns:"]
-                    .iter()
-                    .any(|s| u.starts_with(s))
-            }) {
-                return Err(format!("{bad:?} is not a stun:, turn: or turns: URL"));
-            }
-            let server = IceServer {
-                urls,
-                username: w.username,
-                credential: w.credential,
-            };
-            if server.relays() && (server.username.is_none() || server.credential.is_none()) {
-                return Err(format!(
-                    "the TURN server {:?} needs a username and credential",
-                    server.urls[0]
-                ));
-            }
-            Ok(server)
-        })
-        .collect()
 }
 
 /// What every request handler can reach.
@@ -219,8 +176,7 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, settings: Settings) -> Self {
         AppState {
             leptos_options,
-            lobby: Lobby::new(settings.interest_timeout)
-                .with_ice_servers(settings.ice_servers.clone()),
+            lobby: Lobby::new(settings.interest_timeout).with_ice(settings.ice.clone()),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             settings,
@@ -331,41 +287,4 @@ pub async fn serve(
     connections.wait().await;
     let _ = clockwork.await;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ice_servers_are_read_as_browsers_write_them() {
-        let servers = parse_ice_servers(
-            r#"[{"urls":"stun:stun.example.org:3478"},
-                {"urls":["turn:turn.example.org:3478","turns:turn.example.org:5349"],
-                 "username":"u","credential":"p"}]"#,
-        )
-        .unwrap();
-        assert_eq!(servers.len(), 2);
-        assert_eq!(servers[0].urls, ["stun:stun.example.org:3478"]);
-        assert!(!servers[0].relays());
-        assert!(servers[1].relays());
-        assert_eq!(parse_ice_servers("[]"), Ok(Vec::new()));
-    }
-
-    #[test]
-    fn unusable_ice_servers_are_refused_with_the_reason() {
-        for (json, reason) in [
-            ("stun:stun.example.org", "not a JSON list"),
-            (r#"[{"urls":"http://example.org"}]"#, "is not a stun:"),
-            (r#"[{"urls":[]}]"#, "no URLs"),
-            (r#"[{"urls":"turn:t.example.org"}]"#, "needs a username"),
-            (
-                r#"[{"urls":"stun:s.example.org","extra":1}]"#,
-                "not a JSON list",
-            ),
-        ] {
-            let error = parse_ice_servers(json).unwrap_err();
-            assert!(error.contains(reason), "{json}: {error}");
-        }
-    }
 }
