@@ -7,8 +7,11 @@ use leptos_router::components::{Route, Router, Routes};
 
 use crate::pages::{ChatPage, LandingPage, NotFound};
 
-/// The document around the app: head, scripts for hydration, body.
+/// The document around the app: head, scripts for hydration, body. On the
+/// server it also sets the page's Content-Security-Policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -41,5 +44,27 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("chat") view=ChatPage/>
             </Routes>
         </Router>
+    }
+}
+
+/// Only this site's own scripts run, plus the inline hydration scripts Leptos
+/// marks with this response's nonce; WebAssembly may compile; the socket, the
+/// styles and everything else come from the site itself; no site may frame it.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    use leptos::nonce::use_nonce;
+    use leptos_axum::ResponseOptions;
+
+    let (Some(nonce), Some(response)) = (use_nonce(), use_context::<ResponseOptions>()) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }

@@ -182,6 +182,9 @@ pub enum ClientMessage {
     },
     /// End the current chat, or stop waiting for one.
     Leave {},
+    /// Report the stranger in my chat for abuse. Ends the chat; reports from
+    /// enough different people ban the stranger's network for a while.
+    Report {},
 }
 
 /// What the server tells a stranger's browser.
@@ -221,6 +224,12 @@ pub enum ServerMessage {
     Signal {
         /// The step, as the stranger's browser sent it.
         signal: CallSignal,
+    },
+    /// Your network address is banned after reports from other strangers; the
+    /// connection closes after this.
+    Banned {
+        /// How much longer the ban lasts, in seconds.
+        seconds: u64,
     },
     /// The stranger left the chat: Stop, a skip, a closed tab or a lost network.
     StrangerLeft,
@@ -449,6 +458,10 @@ mod tests {
             ClientMessage::parse(r#"{"type":"leave"}"#),
             Ok(ClientMessage::Leave {})
         );
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"report"}"#),
+            Ok(ClientMessage::Report {})
+        );
     }
 
     #[test]
@@ -484,6 +497,7 @@ mod tests {
                 text: "<b>hi</b>".into(),
             },
             ServerMessage::StrangerLeft,
+            ServerMessage::Banned { seconds: 3600 },
             ServerMessage::error(ErrorCode::NotInChat),
         ] {
             assert_eq!(ServerMessage::parse(&message.to_frame()), Ok(message));

@@ -378,6 +378,9 @@ impl ChatSession {
     /// The connection closed or failed; `reason` is the server's, if it gave one
     /// (such as "The server is restarting, please reconnect").
     pub fn disconnected(&mut self, reason: Option<String>) {
+        if self.phase == Phase::Offline {
+            return; // already explained (a ban notice comes before its close)
+        }
         if self.phase == Phase::Chatting {
             self.note(Speaker::Notice, "You have disconnected.");
         }
@@ -429,6 +432,16 @@ impl ChatSession {
             (Phase::Chatting, ServerMessage::StrangerLeft) => {
                 self.enter(Phase::Ended);
                 self.note(Speaker::Notice, "Stranger has disconnected.");
+            }
+            (_, ServerMessage::Banned { seconds }) => {
+                self.enter(Phase::Offline);
+                self.note(
+                    Speaker::Error,
+                    format!(
+                        "You are banned from Strangers for {}, after reports from other strangers.",
+                        describe_wait(seconds)
+                    ),
+                );
             }
             (_, ServerMessage::Error { message, .. }) => self.note(Speaker::Error, message),
             _ => {}
@@ -482,6 +495,20 @@ impl ChatSession {
         }
     }
 
+    /// The visitor reports the stranger: the chat ends at once, and the server
+    /// counts the report against the stranger's network.
+    pub fn report(&mut self) -> Action {
+        if self.phase != Phase::Chatting {
+            return Action::Nothing;
+        }
+        self.enter(Phase::Ended);
+        self.note(
+            Speaker::Notice,
+            "You reported the stranger and left the chat. Thank you for keeping Strangers safe.",
+        );
+        Action::Send(ClientMessage::Report {})
+    }
+
     /// The visitor presses the Stop/New button (or Esc). In a chat, the first
     /// press asks "Really?" and the second ends it, so a stray key does not.
     pub fn press_stop_or_new(&mut self) -> Action {
@@ -520,6 +547,18 @@ impl ChatSession {
             text: text.into(),
         });
         self.next_line += 1;
+    }
+}
+
+/// "23 h 59 min", "12 min", "less than a minute": how long a wait of
+/// `seconds` is, rounded up to the minute.
+pub fn describe_wait(seconds: u64) -> String {
+    let minutes = seconds.div_ceil(60);
+    match (minutes / 60, minutes % 60) {
+        (0, 0) => "less than a minute".to_owned(),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }
 
@@ -946,5 +985,49 @@ mod tests {
             session.receive(ServerMessage::Signal { signal }),
             Action::Nothing
         );
+    }
+
+    #[test]
+    fn reporting_ends_the_chat_and_tells_the_server() {
+        let mut session = chatting();
+        assert_eq!(session.report(), Action::Send(ClientMessage::Report {}));
+        assert_eq!(session.phase(), Phase::Ended);
+        assert!(
+            session.log()[0]
+                .text
+                .starts_with("You reported the stranger")
+        );
+        assert_eq!(
+            session.report(),
+            Action::Nothing,
+            "only a chat can be reported"
+        );
+    }
+
+    #[test]
+    fn a_ban_is_shown_with_the_time_left_and_the_close_adds_nothing() {
+        let mut session = chatting();
+        session.receive(ServerMessage::Banned {
+            seconds: 23 * 3600 + 59 * 60,
+        });
+        session.disconnected(Some("Banned after reports from other strangers".into()));
+        assert_eq!(
+            lines(&session),
+            [(
+                Speaker::Error,
+                "You are banned from Strangers for 23 h 59 min, after reports from other strangers."
+            )]
+        );
+        assert_eq!(session.phase(), Phase::Offline);
+    }
+
+    #[test]
+    fn waits_read_naturally() {
+        assert_eq!(describe_wait(24 * 3600), "24 h");
+        assert_eq!(describe_wait(24 * 3600 - 30), "24 h");
+        assert_eq!(describe_wait(3 * 3600 + 125), "3 h 3 min");
+        assert_eq!(describe_wait(600), "10 min");
+        assert_eq!(describe_wait(20), "1 min");
+        assert_eq!(describe_wait(0), "less than a minute");
     }
 }

@@ -187,7 +187,7 @@ async fn configured_ice_servers_reach_both_callers_and_a_relay_is_announced() {
             servers: vec![turn.clone()],
             ..IceConfig::default()
         },
-        ..Settings::default()
+        ..common::settings()
     })
     .await;
     let mut answerer = server.client().await;

@@ -155,7 +155,7 @@ async fn message_order_is_kept() {
     };
     let server = TestServer::start_with(strangers::server::Settings {
         message_rate: unlimited,
-        ..Default::default()
+        ..common::settings()
     })
     .await;
     let (mut alice, mut bob) = server.pair().await;
@@ -352,7 +352,12 @@ async fn a_flooder_is_warned_then_disconnected_and_bystanders_lose_nothing() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(relayed, 20, "only the burst reached the partner");
+    // The burst of 20, less the token its join took, plus what refilled at 10 a
+    // second while the test set up: about the burst, never the 100 sent.
+    assert!(
+        (19..=21).contains(&relayed),
+        "only the burst reached the partner, not {relayed}"
+    );
 }
 
 #[tokio::test]
@@ -360,7 +365,7 @@ async fn a_silent_peer_is_dropped_and_a_quiet_waiter_is_not() {
     let server = TestServer::start_with(strangers::server::Settings {
         ping_interval: std::time::Duration::from_millis(100),
         pong_timeout: std::time::Duration::from_millis(200),
-        ..Default::default()
+        ..common::settings()
     })
     .await;
     // `gone` never reads again, so it never answers a ping: a laptop that lost

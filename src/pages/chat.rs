@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 use leptos::html::Video;
 
 use crate::components::{
-    ChatLog, Composer, OnlineCount, SaveLog, StatusLine, StopButton, TypingIndicator,
+    ChatLog, Composer, OnlineCount, ReportButton, SaveLog, StatusLine, StopButton, TypingIndicator,
     VideoProblemChoices, VideoStage,
 };
 use crate::protocol::{CallSetup, CallSignal, ClientMessage, Mode, interests_from_input};
@@ -153,6 +153,11 @@ impl Chat {
     /// The Stop/New button (or Esc) was pressed.
     pub fn press_stop_or_new(self) {
         self.update(ChatSession::press_stop_or_new);
+    }
+
+    /// "Report": ends the chat and reports the stranger.
+    pub fn report(self) {
+        self.update(ChatSession::report);
     }
 
     /// "Continue in text" after video could not start.
@@ -382,6 +387,7 @@ pub fn ChatPage() -> impl IntoView {
                 <a class="brand" href="/">"Strangers"</a>
                 <StatusLine chat/>
                 <OnlineCount count=online/>
+                <ReportButton chat/>
             </header>
             {video.then(|| view! { <VideoStage chat/> })}
             <div class="conversation">

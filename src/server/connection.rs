@@ -9,22 +9,24 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::Settings;
+use super::AppState;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
-use super::stranger::{OUTBOX_CAPACITY, Stranger};
+use super::network::{Admission, Gatekeeper, Reported};
+use super::stranger::{Kick, OUTBOX_CAPACITY, Stranger};
 use crate::protocol::{
     ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
 /// close handshake before it is dropped regardless.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// WebSocket close code 1001: the server is going away (restart or shutdown).
 const CLOSE_GOING_AWAY: u16 = 1001;
-/// WebSocket close code 1008: the client broke a rule (here: stopped reading).
-const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code 1008: the client broke a rule (stopped reading, flooded,
+/// over its network's limits, banned).
+pub const CLOSE_POLICY: u16 = 1008;
 
 /// Why a connection's read loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,8 @@ enum Ending {
     Flooding,
     /// Nothing, not even a pong, came back for too long: the peer is gone.
     Unresponsive,
+    /// Its network was banned after reports.
+    Banned,
     /// The server is shutting down.
     Shutdown,
 }
@@ -45,15 +49,17 @@ enum Ending {
 ///
 /// Whatever ends the connection, the stranger departs the lobby exactly once,
 /// so their partner is told and no ghost remains in the queue.
-pub async fn serve(
-    socket: WebSocket,
-    lobby: Lobby,
-    settings: Settings,
-    shutdown: CancellationToken,
-) {
+pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
+    let AppState {
+        lobby,
+        shutdown,
+        gate,
+        settings,
+        ..
+    } = state;
     let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
     let kick = CancellationToken::new();
-    let stranger = Stranger::new(outbox, kick.clone());
+    let stranger = Stranger::new(outbox, kick.clone()).from_address(admission.address());
     let id = stranger.id();
     lobby.arrive(stranger.clone());
     tracing::debug!(stranger = %id, "connected");
@@ -94,7 +100,7 @@ pub async fn serve(
                     };
                     match flood.check(kind, tokio::time::Instant::now()) {
                         Verdict::Allow => {
-                            if let Some(reply) = handle_frame(&lobby, &stranger, parsed) {
+                            if let Some(reply) = handle_frame(&lobby, &gate, &stranger, parsed) {
                                 stranger.deliver(reply);
                             }
                         }
@@ -120,7 +126,10 @@ pub async fn serve(
                     break Ending::Unresponsive;
                 }
             }
-            () = kick.cancelled() => break Ending::TooSlow,
+            () = kick.cancelled() => match stranger.kicked_for() {
+                Some(Kick::Banned) => break Ending::Banned,
+                Some(Kick::TooSlow) | None => break Ending::TooSlow,
+            },
             () = shutdown.cancelled() => break Ending::Shutdown,
         }
     };
@@ -139,6 +148,11 @@ pub async fn serve(
             Some((CLOSE_POLICY, "Too many unread messages"))
         }
         Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
+        // The ban notice is in the outbox: let it go out first.
+        Ending::Banned => Some((
+            CLOSE_POLICY,
+            super::network::Refusal::Banned(Duration::ZERO).reason(),
+        )),
         Ending::Unresponsive => {
             stop_writing.cancel();
             Some((CLOSE_GOING_AWAY, "No answer to pings"))
@@ -198,6 +212,7 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
 /// Acts on one parsed text frame; returns the reply for the sender, if any.
 fn handle_frame(
     lobby: &Lobby,
+    gate: &Gatekeeper,
     stranger: &Stranger,
     frame: Result<ClientMessage, ErrorCode>,
 ) -> Option<ServerMessage> {
@@ -240,6 +255,19 @@ fn handle_frame(
             lobby.leave(stranger.id());
             return None;
         }
+        Ok(ClientMessage::Report {}) => match lobby.report(stranger.id()) {
+            Ok(reported) => {
+                if let (Some(reporter), Some(reported)) = (stranger.address(), reported) {
+                    let now = tokio::time::Instant::now();
+                    if let Reported::Banned(ban) = gate.report(reporter, reported, now) {
+                        tracing::info!(?ban, "a network was banned after reports");
+                        lobby.ban(reported, ban.as_secs());
+                    }
+                }
+                return None;
+            }
+            Err(_) => ErrorCode::NotInChat,
+        },
         Ok(ClientMessage::Message { text }) => match check_message_text(&text) {
             Err(code) => code,
             Ok(()) => match lobby.say(stranger.id(), &text) {

@@ -18,7 +18,7 @@ pub struct Rate {
 
 /// The classic token bucket: take a token per frame; tokens refill steadily.
 #[derive(Debug, Clone)]
-struct TokenBucket {
+pub(crate) struct TokenBucket {
     /// The rate and burst.
     rate: Rate,
     /// Tokens available now (as of `refilled`).
@@ -28,7 +28,7 @@ struct TokenBucket {
 }
 
 impl TokenBucket {
-    fn new(rate: Rate, now: Instant) -> Self {
+    pub(crate) fn new(rate: Rate, now: Instant) -> Self {
         TokenBucket {
             rate,
             tokens: rate.burst,
@@ -36,7 +36,7 @@ impl TokenBucket {
         }
     }
 
-    fn take(&mut self, now: Instant) -> bool {
+    pub(crate) fn take(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.rate.per_second).min(self.rate.burst);
         self.refilled = now;
@@ -46,6 +46,12 @@ impl TokenBucket {
         } else {
             false
         }
+    }
+
+    /// Whether the bucket would be full at `now`: nothing in it remembers anything.
+    pub(crate) fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        self.tokens + elapsed * self.rate.per_second >= self.rate.burst
     }
 }
 

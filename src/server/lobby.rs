@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::ice::IceConfig;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
+use super::network::AddressKey;
 use super::room::{Room, RoomId};
-use super::stranger::{Stranger, StrangerId};
+use super::stranger::{Kick, Stranger, StrangerId};
 use crate::protocol::{CallRole, CallSetup, CallSignal, Mode, ServerMessage};
 
 /// Where a stranger is right now.
@@ -209,6 +210,31 @@ impl Lobby {
     /// `id` stops waiting or ends their chat; they stay connected.
     pub fn leave(&self, id: StrangerId) {
         self.state().leave(id);
+    }
+
+    /// `id` reports their partner: the chat ends (the partner hears only that the
+    /// stranger left), and the partner's address comes back for the report.
+    pub fn report(&self, id: StrangerId) -> Result<Option<AddressKey>, LobbyError> {
+        let mut state = self.state();
+        let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        let reported = room
+            .member_ids()
+            .filter(|&member| member != id)
+            .find_map(|member| state.strangers.get(&member)?.stranger.address());
+        state.leave(id);
+        Ok(reported)
+    }
+
+    /// Bans `address`: everyone connected from it is told for how long and
+    /// disconnected (their partners hear that the stranger left).
+    pub fn ban(&self, address: AddressKey, seconds: u64) {
+        let state = self.state();
+        for seat in state.strangers.values() {
+            if seat.stranger.address() == Some(address) {
+                seat.stranger.deliver(ServerMessage::Banned { seconds });
+                seat.stranger.kick(Kick::Banned);
+            }
+        }
     }
 
     /// `id`'s connection is gone: they leave wherever they were and are forgotten,
@@ -595,6 +621,39 @@ mod tests {
             [ServerMessage::Waiting],
             "nobody else hears it"
         );
+    }
+
+    #[test]
+    fn a_report_ends_the_chat_and_names_the_partners_address() {
+        let gate = crate::server::network::Gatekeeper::new(Default::default(), 0);
+        let troll_home = gate.key_of("198.51.100.66".parse().unwrap());
+        let lobby = Lobby::default();
+        let (reporter, mut reporter_rx) = arrive(&lobby);
+        let (s, mut troll_rx) = stranger();
+        let troll = s.id();
+        lobby.arrive(s.clone().from_address(troll_home));
+        lobby.join(reporter, JoinRequest::default()).unwrap();
+        lobby.join(troll, JoinRequest::default()).unwrap();
+        drain(&mut reporter_rx);
+        drain(&mut troll_rx);
+
+        assert_eq!(lobby.report(reporter), Ok(Some(troll_home)));
+        lobby.assert_consistent();
+        assert_eq!(drain(&mut troll_rx), [ServerMessage::StrangerLeft]);
+        assert_eq!(lobby.place(reporter), Some(Place::Idle));
+        assert_eq!(
+            lobby.report(reporter),
+            Err(LobbyError::NotInChat),
+            "only in a chat"
+        );
+
+        lobby.ban(troll_home, 60);
+        assert_eq!(
+            drain(&mut troll_rx),
+            [ServerMessage::Banned { seconds: 60 }]
+        );
+        assert_eq!(s.kicked_for(), Some(Kick::Banned));
+        assert_eq!(drain(&mut reporter_rx), [], "others are left alone");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod flood;
 pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
+pub mod network;
 pub mod origin;
 pub mod room;
 pub mod stranger;
@@ -24,19 +25,26 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::{ConnectInfo, FromRef, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
+use crate::protocol::ServerMessage;
 use ice::IceConfig;
 use lobby::Lobby;
+use network::{AddressLimits, Gatekeeper, Refusal};
 use origin::OriginPolicy;
 
 /// The largest WebSocket message or frame accepted; anything bigger is refused by
@@ -50,6 +58,13 @@ const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
 /// How many connections may wait to be accepted. tokio's default backlog of 128
 /// overflows when many strangers arrive at once.
 const LISTEN_BACKLOG: u32 = 4096;
+
+/// How long to wait before accepting again after `accept` failed (usually: out of
+/// file descriptors), rather than spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How often the per-address tables drop what has expired.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How often the server looks for strangers whose interest timeout has passed.
 /// Fine enough next to a timeout of seconds, and nearly free when nobody waits.
@@ -77,6 +92,16 @@ pub struct Settings {
     pub ping_interval: Duration,
     /// How long after a missed ping's due time a silent connection is dropped.
     pub pong_timeout: Duration,
+    /// Per network address: connections, new connections a minute, reports and bans.
+    pub limits: AddressLimits,
+    /// How many reverse proxies in front of the server add to `X-Forwarded-For`
+    /// (0: the header is ignored, the TCP peer is the client).
+    pub trusted_proxy_hops: usize,
+    /// How long a client may take to send a request's headers (the WebSocket
+    /// handshake included) before the connection is dropped: slow-loris defence.
+    pub header_timeout: Duration,
+    /// How long shutdown waits for connections to say goodbye before exiting anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -100,6 +125,10 @@ impl Default for Settings {
             ice: IceConfig::default(),
             ping_interval: Duration::from_secs(20),
             pong_timeout: Duration::from_secs(20),
+            limits: AddressLimits::default(),
+            trusted_proxy_hops: 0,
+            header_timeout: Duration::from_secs(10),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -111,7 +140,8 @@ impl Settings {
     /// (comma-separated origins allowed besides the site's own),
     /// `STRANGERS_ICE_SERVERS` (a JSON array of `RTCIceServer`s),
     /// `STRANGERS_TURN_SECRET` (shared with the TURN relay, for short-lived
-    /// passwords) and `STRANGERS_TURN_CREDENTIAL_LIFETIME_S` (seconds).
+    /// passwords), `STRANGERS_TURN_CREDENTIAL_LIFETIME_S` (seconds), and the
+    /// per-address limits and timeouts listed in the README.
     ///
     /// A value that cannot be used is an error naming the variable, rather
     /// than a server that starts without what the operator asked for.
@@ -123,6 +153,29 @@ impl Settings {
                 .map(Duration::from_millis)
         };
         let defaults = Settings::default();
+        let number = |name: &str| -> Result<Option<u64>, String> {
+            match std::env::var(name) {
+                Ok(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| format!("{name}: {v:?} is not a whole number")),
+                Err(_) => Ok(None),
+            }
+        };
+        let seconds = |name: &str, default: Duration| -> Result<Duration, String> {
+            Ok(number(name)?.map_or(default, Duration::from_secs))
+        };
+        let limits = AddressLimits {
+            max_connections: number("STRANGERS_MAX_CONNECTIONS_PER_ADDRESS")?
+                .map_or(defaults.limits.max_connections, |n| n as u32),
+            new_per_minute: number("STRANGERS_NEW_CONNECTIONS_PER_MINUTE")?
+                .map_or(defaults.limits.new_per_minute, |n| n as u32),
+            reports_to_ban: number("STRANGERS_REPORTS_TO_BAN")?
+                .map_or(defaults.limits.reports_to_ban, |n| n as usize),
+            report_window: seconds("STRANGERS_REPORT_WINDOW_S", defaults.limits.report_window)?,
+            ban_duration: seconds("STRANGERS_BAN_S", defaults.limits.ban_duration)?,
+        };
         let ice_servers = match std::env::var("STRANGERS_ICE_SERVERS") {
             Ok(json) => {
                 ice::parse_ice_servers(&json).map_err(|e| format!("STRANGERS_ICE_SERVERS: {e}"))?
@@ -151,6 +204,11 @@ impl Settings {
                 .unwrap_or(defaults.ping_interval)
                 .max(Duration::from_millis(50)),
             pong_timeout: millis("STRANGERS_PONG_TIMEOUT_MS").unwrap_or(defaults.pong_timeout),
+            limits,
+            trusted_proxy_hops: number("STRANGERS_TRUSTED_PROXY_HOPS")?.unwrap_or(0) as usize,
+            header_timeout: seconds("STRANGERS_HEADER_TIMEOUT_S", defaults.header_timeout)?
+                .max(Duration::from_secs(1)),
+            shutdown_timeout: seconds("STRANGERS_SHUTDOWN_TIMEOUT_S", defaults.shutdown_timeout)?,
             ..defaults
         })
     }
@@ -167,6 +225,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// The connection tasks, so shutdown can wait for their goodbyes.
     pub connections: TaskTracker,
+    /// Per-address limits, reports and bans.
+    pub gate: Gatekeeper,
     /// The tunables this server started with.
     pub settings: Settings,
 }
@@ -179,16 +239,24 @@ impl AppState {
             lobby: Lobby::new(settings.interest_timeout).with_ice(settings.ice.clone()),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            gate: Gatekeeper::new(settings.limits.clone(), settings.trusted_proxy_hops),
             settings,
         }
     }
 }
 
-/// The lobby's clockwork: interest timeouts and the online count, until shutdown.
-async fn housekeeping(lobby: Lobby, settings: Settings, shutdown: CancellationToken) {
+/// The lobby's clockwork: interest timeouts, the online count, and forgetting
+/// expired bans and reports, until shutdown.
+async fn housekeeping(
+    lobby: Lobby,
+    gate: Gatekeeper,
+    settings: Settings,
+    shutdown: CancellationToken,
+) {
     let mut matching = tokio::time::interval(MATCH_TICK);
     let mut counting = tokio::time::interval(settings.online_interval);
-    for timer in [&mut matching, &mut counting] {
+    let mut sweeping = tokio::time::interval(SWEEP_INTERVAL);
+    for timer in [&mut matching, &mut counting, &mut sweeping] {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
     loop {
@@ -198,28 +266,53 @@ async fn housekeeping(lobby: Lobby, settings: Settings, shutdown: CancellationTo
                 lobby.tick(tokio::time::Instant::now());
             }
             _ = counting.tick() => lobby.announce_online(),
+            _ = sweeping.tick() => gate.sweep(tokio::time::Instant::now()),
         }
     }
 }
 
-/// The router the binary serves: the pages, their static files, and `/ws`.
+/// The router the binary serves: the pages, their static files, and `/ws`, with
+/// the security headers on every response (the pages add their
+/// Content-Security-Policy, which carries a fresh nonce each time).
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    Router::new()
+    let mut router = Router::new()
         .route("/ws", get(upgrade))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
+        .with_state(state);
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
 }
 
+/// Sent with every response. The pages' Content-Security-Policy (with
+/// `frame-ancestors 'none'`) is made per page in [`crate::app::shell`].
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    // For browsers that predate `frame-ancestors`.
+    ("x-frame-options", "DENY"),
+    (
+        "permissions-policy",
+        "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()",
+    ),
+];
+
 /// `/ws`: becomes one stranger's chat connection, unless a page of another site
-/// asks (403 before any upgrade).
+/// asks (403 before any upgrade) or the network it comes from is over its
+/// limits or banned (told why, then closed).
 async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
 ) -> Response {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
@@ -230,20 +323,45 @@ async fn upgrade(
     {
         return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
     }
+    let address = state.gate.address_of(peer, &headers);
+    let admitted = state.gate.admit(address, tokio::time::Instant::now());
     ws.read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
-            let AppState {
-                lobby,
-                shutdown,
-                connections,
-                settings,
-                ..
-            } = state;
-            connections.track_future(connection::serve(socket, lobby, settings, shutdown))
+            let connections = state.connections.clone();
+            connections.track_future(async move {
+                match admitted {
+                    Ok(admission) => connection::serve(socket, state, admission).await,
+                    Err(refusal) => refuse(socket, refusal).await,
+                }
+            })
         })
+}
+
+/// Tells a connection it was not let in, and why, then closes it (1008).
+async fn refuse(mut socket: WebSocket, refusal: Refusal) {
+    let notice = match refusal {
+        Refusal::Banned(left) => Some(ServerMessage::Banned {
+            seconds: left.as_secs(),
+        }),
+        Refusal::TooMany | Refusal::TooFast => None,
+    };
+    let goodbye = async move {
+        if let Some(notice) = notice {
+            socket.send(Message::Text(notice.to_frame().into())).await?;
+        }
+        let frame = CloseFrame {
+            code: connection::CLOSE_POLICY,
+            reason: refusal.reason().into(),
+        };
+        socket.send(Message::Close(Some(frame))).await?;
+        // Wait for the browser's close reply (or the end of the stream).
+        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut socket).await {}
+        Ok::<_, axum::Error>(())
+    };
+    let _ = tokio::time::timeout(connection::CLOSE_TIMEOUT, goodbye).await;
 }
 
 /// A listener on `addr` with a backlog deep enough for a crowd arriving at once.
@@ -258,7 +376,12 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// Serves Strangers on `listener` until `shutdown` completes, then tells every
-/// connected stranger the server is restarting and waits for them to be told.
+/// connected stranger the server is restarting and waits, at most
+/// `shutdown_timeout`, for them to be told.
+///
+/// Each TCP connection is served by hyper directly (not `axum::serve`), so that
+/// a client must send its request headers within `header_timeout`: a crowd of
+/// half-open connections cannot pin the server's sockets.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -266,25 +389,79 @@ pub async fn serve(
 ) -> io::Result<()> {
     let stop = state.shutdown.clone();
     let connections = state.connections.clone();
+    let settings = state.settings.clone();
     let clockwork = tokio::spawn(housekeeping(
         state.lobby.clone(),
-        state.settings.clone(),
+        state.gate.clone(),
+        settings.clone(),
         stop.clone(),
     ));
     let router = app(state);
-    axum::serve(listener, router)
-        .with_graceful_shutdown({
-            let stop = stop.clone();
-            async move {
-                shutdown.await;
-                // Upgraded sockets are not waited for by axum: cancel them ourselves.
-                stop.cancel();
-            }
-        })
-        .await?;
+    let requests = TaskTracker::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        requests.spawn(serve_http(
+            tcp,
+            peer,
+            router.clone(),
+            settings.header_timeout,
+            stop.clone(),
+        ));
+    }
+    drop(listener);
     stop.cancel();
+    requests.close();
     connections.close();
-    connections.wait().await;
+    let goodbyes = async {
+        requests.wait().await;
+        connections.wait().await;
+    };
+    if tokio::time::timeout(settings.shutdown_timeout, goodbyes)
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections did not close within the shutdown timeout");
+    }
     let _ = clockwork.await;
     Ok(())
+}
+
+/// Serves the HTTP requests of one TCP connection, with a deadline for each
+/// request's headers. A WebSocket upgrade hands the socket on and ends this task.
+async fn serve_http(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    router: Router,
+    header_timeout: Duration,
+    stop: CancellationToken,
+) {
+    let _ = tcp.set_nodelay(true);
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        router.clone().oneshot(request)
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(tcp), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    tokio::select! {
+        _ = &mut connection => {}
+        () = stop.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }

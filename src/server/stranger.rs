@@ -1,11 +1,13 @@
 //! A stranger: one person's WebSocket connection, as the rest of the server sees it.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::network::AddressKey;
 use crate::protocol::ServerMessage;
 
 /// How many messages may wait for one stranger's socket before we decide the
@@ -45,6 +47,19 @@ pub struct Stranger {
     outbox: mpsc::Sender<ServerMessage>,
     /// Cancelled to make the connection close itself, e.g. when its outbox overflows.
     kick: CancellationToken,
+    /// Why it was kicked; the first reason given wins.
+    kick_reason: Arc<OnceLock<Kick>>,
+    /// The network address it came from, as a keyed hash (for reports and bans).
+    address: Option<AddressKey>,
+}
+
+/// Why the server closes a stranger's connection on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kick {
+    /// The browser stopped reading and its outbox filled up.
+    TooSlow,
+    /// Its network was banned; the ban notice is in the outbox.
+    Banned,
 }
 
 /// What happened to a message handed to [`Stranger::deliver`].
@@ -65,12 +80,38 @@ impl Stranger {
             id: StrangerId::new(),
             outbox,
             kick,
+            kick_reason: Arc::default(),
+            address: None,
+        }
+    }
+
+    /// The same stranger, known to come from `address`.
+    pub fn from_address(self, address: AddressKey) -> Self {
+        Stranger {
+            address: Some(address),
+            ..self
         }
     }
 
     /// This stranger's id.
     pub fn id(&self) -> StrangerId {
         self.id
+    }
+
+    /// The network address it came from, as a keyed hash, if known.
+    pub fn address(&self) -> Option<AddressKey> {
+        self.address
+    }
+
+    /// Makes the connection close itself for `reason`.
+    pub fn kick(&self, reason: Kick) {
+        let _ = self.kick_reason.set(reason);
+        self.kick.cancel();
+    }
+
+    /// Why the connection was kicked, once it has been.
+    pub fn kicked_for(&self) -> Option<Kick> {
+        self.kick_reason.get().copied()
     }
 
     /// Queues `message` for this stranger without waiting, so it is safe under a lock.
@@ -80,7 +121,7 @@ impl Stranger {
         match self.outbox.try_send(message) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.kick.cancel();
+                self.kick(Kick::TooSlow);
                 Delivery::Overflowed
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
@@ -129,6 +170,7 @@ pub(crate) mod tests {
             Delivery::Overflowed
         );
         assert!(kick.is_cancelled());
+        assert_eq!(slow.kicked_for(), Some(Kick::TooSlow));
     }
 
     #[test]

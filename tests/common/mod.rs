@@ -30,8 +30,10 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A server with the default settings, except that every test client comes
+    /// from 127.0.0.1: the per-address limits are off unless a test sets them.
     pub async fn start() -> Self {
-        Self::start_with(server::Settings::default()).await
+        Self::start_with(settings()).await
     }
 
     pub async fn start_with(settings: server::Settings) -> Self {
@@ -95,6 +97,19 @@ impl Drop for TestServer {
     }
 }
 
+/// The default settings with the per-address connection limits off.
+pub fn settings() -> server::Settings {
+    let defaults = server::Settings::default();
+    server::Settings {
+        limits: server::network::AddressLimits {
+            max_connections: 0,
+            new_per_minute: 0,
+            ..defaults.limits.clone()
+        },
+        ..defaults
+    }
+}
+
 /// The pairing notice for strangers matched without shared interests.
 pub fn paired() -> ServerMessage {
     ServerMessage::Paired {
@@ -110,19 +125,85 @@ pub struct Client {
     pub relay: bool,
 }
 
+/// What became of a connection attempt that the server may turn away.
+pub enum Arrival {
+    /// Let in and welcomed.
+    Welcomed(Box<Client>),
+    /// Told (maybe) something, then closed: the messages, the close code and reason.
+    Refused(Vec<ServerMessage>, u16, String),
+}
+
 impl Client {
     /// Connects and reads the server's welcome, which always comes first.
     pub async fn connect(addr: SocketAddr) -> Self {
-        let (ws, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        match Self::arrive(addr, None).await {
+            Arrival::Welcomed(client) => *client,
+            Arrival::Refused(_, code, reason) => panic!("refused: {code} {reason}"),
+        }
+    }
+
+    /// Connects as if from `forwarded_for` (an `X-Forwarded-For` header, which a
+    /// server trusting a proxy reads as the client's address).
+    pub async fn arrive(addr: SocketAddr, forwarded_for: Option<&str>) -> Arrival {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        if let Some(from) = forwarded_for {
+            request
+                .headers_mut()
+                .insert("x-forwarded-for", from.parse().unwrap());
+        }
+        let (ws, response) = tokio_tungstenite::connect_async(request)
             .await
             .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
         let mut client = Client { ws, relay: false };
-        match client.try_recv_any(PATIENCE).await {
-            Some(ServerMessage::Welcome { relay }) => client.relay = relay,
-            other => panic!("expected the welcome first, got {other:?}"),
+        let mut told = Vec::new();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, client.ws.next())
+                .await
+                .expect("the server answers");
+            match frame {
+                Some(Ok(Message::Text(text))) => match ServerMessage::parse(&text) {
+                    Ok(ServerMessage::Welcome { relay }) => {
+                        client.relay = relay;
+                        return Arrival::Welcomed(Box::new(client));
+                    }
+                    message => told.push(message.expect("a protocol message")),
+                },
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()));
+                    return Arrival::Refused(told, code, reason);
+                }
+                Some(Ok(_)) => {}
+                other => panic!("expected a welcome or a close, got {other:?}"),
+            }
         }
-        client
+    }
+
+    /// Reads until the server closes; the close code and reason. Like a browser,
+    /// it answers the close at once (polling on sends the reply).
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            let frame = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("the server closes in time");
+            match frame {
+                Some(Ok(Message::Close(frame))) => {
+                    let _ = tokio::time::timeout(PATIENCE, async {
+                        while let Some(Ok(_)) = self.ws.next().await {}
+                    })
+                    .await;
+                    return frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()));
+                }
+                Some(Ok(_)) => {}
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
     }
 
     pub async fn send(&mut self, message: &ClientMessage) {

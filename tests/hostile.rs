@@ -1,0 +1,298 @@
+//! Abuse and hostile clients through real sockets: per-network limits, reports
+//! and bans, half-open connections, oversized and malformed input, security
+//! headers. Each case also checks that strangers chatting meanwhile lost nothing.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Arrival, Client, PATIENCE, TestServer};
+use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use strangers::server::Settings;
+use strangers::server::network::AddressLimits;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// A server behind one trusted proxy, so each test client can come from its own
+/// address through `X-Forwarded-For`.
+async fn behind_a_proxy(limits: AddressLimits) -> TestServer {
+    TestServer::start_with(Settings {
+        limits,
+        trusted_proxy_hops: 1,
+        ..common::settings()
+    })
+    .await
+}
+
+async fn from(server: &TestServer, address: &str) -> Client {
+    match Client::arrive(server.addr, Some(address)).await {
+        Arrival::Welcomed(client) => *client,
+        Arrival::Refused(_, code, reason) => panic!("{address} refused: {code} {reason}"),
+    }
+}
+
+/// Two strangers chatting the whole time; at the end, every message arrived, in order.
+struct Bystanders {
+    alice: Client,
+    bob: Client,
+    sent: usize,
+}
+
+impl Bystanders {
+    async fn start(server: &TestServer) -> Self {
+        let (alice, bob) = server.pair().await;
+        Bystanders {
+            alice,
+            bob,
+            sent: 0,
+        }
+    }
+
+    async fn chat(&mut self, messages: usize) {
+        for _ in 0..messages {
+            self.alice.say(&format!("line {}", self.sent)).await;
+            self.sent += 1;
+        }
+    }
+
+    async fn lost_nothing(mut self) {
+        for n in 0..self.sent {
+            self.bob
+                .expect(ServerMessage::Message {
+                    text: format!("line {n}"),
+                })
+                .await;
+        }
+        self.bob.say("and back").await;
+        self.alice
+            .expect(ServerMessage::Message {
+                text: "and back".into(),
+            })
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected() {
+    let server = behind_a_proxy(AddressLimits {
+        max_connections: 3,
+        ..AddressLimits::default()
+    })
+    .await;
+    let mut bystanders = Bystanders::start(&server).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(from(&server, "203.0.113.5").await);
+    }
+    bystanders.chat(5).await;
+    match Client::arrive(server.addr, Some("203.0.113.5")).await {
+        Arrival::Refused(told, code, reason) => {
+            assert!(told.is_empty());
+            assert_eq!(code, 1008);
+            assert!(
+                reason.contains("Too many chats from your network"),
+                "{reason}"
+            );
+        }
+        Arrival::Welcomed(_) => panic!("a fourth connection was let in"),
+    }
+    from(&server, "203.0.113.6").await;
+    held.pop();
+    let mut let_in = false;
+    for _ in 0..50 {
+        if let Arrival::Welcomed(_) = Client::arrive(server.addr, Some("203.0.113.5")).await {
+            let_in = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        let_in,
+        "a place freed by a closed connection is taken again"
+    );
+    bystanders.chat(5).await;
+    bystanders.lost_nothing().await;
+}
+
+#[tokio::test]
+async fn one_network_opens_a_limited_number_of_chats_a_minute() {
+    let server = behind_a_proxy(AddressLimits {
+        new_per_minute: 5,
+        ..AddressLimits::default()
+    })
+    .await;
+    for _ in 0..5 {
+        let mut client = from(&server, "203.0.113.7").await;
+        client.ws.close(None).await.unwrap();
+    }
+    match Client::arrive(server.addr, Some("203.0.113.7")).await {
+        Arrival::Refused(_, 1008, reason) => assert!(reason.contains("Wait a minute"), "{reason}"),
+        _ => panic!("a sixth connection within the minute was let in"),
+    }
+    from(&server, "203.0.113.8").await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
+    let server = TestServer::start_with(Settings {
+        limits: AddressLimits {
+            max_connections: 1,
+            ..AddressLimits::default()
+        },
+        ..common::settings()
+    })
+    .await;
+    let _first = from(&server, "203.0.113.1").await;
+    match Client::arrive(server.addr, Some("203.0.113.2")).await {
+        Arrival::Refused(_, 1008, _) => {}
+        _ => panic!("a forged X-Forwarded-For got around the limit"),
+    }
+}
+
+/// `reporter` (from its own address) is paired with `troll` and reports them.
+async fn report(server: &TestServer, reporter_address: &str, troll: &mut Client) -> Client {
+    let mut reporter = from(server, reporter_address).await;
+    troll.send(&ClientMessage::join_anyone()).await;
+    troll.expect(ServerMessage::Waiting).await;
+    reporter.send(&ClientMessage::join_anyone()).await;
+    reporter.expect(common::paired()).await;
+    troll.expect(common::paired()).await;
+    reporter.send(&ClientMessage::Report {}).await;
+    reporter
+}
+
+#[tokio::test]
+async fn reports_from_three_networks_ban_the_reported_one_and_it_is_told_for_how_long() {
+    let server = behind_a_proxy(AddressLimits::default()).await;
+    let mut bystanders = Bystanders::start(&server).await;
+    let mut troll = from(&server, "198.51.100.66").await;
+
+    for reporter in ["203.0.113.1", "203.0.113.1", "203.0.113.2"] {
+        let mut reporter = report(&server, reporter, &mut troll).await;
+        troll.expect(ServerMessage::StrangerLeft).await;
+        reporter.expect_silence().await;
+        bystanders.chat(2).await;
+    }
+    // Two different networks so far (one reported twice): no ban yet.
+    let _third = report(&server, "203.0.113.3", &mut troll).await;
+    troll.expect(ServerMessage::StrangerLeft).await;
+    let day = 24 * 60 * 60;
+    match troll.recv().await {
+        ServerMessage::Banned { seconds } => assert!((day - 5..=day).contains(&seconds)),
+        other => panic!("expected the ban notice, got {other:?}"),
+    }
+    let (code, reason) = troll.closed().await;
+    assert_eq!(code, 1008);
+    assert!(reason.contains("Banned"), "{reason}");
+
+    match Client::arrive(server.addr, Some("198.51.100.66")).await {
+        Arrival::Refused(told, 1008, _) => {
+            assert!(matches!(told[..], [ServerMessage::Banned { seconds }] if seconds > day - 10));
+        }
+        _ => panic!("a banned network got back in"),
+    }
+    from(&server, "198.51.100.67").await;
+    bystanders.chat(2).await;
+    bystanders.lost_nothing().await;
+}
+
+#[tokio::test]
+async fn a_report_outside_a_chat_is_refused() {
+    let server = TestServer::start().await;
+    let mut loner = server.client().await;
+    loner.send(&ClientMessage::Report {}).await;
+    loner
+        .expect(ServerMessage::error(ErrorCode::NotInChat))
+        .await;
+}
+
+#[tokio::test]
+async fn a_thousand_half_open_connections_do_not_stop_new_strangers_and_are_dropped() {
+    let server = TestServer::start_with(Settings {
+        header_timeout: Duration::from_secs(2),
+        ..common::settings()
+    })
+    .await;
+    let mut bystanders = Bystanders::start(&server).await;
+    let mut half_open = Vec::new();
+    for n in 0..1000 {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        if n % 2 == 0 {
+            // The start of a handshake, never finished.
+            tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
+                .await
+                .unwrap();
+        }
+        half_open.push(tcp);
+    }
+    let started = tokio::time::Instant::now();
+    let (mut carol, mut dave) = server.pair().await;
+    carol.say("we got in").await;
+    dave.expect(ServerMessage::Message {
+        text: "we got in".into(),
+    })
+    .await;
+    assert!(started.elapsed() < PATIENCE);
+    bystanders.chat(10).await;
+
+    // Past the header timeout, the server has hung up on every one of them.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut closed = 0;
+    for tcp in &mut half_open {
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(
+            Duration::from_millis(50),
+            tokio::io::AsyncReadExt::read(tcp, &mut byte),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => closed += 1,
+            // A 408 reply before the close also counts as hung up.
+            Ok(Ok(_)) => closed += 1,
+            Err(_) => {}
+        }
+    }
+    assert_eq!(closed, 1000, "every half-open connection was dropped");
+    bystanders.lost_nothing().await;
+}
+
+#[tokio::test]
+async fn pages_carry_the_security_headers() {
+    let server = TestServer::start().await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_string(&mut tcp, &mut response),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let head = response.split("\r\n\r\n").next().unwrap().to_lowercase();
+    for expected in [
+        "x-content-type-options: nosniff",
+        "referrer-policy: no-referrer",
+        "x-frame-options: deny",
+        "permissions-policy: camera=(self), microphone=(self)",
+        "content-security-policy: default-src 'self'; script-src 'self' 'nonce-",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(head.contains(expected), "missing {expected:?} in\n{head}");
+    }
+    // The nonce in the header is the one on the page's inline scripts.
+    let nonce = head
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        response
+            .to_lowercase()
+            .contains(&format!("nonce=\"{nonce}\""))
+    );
+}
