@@ -46,9 +46,15 @@ export default defineConfig({
     strangersServer(PORT, {
       // Shorter than the 5 s default, so the fallback test is quick.
       STRANGERS_INTEREST_TIMEOUT_MS: "2000",
+      // Every test's strangers come from 127.0.0.1, far more often than one
+      // network's 60 new chats a minute.
+      STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
+      // The report test gives each stranger a network of their own this way.
+      STRANGERS_TRUSTED_PROXY_HOPS: "1",
     }),
     // A second instance with a TURN relay, for video callers who hide their address.
     strangersServer(RELAY_SITE_PORT, {
+      STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
       STRANGERS_ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${TURN_PORT}` }]),
       STRANGERS_TURN_SECRET: TURN_SECRET,
     }),
@@ -71,7 +77,7 @@ export default defineConfig({
 });
 
 /** A Strangers server on `port` with `env` on top of the suite's defaults. */
-function strangersServer(port: number, env: Record<string, string>) {
+export function strangersServer(port: number, env: Record<string, string>) {
   return {
     command: "target/release/strangers",
     cwd: "..",

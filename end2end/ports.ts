@@ -6,3 +6,5 @@ export const PORT = Number(process.env.STRANGERS_E2E_PORT ?? 3100);
 export const RELAY_SITE_PORT = PORT + 1;
 /** That relay: coturn on loopback. */
 export const TURN_PORT = PORT + 34000;
+/** A server the restart test starts and stops itself. */
+export const RESTART_PORT = PORT + 2;

@@ -13,6 +13,10 @@ export class Stranger {
     readonly page: Page,
   ) {
     page.on("pageerror", (e) => this.errors.push(e.message));
+    // Anything the Content-Security-Policy blocked counts as an error too.
+    page.on("console", (m) => {
+      if (m.text().includes("Content Security Policy")) this.errors.push(m.text());
+    });
   }
 
   static async arrive(

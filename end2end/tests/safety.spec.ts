@@ -1,0 +1,115 @@
+import { spawn, ChildProcess } from "node:child_process";
+import { Browser, expect, test } from "@playwright/test";
+import { RESTART_PORT } from "../ports";
+import { LOOKING, Stranger, trackStrangers } from "./strangers";
+
+const opened = trackStrangers();
+
+/**
+ * A stranger on their own network. The suite's server trusts one proxy hop, so
+ * `X-Forwarded-For` stands for the address a real proxy would have seen.
+ */
+async function onNetwork(browser: Browser, address: string, baseURL?: string): Promise<Stranger> {
+  const s = await Stranger.arrive(browser, {
+    extraHTTPHeaders: { "X-Forwarded-For": address },
+    ...(baseURL ? { baseURL } : {}),
+  });
+  opened.push(s);
+  return s;
+}
+
+test("a stranger reported by three different people is banned and told for how long", async ({
+  browser,
+}) => {
+  const troll = await onNetwork(browser, "198.51.100.66");
+  for (const [n, address] of ["203.0.113.1", "203.0.113.2", "203.0.113.3"].entries()) {
+    if (n === 0) await troll.start();
+    else await troll.button("New").click();
+    await expect(troll.status()).toHaveText(LOOKING);
+
+    const reporter = await onNetwork(browser, address);
+    await reporter.start();
+    await reporter.expectChatting();
+    await troll.expectChatting();
+    await reporter.button("Report").click();
+    await expect(reporter.log()).toContainText("You reported the stranger and left the chat.");
+    await expect(reporter.button("New")).toBeVisible();
+    await expect(troll.log()).toContainText("Stranger has disconnected.");
+  }
+  await expect(troll.log()).toContainText(
+    "You are banned from Strangers for 24 h, after reports from other strangers.",
+  );
+  await expect(troll.button("New")).toBeVisible();
+
+  // Coming back does not help: the ban is on the network, and it says so again.
+  await troll.page.reload();
+  await expect(troll.log()).toContainText("You are banned from Strangers for 24 h");
+
+  // Everyone else chats on.
+  const [a, b] = [await onNetwork(browser, "203.0.113.4"), await onNetwork(browser, "203.0.113.5")];
+  await a.start();
+  await expect(a.status()).toHaveText(LOOKING);
+  await b.start();
+  await a.expectChatting();
+});
+
+/** The release server on RESTART_PORT, started and stopped by the test itself. */
+function startServer(): ChildProcess {
+  const server = spawn("target/release/strangers", [], {
+    cwd: "..",
+    env: {
+      ...process.env,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${RESTART_PORT}`,
+      LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_ENV: "PROD",
+      RUST_LOG: "warn",
+    },
+    stdio: "ignore",
+  });
+  return server;
+}
+
+async function listening(): Promise<void> {
+  await expect
+    .poll(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${RESTART_PORT}/`)).status;
+      } catch {
+        return 0;
+      }
+    })
+    .toBe(200);
+}
+
+test("a server restart is announced and New reconnects once it is back", async ({ browser }) => {
+  const site = `http://127.0.0.1:${RESTART_PORT}`;
+  let server = startServer();
+  try {
+    await listening();
+    const alice = await onNetwork(browser, "203.0.113.20", site);
+    const bob = await onNetwork(browser, "203.0.113.21", site);
+    await alice.start();
+    await expect(alice.status()).toHaveText(LOOKING);
+    await bob.start();
+    await alice.expectChatting();
+
+    const stopped = new Promise((resolve) => server.once("exit", resolve));
+    server.kill("SIGTERM");
+    for (const s of [alice, bob]) {
+      await expect(s.log()).toContainText("The server is restarting, please reconnect");
+      await expect(s.status()).toHaveText("Lost the connection to the server. Press New to reconnect.");
+      await expect(s.button("New")).toBeVisible();
+    }
+    await stopped;
+
+    server = startServer();
+    await listening();
+    await alice.button("New").click();
+    await expect(alice.status()).toHaveText(LOOKING);
+    await bob.button("New").click();
+    await alice.expectChatting();
+    await bob.expectChatting();
+  } finally {
+    server.kill("SIGTERM");
+  }
+});
