@@ -29,6 +29,11 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// The longest media id (`sdpMid`) in a candidate, in bytes.
 pub const MAX_SDP_MID_BYTES: usize = 64;
 
+/// The deepest nesting of JSON objects and arrays accepted in a client frame.
+/// The deepest real message (a call setup step) nests two levels; refusing
+/// deeper frames before parsing keeps a hostile one from costing anything.
+pub const MAX_JSON_DEPTH: usize = 4;
+
 /// How a stranger wants to talk. Strangers are only paired within one mode.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
@@ -403,8 +408,12 @@ impl ClientMessage {
         }
     }
 
-    /// Parses one text frame. Anything that is not exactly a known message is refused.
+    /// Parses one text frame. Anything that is not exactly a known message is
+    /// refused, and so is a frame nested deeper than [`MAX_JSON_DEPTH`].
     pub fn parse(frame: &str) -> Result<Self, ErrorCode> {
+        if !nests_within(frame, MAX_JSON_DEPTH) {
+            return Err(ErrorCode::BadMessage);
+        }
         serde_json::from_str(frame).map_err(|_| ErrorCode::BadMessage)
     }
 
@@ -413,6 +422,37 @@ impl ClientMessage {
         // Serializing these plain enums cannot fail: no maps with non-string keys, no floats.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// Whether the JSON objects and arrays in `frame` nest at most `limit` deep.
+/// A single pass that skips over strings; it does not check the JSON otherwise.
+fn nests_within(frame: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for byte in frame.bytes() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 impl ServerMessage {
@@ -527,6 +567,24 @@ mod tests {
                 "{frame}"
             );
         }
+    }
+
+    #[test]
+    fn deeply_nested_frames_are_refused_before_parsing() {
+        let deep = format!(
+            r#"{{"type":"message","text":"hi","x":{}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert_eq!(ClientMessage::parse(&deep), Err(ErrorCode::BadMessage));
+        assert!(nests_within(r#"{"a":[{"b":[]}]}"#, 4));
+        assert!(!nests_within(r#"{"a":[{"b":[{}]}]}"#, 4));
+        assert!(
+            nests_within(r#"{"text":"[[[[[[{{{{{ \" [[[["}"#, 1),
+            "brackets inside strings do not count"
+        );
+        let offer = r#"{"type":"signal","signal":{"kind":"offer","sdp":"v=0"}}"#;
+        assert!(ClientMessage::parse(offer).is_ok());
     }
 
     #[test]

@@ -716,7 +716,7 @@ mod tests {
 
         proptest! {
             #[test]
-            fn nobody_is_paired_with_themselves_their_own_tab_or_lost(ops in proptest::collection::vec(op(), 1..60)) {
+            fn nobody_is_paired_with_themselves_their_own_tab_or_lost_and_messages_arrive_once_in_order(ops in proptest::collection::vec(op(), 1..60)) {
                 let lobby = Lobby::new(Duration::from_secs(5));
                 // Persons 0-1 and 2-3 share a browser; 4 and 5 have their own.
                 let browser = |who: usize| Some(format!("browser-{}", who / 2));
@@ -730,6 +730,10 @@ mod tests {
                 let mut now = Instant::now();
                 // The mode each stranger is waiting or chatting in.
                 let mut modes: HashMap<StrangerId, Mode> = HashMap::new();
+                // Each person's chat messages: accepted for them, and arrived.
+                let mut expected: Vec<Vec<String>> = vec![Vec::new(); PEOPLE];
+                let mut received: Vec<Vec<String>> = vec![Vec::new(); PEOPLE];
+                let mut said = 0;
                 for op in ops {
                     match op {
                         Op::Join { who, interests, only_shared, video } => {
@@ -750,8 +754,16 @@ mod tests {
                         }
                         Op::Say(who) => {
                             if let Some(id) = ids[who] {
-                                let chatting = matches!(lobby.place(id), Some(Place::Chatting(_)));
-                                prop_assert_eq!(lobby.say(id, "hi").is_ok(), chatting);
+                                let partner = lobby.chats().into_iter()
+                                    .find(|chat| chat.contains(&id))
+                                    .and_then(|chat| chat.into_iter().find(|&m| m != id));
+                                let text = format!("message {said}");
+                                said += 1;
+                                prop_assert_eq!(lobby.say(id, &text).is_ok(), partner.is_some());
+                                if let Some(partner) = partner {
+                                    let to = ids.iter().position(|&i| i == Some(partner)).unwrap();
+                                    expected[to].push(text);
+                                }
                             }
                         }
                         Op::Leave(who) => {
@@ -771,6 +783,8 @@ mod tests {
                                 let (id, rx) = arrive(&lobby);
                                 ids[who] = Some(id);
                                 inboxes[who] = rx;
+                                received[who].clear();
+                                expected[who].clear();
                             }
                         }
                         Op::Wait(millis) => {
@@ -785,6 +799,14 @@ mod tests {
                         }
                     }
                     lobby.assert_consistent();
+                    for (who, inbox) in inboxes.iter_mut().enumerate() {
+                        for message in drain(inbox) {
+                            if let ServerMessage::Message { text } = message {
+                                received[who].push(text);
+                            }
+                        }
+                        prop_assert_eq!(&received[who], &expected[who], "every accepted message arrives once, in order");
+                    }
                     let mut seated = HashSet::new();
                     for chat in lobby.chats() {
                         prop_assert_eq!(chat.len(), 2);
