@@ -1,0 +1,35 @@
+//! Feeds arbitrary bytes to the server's decoder and validators, as a hostile
+//! client would: nothing may panic, and whatever parses must survive a round trip.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use strangers::protocol::{ClientMessage, check_join, check_message_text, check_signal};
+
+fuzz_target!(|data: &[u8]| {
+    // WebSocket text frames are UTF-8; the socket layer refuses anything else.
+    let Ok(frame) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(message) = ClientMessage::parse(frame) else {
+        return;
+    };
+    match &message {
+        ClientMessage::Join {
+            interests, browser, ..
+        } => {
+            let _ = check_join(interests, browser.as_deref());
+        }
+        ClientMessage::Message { text } => {
+            let _ = check_message_text(text);
+        }
+        ClientMessage::Signal { signal } => {
+            let _ = check_signal(signal);
+        }
+        ClientMessage::Typing { .. } | ClientMessage::Leave {} | ClientMessage::Report {} => {}
+    }
+    assert_eq!(
+        ClientMessage::parse(&message.to_frame()),
+        Ok(message),
+        "what the server accepts, it can write back unchanged"
+    );
+});
