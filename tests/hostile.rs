@@ -8,11 +8,13 @@ mod common;
 use std::time::Duration;
 
 use common::{Arrival, Client, PATIENCE, TestServer};
-use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use futures_util::SinkExt;
+use strangers::protocol::{ClientMessage, ErrorCode, MAX_MESSAGE_CHARS, ServerMessage};
 use strangers::server::Settings;
 use strangers::server::network::AddressLimits;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 
 /// A server behind one trusted proxy, so each test client can come from its own
 /// address through `X-Forwarded-For`.
@@ -56,6 +58,8 @@ impl Bystanders {
         }
     }
 
+    /// Every line arrived, in order, and a round trip still takes well under
+    /// [`SLOWED_BOUND`].
     async fn lost_nothing(mut self) {
         for n in 0..self.sent {
             self.bob
@@ -64,14 +68,22 @@ impl Bystanders {
                 })
                 .await;
         }
+        let started = tokio::time::Instant::now();
         self.bob.say("and back").await;
         self.alice
             .expect(ServerMessage::Message {
                 text: "and back".into(),
             })
             .await;
+        let took = started.elapsed();
+        assert!(took < SLOWED_BOUND, "the bystanders were slowed: {took:?}");
     }
 }
+
+/// How slow a bystander's round trip may get while the server deals with a
+/// hostile client. Loopback round trips take well under a millisecond; this
+/// bound only catches a server that made everyone wait.
+const SLOWED_BOUND: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected() {
@@ -295,4 +307,126 @@ async fn pages_carry_the_security_headers() {
             .to_lowercase()
             .contains(&format!("nonce=\"{nonce}\""))
     );
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_is_answered_reaches_nobody_and_bystanders_lose_nothing() {
+    let server = TestServer::start().await;
+    let mut bystanders = Bystanders::start(&server).await;
+    let (mut hostile, mut partner) = server.pair().await;
+    let error = ServerMessage::error;
+    let deep = format!("{}{}", "[".repeat(5_000), "]".repeat(5_000));
+    let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+    let cases: Vec<(&str, String, ServerMessage)> = vec![
+        (
+            "invalid JSON",
+            "{\"type\":".into(),
+            error(ErrorCode::BadMessage),
+        ),
+        ("deep nesting", deep, error(ErrorCode::BadMessage)),
+        (
+            "an unknown type",
+            r#"{"type":"admin"}"#.into(),
+            error(ErrorCode::BadMessage),
+        ),
+        (
+            "an unknown field",
+            r#"{"type":"message","text":"hi","to":"everyone"}"#.into(),
+            error(ErrorCode::BadMessage),
+        ),
+        (
+            "a message too long",
+            ClientMessage::Message { text: long }.to_frame(),
+            error(ErrorCode::MessageTooLong),
+        ),
+        (
+            "a blank message",
+            r#"{"type":"message","text":"  "}"#.into(),
+            error(ErrorCode::EmptyMessage),
+        ),
+        (
+            "call setup in a text chat",
+            r#"{"type":"signal","signal":{"kind":"offer","sdp":"v=0"}}"#.into(),
+            error(ErrorCode::NotInCall),
+        ),
+    ];
+    for (case, frame, answer) in cases {
+        hostile.send_raw(&frame).await;
+        assert_eq!(hostile.recv().await, answer, "{case}");
+        bystanders.chat(1).await;
+    }
+    hostile
+        .ws
+        .send(Message::binary(vec![0u8, 159, 146, 150]))
+        .await
+        .unwrap();
+    hostile.expect(error(ErrorCode::BadMessage)).await;
+    partner.expect_silence().await;
+
+    // After leaving, nothing reaches the old partner.
+    hostile.send(&ClientMessage::Leave {}).await;
+    partner.expect(ServerMessage::StrangerLeft).await;
+    hostile.say("are you still there?").await;
+    hostile.expect(error(ErrorCode::NotInChat)).await;
+    hostile.send(&ClientMessage::Report {}).await;
+    hostile.expect(error(ErrorCode::NotInChat)).await;
+    partner.expect_silence().await;
+
+    bystanders.chat(5).await;
+    bystanders.lost_nothing().await;
+    server.state.lobby.assert_consistent();
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_only_that_connection() {
+    let server = TestServer::start().await;
+    let mut bystanders = Bystanders::start(&server).await;
+    let (mut hostile, mut partner) = server.pair().await;
+    let huge = "x".repeat(64 * 1024 + 1);
+    let _ = hostile.ws.send(Message::text(huge)).await;
+    // The socket layer refuses the frame unread and drops the connection (a
+    // reset, as 64 KiB sit unread in its buffer).
+    let ended = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match futures_util::StreamExt::next(&mut hostile.ws).await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the connection was not closed");
+    partner.expect(ServerMessage::StrangerLeft).await;
+    bystanders.chat(5).await;
+    bystanders.lost_nothing().await;
+}
+
+#[tokio::test]
+async fn a_slow_reader_is_disconnected_and_never_slows_anyone_else() {
+    // No rate limit here, so one sender can outrun a reader that stopped.
+    let unlimited = strangers::server::flood::Rate {
+        per_second: 1e9,
+        burst: 1e9,
+    };
+    let server = TestServer::start_with(Settings {
+        message_rate: unlimited,
+        ..common::settings()
+    })
+    .await;
+    let mut bystanders = Bystanders::start(&server).await;
+    // `reader` never reads again, like a stalled tab whose TCP window closed.
+    let (mut sender, _reader) = server.pair().await;
+    let line = "y".repeat(MAX_MESSAGE_CHARS);
+    let mut sent = 0;
+    while server.state.lobby.rooms() == 2 && sent < 50_000 {
+        sender.say(&line).await;
+        sent += 1;
+        if sent % 1000 == 0 {
+            bystanders.chat(1).await;
+        }
+    }
+    sender.expect(ServerMessage::StrangerLeft).await;
+    assert!(sent < 50_000, "the stalled reader was never cut off");
+    bystanders.chat(5).await;
+    bystanders.lost_nothing().await;
 }
