@@ -3,18 +3,22 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
+    use clap::Parser;
     use leptos::prelude::get_configuration;
     use strangers::server;
     use tracing_subscriber::EnvFilter;
 
+    // Flags (and their environment twins) first: `--help` and bad values end here.
+    let config = server::config::Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
 
-    let options = get_configuration(None)
+    let mut options = get_configuration(None)
         .map_err(std::io::Error::other)?
         .leptos_options;
-    let settings = server::Settings::from_env().map_err(std::io::Error::other)?;
+    options.site_addr = config.listen;
+    let settings = config.settings().map_err(std::io::Error::other)?;
     let addr = options.site_addr;
     let listener = server::bind(addr)?;
     tracing::info!("Strangers is listening on http://{addr}");

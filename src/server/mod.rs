@@ -9,6 +9,7 @@
 //! - [`flood`]: per-connection rate limits (token buckets).
 //! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
 
+pub mod config;
 pub mod connection;
 pub mod flood;
 pub mod ice;
@@ -130,87 +131,6 @@ impl Default for Settings {
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
         }
-    }
-}
-
-impl Settings {
-    /// The defaults, overridden by `STRANGERS_INTEREST_TIMEOUT_MS` and
-    /// `STRANGERS_ONLINE_INTERVAL_MS`, `STRANGERS_PING_INTERVAL_MS`,
-    /// `STRANGERS_PONG_TIMEOUT_MS` (milliseconds), `STRANGERS_ALLOWED_ORIGINS`
-    /// (comma-separated origins allowed besides the site's own),
-    /// `STRANGERS_ICE_SERVERS` (a JSON array of `RTCIceServer`s),
-    /// `STRANGERS_TURN_SECRET` (shared with the TURN relay, for short-lived
-    /// passwords), `STRANGERS_TURN_CREDENTIAL_LIFETIME_S` (seconds), and the
-    /// per-address limits and timeouts listed in the README.
-    ///
-    /// A value that cannot be used is an error naming the variable, rather
-    /// than a server that starts without what the operator asked for.
-    pub fn from_env() -> Result<Self, String> {
-        let millis = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_millis)
-        };
-        let defaults = Settings::default();
-        let number = |name: &str| -> Result<Option<u64>, String> {
-            match std::env::var(name) {
-                Ok(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|_| format!("{name}: {v:?} is not a whole number")),
-                Err(_) => Ok(None),
-            }
-        };
-        let seconds = |name: &str, default: Duration| -> Result<Duration, String> {
-            Ok(number(name)?.map_or(default, Duration::from_secs))
-        };
-        let limits = AddressLimits {
-            max_connections: number("STRANGERS_MAX_CONNECTIONS_PER_ADDRESS")?
-                .map_or(defaults.limits.max_connections, |n| n as u32),
-            new_per_minute: number("STRANGERS_NEW_CONNECTIONS_PER_MINUTE")?
-                .map_or(defaults.limits.new_per_minute, |n| n as u32),
-            reports_to_ban: number("STRANGERS_REPORTS_TO_BAN")?
-                .map_or(defaults.limits.reports_to_ban, |n| n as usize),
-            report_window: seconds("STRANGERS_REPORT_WINDOW_S", defaults.limits.report_window)?,
-            ban_duration: seconds("STRANGERS_BAN_S", defaults.limits.ban_duration)?,
-        };
-        let ice_servers = match std::env::var("STRANGERS_ICE_SERVERS") {
-            Ok(json) => {
-                ice::parse_ice_servers(&json).map_err(|e| format!("STRANGERS_ICE_SERVERS: {e}"))?
-            }
-            Err(_) => Vec::new(),
-        };
-        let lifetime = std::env::var("STRANGERS_TURN_CREDENTIAL_LIFETIME_S")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(ice::DEFAULT_CREDENTIAL_LIFETIME, Duration::from_secs);
-        let secret = std::env::var("STRANGERS_TURN_SECRET")
-            .ok()
-            .filter(|s| !s.is_empty());
-        Ok(Settings {
-            ice: IceConfig::new(ice_servers, secret, lifetime)?,
-            interest_timeout: millis("STRANGERS_INTEREST_TIMEOUT_MS")
-                .unwrap_or(defaults.interest_timeout),
-            online_interval: millis("STRANGERS_ONLINE_INTERVAL_MS")
-                .unwrap_or(defaults.online_interval)
-                .max(Duration::from_millis(50)),
-            origins: match std::env::var("STRANGERS_ALLOWED_ORIGINS") {
-                Ok(list) => OriginPolicy::allowing(list.split(',')),
-                Err(_) => defaults.origins,
-            },
-            ping_interval: millis("STRANGERS_PING_INTERVAL_MS")
-                .unwrap_or(defaults.ping_interval)
-                .max(Duration::from_millis(50)),
-            pong_timeout: millis("STRANGERS_PONG_TIMEOUT_MS").unwrap_or(defaults.pong_timeout),
-            limits,
-            trusted_proxy_hops: number("STRANGERS_TRUSTED_PROXY_HOPS")?.unwrap_or(0) as usize,
-            header_timeout: seconds("STRANGERS_HEADER_TIMEOUT_S", defaults.header_timeout)?
-                .max(Duration::from_secs(1)),
-            shutdown_timeout: seconds("STRANGERS_SHUTDOWN_TIMEOUT_S", defaults.shutdown_timeout)?,
-            ..defaults
-        })
     }
 }
 

@@ -1,0 +1,288 @@
+//! The server's configuration: command-line flags, each with an environment
+//! variable twin and a default, all listed by `strangers --help`.
+//!
+//! A value that cannot be used stops the server at startup with a message that
+//! names the flag, rather than a server running without what the operator asked for.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+use super::Settings;
+use super::flood::Rate;
+use super::ice::{self, IceConfig};
+use super::network::AddressLimits;
+use super::origin::OriginPolicy;
+use crate::protocol::IceServer;
+
+/// Strangers: anonymous one-to-one chat with a random stranger.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "strangers", version, about, max_term_width = 100)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Origins, besides the site's own, whose pages may open /ws (comma-separated,
+    /// e.g. https://chat.example.org).
+    #[arg(long, env = "STRANGERS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// How long a stranger with interests waits for a shared one before anyone will do (ms).
+    #[arg(long, env = "STRANGERS_INTEREST_TIMEOUT_MS", default_value_t = 5000)]
+    pub interest_timeout_ms: u64,
+
+    /// How often, at most, the online count is pushed to everyone (ms).
+    #[arg(long, env = "STRANGERS_ONLINE_INTERVAL_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(50..))]
+    pub online_interval_ms: u64,
+
+    /// How often each connection is pinged (ms).
+    #[arg(long, env = "STRANGERS_PING_INTERVAL_MS", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u64).range(50..))]
+    pub ping_interval_ms: u64,
+
+    /// How long past a ping interval a silent connection counts as gone (ms).
+    #[arg(long, env = "STRANGERS_PONG_TIMEOUT_MS", default_value_t = 20_000)]
+    pub pong_timeout_ms: u64,
+
+    /// Chat messages (and joins, leaves, reports) one connection may send per second.
+    #[arg(long, env = "STRANGERS_MESSAGES_PER_SECOND", default_value_t = 10.0)]
+    pub messages_per_second: f64,
+
+    /// How many of those may come in a burst.
+    #[arg(long, env = "STRANGERS_MESSAGE_BURST", default_value_t = 20.0)]
+    pub message_burst: f64,
+
+    /// Typing notices one connection may send per second.
+    #[arg(long, env = "STRANGERS_TYPING_PER_SECOND", default_value_t = 2.0)]
+    pub typing_per_second: f64,
+
+    /// How many typing notices may come in a burst.
+    #[arg(long, env = "STRANGERS_TYPING_BURST", default_value_t = 6.0)]
+    pub typing_burst: f64,
+
+    /// Video call setup messages one connection may send per second.
+    #[arg(long, env = "STRANGERS_SIGNALS_PER_SECOND", default_value_t = 10.0)]
+    pub signals_per_second: f64,
+
+    /// How many call setup messages may come in a burst.
+    #[arg(long, env = "STRANGERS_SIGNAL_BURST", default_value_t = 60.0)]
+    pub signal_burst: f64,
+
+    /// STUN/TURN servers for video calls: a JSON list of RTCIceServer objects.
+    #[arg(long, env = "STRANGERS_ICE_SERVERS", default_value = "[]",
+          value_parser = parse_ice_servers)]
+    pub ice_servers: IceServers,
+
+    /// The secret shared with the TURN server (coturn's static-auth-secret), to make
+    /// short-lived passwords for TURN servers listed without a username.
+    #[arg(long, env = "STRANGERS_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// How long such a password is good for, from the start of the call (s).
+    #[arg(
+        long,
+        env = "STRANGERS_TURN_CREDENTIAL_LIFETIME_S",
+        default_value_t = 86_400
+    )]
+    pub turn_credential_lifetime_s: u64,
+
+    /// Chat connections one network address may hold at once (0: no limit).
+    #[arg(
+        long,
+        env = "STRANGERS_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub max_connections_per_address: u32,
+
+    /// New chat connections one network address may open per minute (0: no limit).
+    #[arg(
+        long,
+        env = "STRANGERS_NEW_CONNECTIONS_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub new_connections_per_minute: u32,
+
+    /// How many reverse proxies in front of the server append to X-Forwarded-For
+    /// (0: ignore the header; clients can forge it).
+    #[arg(long, env = "STRANGERS_TRUSTED_PROXY_HOPS", default_value_t = 0)]
+    pub trusted_proxy_hops: usize,
+
+    /// Reports from this many different networks ban the reported one.
+    #[arg(long, env = "STRANGERS_REPORTS_TO_BAN", default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub reports_to_ban: u64,
+
+    /// How long a report counts (s).
+    #[arg(long, env = "STRANGERS_REPORT_WINDOW_S", default_value_t = 3600)]
+    pub report_window_s: u64,
+
+    /// How long a ban lasts (s).
+    #[arg(long, env = "STRANGERS_BAN_S", default_value_t = 86_400)]
+    pub ban_s: u64,
+
+    /// How long a client may take to send a request's headers, the WebSocket
+    /// handshake included (s).
+    #[arg(long, env = "STRANGERS_HEADER_TIMEOUT_S", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_s: u64,
+
+    /// How long shutdown waits for every stranger to be told before exiting anyway (s).
+    #[arg(long, env = "STRANGERS_SHUTDOWN_TIMEOUT_S", default_value_t = 10)]
+    pub shutdown_timeout_s: u64,
+}
+
+/// The parsed `--ice-servers` list.
+#[derive(Debug, Clone)]
+pub struct IceServers(pub Vec<IceServer>);
+
+fn parse_ice_servers(json: &str) -> Result<IceServers, String> {
+    ice::parse_ice_servers(json).map(IceServers)
+}
+
+impl Config {
+    /// The settings the server runs with. Fails if the TURN servers cannot be
+    /// logged into, or a rate is not a positive number.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let rate = |name: &str, per_second: f64, burst: f64| {
+            if per_second > 0.0 && burst >= 1.0 {
+                Ok(Rate { per_second, burst })
+            } else {
+                Err(format!(
+                    "--{name}: rates must be above 0 and bursts at least 1"
+                ))
+            }
+        };
+        let ice = IceConfig::new(
+            self.ice_servers.0.clone(),
+            self.turn_secret.clone().filter(|s| !s.is_empty()),
+            Duration::from_secs(self.turn_credential_lifetime_s),
+        )?;
+        Ok(Settings {
+            interest_timeout: Duration::from_millis(self.interest_timeout_ms),
+            online_interval: Duration::from_millis(self.online_interval_ms),
+            origins: if self.allowed_origins.is_empty() {
+                OriginPolicy::same_origin_only()
+            } else {
+                OriginPolicy::allowing(self.allowed_origins.iter().map(String::as_str))
+            },
+            message_rate: rate(
+                "messages-per-second",
+                self.messages_per_second,
+                self.message_burst,
+            )?,
+            typing_rate: rate(
+                "typing-per-second",
+                self.typing_per_second,
+                self.typing_burst,
+            )?,
+            signal_rate: rate(
+                "signals-per-second",
+                self.signals_per_second,
+                self.signal_burst,
+            )?,
+            ice,
+            ping_interval: Duration::from_millis(self.ping_interval_ms),
+            pong_timeout: Duration::from_millis(self.pong_timeout_ms),
+            limits: AddressLimits {
+                max_connections: self.max_connections_per_address,
+                new_per_minute: self.new_connections_per_minute,
+                reports_to_ban: self.reports_to_ban as usize,
+                report_window: Duration::from_secs(self.report_window_s),
+                ban_duration: Duration::from_secs(self.ban_s),
+            },
+            trusted_proxy_hops: self.trusted_proxy_hops,
+            header_timeout: Duration::from_secs(self.header_timeout_s),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("strangers").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_flag_defaults_are_the_documented_defaults() {
+        let config = Config::try_parse_from(["strangers"]).unwrap();
+        let settings = config.settings().unwrap();
+        let defaults = Settings::default();
+        assert_eq!(settings.interest_timeout, defaults.interest_timeout);
+        assert_eq!(settings.online_interval, defaults.online_interval);
+        assert_eq!(settings.message_rate, defaults.message_rate);
+        assert_eq!(settings.typing_rate, defaults.typing_rate);
+        assert_eq!(settings.signal_rate, defaults.signal_rate);
+        assert_eq!(settings.ping_interval, defaults.ping_interval);
+        assert_eq!(settings.pong_timeout, defaults.pong_timeout);
+        assert_eq!(settings.limits, defaults.limits);
+        assert_eq!(settings.trusted_proxy_hops, defaults.trusted_proxy_hops);
+        assert_eq!(settings.header_timeout, defaults.header_timeout);
+        assert_eq!(settings.shutdown_timeout, defaults.shutdown_timeout);
+        assert!(!settings.ice.relays());
+    }
+
+    #[test]
+    fn flags_set_what_they_say() {
+        let config = parse(&[
+            "--listen=0.0.0.0:8080",
+            "--allowed-origins=https://a.example,https://b.example",
+            "--max-connections-per-address=5",
+            "--ice-servers=[{\"urls\":\"turn:t.example.org\"}]",
+            "--turn-secret=s3cret",
+            "--messages-per-second=3",
+            "--ban-s=60",
+        ])
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
+        let settings = config.settings().unwrap();
+        assert_eq!(settings.limits.max_connections, 5);
+        assert_eq!(settings.limits.ban_duration, Duration::from_secs(60));
+        assert_eq!(settings.message_rate.per_second, 3.0);
+        assert!(settings.ice.relays());
+        assert!(
+            settings
+                .origins
+                .permits(Some("https://b.example"), Some("x"))
+        );
+    }
+
+    #[test]
+    fn unusable_values_are_refused_naming_the_flag() {
+        let error = parse(&["--ice-servers=stun:nope"]).unwrap_err().to_string();
+        assert!(error.contains("--ice-servers"), "{error}");
+        let error = parse(&["--header-timeout-s=0"]).unwrap_err().to_string();
+        assert!(error.contains("--header-timeout-s"), "{error}");
+        let turn = parse(&["--ice-servers=[{\"urls\":\"turn:t.example.org\"}]"]).unwrap();
+        assert!(
+            turn.settings()
+                .unwrap_err()
+                .contains("STRANGERS_TURN_SECRET")
+        );
+        let zero = parse(&["--typing-per-second=0"]).unwrap();
+        assert!(zero.settings().unwrap_err().contains("--typing-per-second"));
+    }
+
+    #[test]
+    fn every_flag_and_its_variable_is_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for arg in Config::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" || long == "version" {
+                continue;
+            }
+            assert!(
+                readme.contains(&format!("--{long}")),
+                "README lacks --{long}"
+            );
+            let env = arg.get_env().and_then(|e| e.to_str()).unwrap();
+            assert!(readme.contains(env), "README lacks {env}");
+        }
+    }
+}
