@@ -6,14 +6,14 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
+use super::metrics::{DisconnectReason, Metrics, RejectionReason};
 use super::network::{Admission, Gatekeeper, Reported};
-use super::stranger::{Kick, OUTBOX_CAPACITY, Stranger};
+use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
 use crate::protocol::{
     ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_signal,
 };
@@ -55,9 +55,10 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         shutdown,
         gate,
         settings,
+        metrics,
         ..
     } = state;
-    let (outbox, inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (outbox, inbox) = outbox(OUTBOX_CAPACITY);
     let kick = CancellationToken::new();
     let stranger = Stranger::new(outbox, kick.clone()).from_address(admission.address());
     let id = stranger.id();
@@ -71,6 +72,7 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         inbox,
         settings.ping_interval,
         stop_writing.clone(),
+        metrics.clone(),
     ));
 
     // Anything from the browser, a pong included, shows it is still there. The
@@ -100,11 +102,14 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
                     };
                     match flood.check(kind, tokio::time::Instant::now()) {
                         Verdict::Allow => {
-                            if let Some(reply) = handle_frame(&lobby, &gate, &stranger, parsed) {
-                                stranger.deliver(reply);
+                            let frame = Arrived { parsed, at: last_heard };
+                            if let Some(code) = handle_frame(&lobby, &gate, &stranger, frame) {
+                                metrics.rejected(RejectionReason::for_error(code));
+                                stranger.deliver(ServerMessage::error(code));
                             }
                         }
                         Verdict::Refuse => {
+                            metrics.rejected(RejectionReason::RateLimit);
                             stranger.deliver(ServerMessage::error(ErrorCode::SlowDown));
                         }
                         Verdict::Disconnect => break Ending::Flooding,
@@ -113,7 +118,10 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
                 Some(Ok(Message::Binary(_))) => {
                     match flood.check(Frame::Other, tokio::time::Instant::now()) {
                         Verdict::Disconnect => break Ending::Flooding,
-                        _ => stranger.deliver(ServerMessage::error(ErrorCode::BadMessage)),
+                        _ => {
+                            metrics.rejected(RejectionReason::Malformed);
+                            stranger.deliver(ServerMessage::error(ErrorCode::BadMessage))
+                        }
                     };
                 }
                 // tungstenite answers pings itself; a close frame is answered as the
@@ -135,6 +143,14 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     };
 
     lobby.depart(id);
+    metrics.disconnected(match ending {
+        Ending::ClientGone => DisconnectReason::ClientGone,
+        Ending::TooSlow => DisconnectReason::TooSlow,
+        Ending::Flooding => DisconnectReason::Flooding,
+        Ending::Unresponsive => DisconnectReason::Unresponsive,
+        Ending::Banned => DisconnectReason::Banned,
+        Ending::Shutdown => DisconnectReason::Shutdown,
+    });
     // The lobby has dropped its handle; dropping ours lets the writer finish
     // the outbox and end.
     drop(stranger);
@@ -181,18 +197,26 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
 /// sending side back for the close frame.
 async fn write_outbox(
     mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: mpsc::Receiver<ServerMessage>,
+    mut inbox: Inbox,
     ping_interval: Duration,
     stop: CancellationToken,
+    metrics: std::sync::Arc<Metrics>,
 ) -> SplitSink<WebSocket, Message> {
     let mut pings = tokio::time::interval(ping_interval);
     pings.reset(); // the first ping after one interval, not at once
     loop {
+        // A relayed chat message, and when it reached the server.
+        let mut relayed_since = None;
         let frame = tokio::select! {
             () = stop.cancelled() => break,
             _ = pings.tick() => Message::Ping(Default::default()),
-            message = inbox.recv() => match message {
-                Some(message) => Message::Text(message.to_frame().into()),
+            outgoing = inbox.recv() => match outgoing {
+                Some(outgoing) => {
+                    if matches!(outgoing.message, ServerMessage::Message { .. }) {
+                        relayed_since = Some(outgoing.since);
+                    }
+                    Message::Text(outgoing.message.to_frame().into())
+                }
                 None => break,
             },
         };
@@ -200,8 +224,17 @@ async fn write_outbox(
             () = stop.cancelled() => break,
             sent = sink.send(frame) => if sent.is_err() { break },
         }
+        if let Some(since) = relayed_since {
+            metrics.relay_took(since.elapsed());
+        }
     }
     sink
+}
+
+/// A text frame as read: what it parsed to, and when it arrived.
+struct Arrived {
+    parsed: Result<ClientMessage, ErrorCode>,
+    at: tokio::time::Instant,
 }
 
 /// Reads until the peer's close reply arrives and the stream ends.
@@ -209,14 +242,14 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
     while let Some(Ok(_)) = stream.next().await {}
 }
 
-/// Acts on one parsed text frame; returns the reply for the sender, if any.
+/// Acts on one parsed text frame; returns the refusal for the sender, if any.
 fn handle_frame(
     lobby: &Lobby,
     gate: &Gatekeeper,
     stranger: &Stranger,
-    frame: Result<ClientMessage, ErrorCode>,
-) -> Option<ServerMessage> {
-    let refusal = match frame {
+    frame: Arrived,
+) -> Option<ErrorCode> {
+    let refusal = match frame.parsed {
         Err(code) => code,
         Ok(ClientMessage::Join {
             interests,
@@ -270,11 +303,11 @@ fn handle_frame(
         },
         Ok(ClientMessage::Message { text }) => match check_message_text(&text) {
             Err(code) => code,
-            Ok(()) => match lobby.say(stranger.id(), &text) {
+            Ok(()) => match lobby.say_since(stranger.id(), &text, frame.at) {
                 Ok(()) => return None,
                 Err(_) => ErrorCode::NotInChat,
             },
         },
     };
-    Some(ServerMessage::error(refusal))
+    Some(refusal)
 }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::ice::IceConfig;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
+use super::metrics::{Metrics, Snapshot};
 use super::network::AddressKey;
 use super::room::{Room, RoomId};
 use super::stranger::{Kick, Stranger, StrangerId};
@@ -87,6 +88,8 @@ struct State {
     announced_online: Option<usize>,
     /// The STUN/TURN servers handed to both sides of every video chat.
     ice: IceConfig,
+    /// Where pairings and relayed messages are counted.
+    metrics: Arc<Metrics>,
 }
 
 /// One connected stranger.
@@ -108,6 +111,7 @@ impl Lobby {
             rooms: HashMap::new(),
             announced_online: None,
             ice: IceConfig::default(),
+            metrics: Arc::default(),
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
@@ -118,6 +122,24 @@ impl Lobby {
     pub fn with_ice(self, ice: IceConfig) -> Self {
         self.state().ice = ice;
         self
+    }
+
+    /// Counts pairings and relayed messages in `metrics` from now on.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        self.state().metrics = metrics;
+        self
+    }
+
+    /// The lobby's numbers for a metrics scrape.
+    pub fn snapshot(&self) -> Snapshot {
+        let state = self.state();
+        Snapshot {
+            online: state.strangers.len(),
+            waiting: [Mode::Text, Mode::Video]
+                .map(|mode| (mode, state.matchmaker.waiting_in(mode)))
+                .to_vec(),
+            rooms: state.rooms.len(),
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -152,10 +174,25 @@ impl Lobby {
 
     /// Relays a chat message from `id` to the others in their room.
     pub fn say(&self, id: StrangerId, text: &str) -> Result<(), LobbyError> {
+        self.say_since(id, text, Instant::now())
+    }
+
+    /// [`say`](Self::say) for a message that arrived at the server at `received`.
+    pub fn say_since(
+        &self,
+        id: StrangerId,
+        text: &str,
+        received: Instant,
+    ) -> Result<(), LobbyError> {
         let message = ServerMessage::Message {
             text: text.to_owned(),
         };
-        self.state().relay(id, message)
+        let state = self.state();
+        let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        room.relay_since(id, message, received)
+            .map_err(|_| LobbyError::NotInChat)?;
+        state.metrics.relayed(text.len());
+        Ok(())
     }
 
     /// Tells the others in `id`'s room that `id` started or stopped typing.
@@ -318,6 +355,10 @@ impl State {
     /// Seats a pairing in a new room and tells both. In a video chat the one
     /// who joined last makes the offer, so the two never offer at once.
     fn open_room(&mut self, pairing: Pairing) {
+        for waited in pairing.waited {
+            self.metrics.waited(waited);
+        }
+        self.metrics.paired(pairing.mode);
         let mut room = Room::for_mode(pairing.mode);
         let ice_servers = match pairing.mode {
             Mode::Video => self.ice.for_call(std::time::SystemTime::now()),
@@ -437,10 +478,10 @@ impl State {
 mod tests {
     use super::*;
     use crate::protocol::IceServer;
+    use crate::server::stranger::Inbox;
     use crate::server::stranger::tests::stranger;
-    use tokio::sync::mpsc::Receiver;
 
-    fn arrive(lobby: &Lobby) -> (StrangerId, Receiver<ServerMessage>) {
+    fn arrive(lobby: &Lobby) -> (StrangerId, Inbox) {
         let (s, mut rx) = stranger();
         let id = s.id();
         lobby.arrive(s);
@@ -454,11 +495,11 @@ mod tests {
         call: None,
     };
 
-    fn drain(rx: &mut Receiver<ServerMessage>) -> Vec<ServerMessage> {
+    fn drain(rx: &mut Inbox) -> Vec<ServerMessage> {
         std::iter::from_fn(|| rx.try_recv().ok()).collect()
     }
 
-    type Arrival = (StrangerId, Receiver<ServerMessage>);
+    type Arrival = (StrangerId, Inbox);
 
     /// A lobby where two strangers have just been paired, their queues read.
     fn paired() -> (Lobby, Arrival, Arrival) {

@@ -76,6 +76,8 @@ pub struct Pairing {
     pub common_interests: Vec<String>,
     /// The mode both asked for.
     pub mode: Mode,
+    /// How long the waiter and the joiner each waited to be paired.
+    pub waited: [Duration; 2],
 }
 
 /// The outcome of [`Matchmaker::join`].
@@ -94,6 +96,8 @@ struct Waiter {
     seeker: Seeker,
     /// Whether they now accept anyone (no interests, or their interest timeout passed).
     open: bool,
+    /// When they joined the queue.
+    since: Instant,
 }
 
 /// The waiting strangers and the indexes over them.
@@ -147,7 +151,7 @@ impl Matchmaker {
             self.find_by_interest(&seeker)
         };
         if let Some(ticket) = partner {
-            return Joined::Paired(self.pair(ticket, seeker));
+            return Joined::Paired(self.pair(ticket, seeker, Duration::ZERO, now));
         }
 
         let ticket = self.next_ticket;
@@ -166,7 +170,14 @@ impl Matchmaker {
                 .insert(ticket);
         }
         self.tickets.insert(seeker.id, ticket);
-        self.waiters.insert(ticket, Waiter { seeker, open });
+        self.waiters.insert(
+            ticket,
+            Waiter {
+                seeker,
+                open,
+                since: now,
+            },
+        );
         Joined::Waiting
     }
 
@@ -183,10 +194,11 @@ impl Matchmaker {
                 continue; // left the queue since
             };
             let seeker = waiter.seeker.clone();
+            let waited = now.saturating_duration_since(waiter.since);
             match self.find_open(&seeker) {
                 Some(partner) => {
                     self.remove_ticket(ticket);
-                    pairings.push(self.pair(partner, seeker));
+                    pairings.push(self.pair(partner, seeker, waited, now));
                 }
                 None => {
                     if let Some(waiter) = self.waiters.get_mut(&ticket) {
@@ -229,6 +241,14 @@ impl Matchmaker {
     /// How many strangers are waiting.
     pub fn waiting(&self) -> usize {
         self.waiters.len()
+    }
+
+    /// How many strangers are waiting in `mode` (a scan: for metrics scrapes).
+    pub fn waiting_in(&self, mode: Mode) -> usize {
+        self.waiters
+            .values()
+            .filter(|w| w.seeker.mode == mode)
+            .count()
     }
 
     /// The longest-waiting stranger, if anyone waits.
@@ -297,7 +317,15 @@ impl Matchmaker {
     }
 
     /// Pairs the waiter holding `ticket` with `joiner`, who is not queued.
-    fn pair(&mut self, ticket: u64, joiner: Seeker) -> Pairing {
+    /// `joiner_waited` is how long the joiner had waited in the queue (0 if it
+    /// was just joining).
+    fn pair(
+        &mut self,
+        ticket: u64,
+        joiner: Seeker,
+        joiner_waited: Duration,
+        now: Instant,
+    ) -> Pairing {
         let waiter = self
             .remove_ticket(ticket)
             .expect("a chosen ticket is waiting");
@@ -314,6 +342,7 @@ impl Matchmaker {
             joiner: joiner.id,
             common_interests,
             mode: joiner.mode,
+            waited: [now.saturating_duration_since(waiter.since), joiner_waited],
         }
     }
 

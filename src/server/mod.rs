@@ -15,6 +15,7 @@ pub mod flood;
 pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
+pub mod metrics;
 pub mod network;
 pub mod origin;
 pub mod room;
@@ -23,6 +24,7 @@ pub mod stranger;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -45,6 +47,7 @@ use crate::app::{App, shell};
 use crate::protocol::ServerMessage;
 use ice::IceConfig;
 use lobby::Lobby;
+use metrics::{Metrics, RejectionReason};
 use network::{AddressLimits, Gatekeeper, Refusal};
 use origin::OriginPolicy;
 
@@ -147,6 +150,8 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// Per-address limits, reports and bans.
     pub gate: Gatekeeper,
+    /// The counts `/metrics` shows.
+    pub metrics: Arc<Metrics>,
     /// The tunables this server started with.
     pub settings: Settings,
 }
@@ -154,9 +159,13 @@ pub struct AppState {
 impl AppState {
     /// State for a fresh server.
     pub fn new(leptos_options: LeptosOptions, settings: Settings) -> Self {
+        let metrics = Arc::new(Metrics::new());
         AppState {
             leptos_options,
-            lobby: Lobby::new(settings.interest_timeout).with_ice(settings.ice.clone()),
+            lobby: Lobby::new(settings.interest_timeout)
+                .with_ice(settings.ice.clone())
+                .with_metrics(metrics.clone()),
+            metrics,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             gate: Gatekeeper::new(settings.limits.clone(), settings.trusted_proxy_hops),
@@ -198,6 +207,9 @@ pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let mut router = Router::new()
         .route("/ws", get(upgrade))
+        .route("/metrics", get(scrape))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -226,6 +238,22 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ),
 ];
 
+/// `/metrics`: the Prometheus text format.
+async fn scrape(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(state.lobby.snapshot());
+    let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, kind)], text).into_response()
+}
+
+/// `/readyz`: whether this server takes new strangers (not while shutting down).
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.shutdown.is_cancelled() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        "ready".into_response()
+    }
+}
+
 /// `/ws`: becomes one stranger's chat connection, unless a page of another site
 /// asks (403 before any upgrade) or the network it comes from is over its
 /// limits or banned (told why, then closed).
@@ -241,10 +269,17 @@ async fn upgrade(
         .origins
         .permits(text(header::ORIGIN), text(header::HOST))
     {
+        state.metrics.rejected(RejectionReason::Origin);
         return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
     }
     let address = state.gate.address_of(peer, &headers);
     let admitted = state.gate.admit(address, tokio::time::Instant::now());
+    if let Err(refusal) = admitted {
+        state.metrics.rejected(match refusal {
+            Refusal::Banned(_) => RejectionReason::Ban,
+            Refusal::TooMany | Refusal::TooFast => RejectionReason::AddressLimit,
+        });
+    }
     ws.read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)

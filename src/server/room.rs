@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::stranger::{Stranger, StrangerId};
@@ -97,24 +98,34 @@ impl Room {
     pub fn remove(&mut self, id: StrangerId) -> Option<Stranger> {
         let index = self.members.iter().position(|m| m.id() == id)?;
         let gone = self.members.remove(index);
-        self.broadcast(id, ServerMessage::StrangerLeft);
+        self.broadcast(id, ServerMessage::StrangerLeft, Instant::now());
         Some(gone)
     }
 
     /// Relays `message` (a chat message, a typing notice) from `from` to every
     /// other member, behind whatever each of them already has queued, so order is kept.
     pub fn relay(&self, from: StrangerId, message: ServerMessage) -> Result<(), NotAMember> {
+        self.relay_since(from, message, Instant::now())
+    }
+
+    /// [`relay`](Self::relay) for a message that arrived at the server at `since`.
+    pub fn relay_since(
+        &self,
+        from: StrangerId,
+        message: ServerMessage,
+        since: Instant,
+    ) -> Result<(), NotAMember> {
         if !self.contains(from) {
             return Err(NotAMember);
         }
-        self.broadcast(from, message);
+        self.broadcast(from, message, since);
         Ok(())
     }
 
     /// Sends `message` to every member except `from`.
-    fn broadcast(&self, from: StrangerId, message: ServerMessage) {
+    fn broadcast(&self, from: StrangerId, message: ServerMessage, since: Instant) {
         for member in self.members.iter().filter(|m| m.id() != from) {
-            member.deliver(message.clone());
+            member.deliver_since(message.clone(), since);
         }
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -44,7 +45,7 @@ pub struct Stranger {
     /// Who this is.
     id: StrangerId,
     /// The bounded queue drained by the task that owns the socket's sending side.
-    outbox: mpsc::Sender<ServerMessage>,
+    outbox: mpsc::Sender<Outgoing>,
     /// Cancelled to make the connection close itself, e.g. when its outbox overflows.
     kick: CancellationToken,
     /// Why it was kicked; the first reason given wins.
@@ -62,6 +63,39 @@ pub enum Kick {
     Banned,
 }
 
+/// A message waiting in a stranger's outbox, and since when it has been on its
+/// way (for the relay time in the metrics).
+#[derive(Debug)]
+pub struct Outgoing {
+    /// What to send.
+    pub message: ServerMessage,
+    /// When it arrived at the server (a relayed message) or was made.
+    pub since: Instant,
+}
+
+/// The receiving end of a stranger's outbox, drained by the connection's writer.
+#[derive(Debug)]
+pub struct Inbox(mpsc::Receiver<Outgoing>);
+
+impl Inbox {
+    /// The next message, once there is one; `None` once every sender is gone.
+    pub async fn recv(&mut self) -> Option<Outgoing> {
+        self.0.recv().await
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Result<ServerMessage, mpsc::error::TryRecvError> {
+        self.0.try_recv().map(|outgoing| outgoing.message)
+    }
+}
+
+/// A bounded outbox of `capacity` messages: the sending half for a [`Stranger`],
+/// the receiving half for the connection's writer.
+pub fn outbox(capacity: usize) -> (mpsc::Sender<Outgoing>, Inbox) {
+    let (sender, receiver) = mpsc::channel(capacity);
+    (sender, Inbox(receiver))
+}
+
 /// What happened to a message handed to [`Stranger::deliver`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
@@ -75,7 +109,7 @@ pub enum Delivery {
 
 impl Stranger {
     /// A new stranger with a fresh id, reached through `outbox`.
-    pub fn new(outbox: mpsc::Sender<ServerMessage>, kick: CancellationToken) -> Self {
+    pub fn new(outbox: mpsc::Sender<Outgoing>, kick: CancellationToken) -> Self {
         Stranger {
             id: StrangerId::new(),
             outbox,
@@ -118,7 +152,12 @@ impl Stranger {
     /// A full queue means the browser stopped reading: rather than slow everyone
     /// else down, that connection is closed.
     pub fn deliver(&self, message: ServerMessage) -> Delivery {
-        match self.outbox.try_send(message) {
+        self.deliver_since(message, Instant::now())
+    }
+
+    /// [`deliver`](Self::deliver) for a message on its way since `since`.
+    pub fn deliver_since(&self, message: ServerMessage, since: Instant) -> Delivery {
+        match self.outbox.try_send(Outgoing { message, since }) {
             Ok(()) => Delivery::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.kick(Kick::TooSlow);
@@ -134,8 +173,8 @@ pub(crate) mod tests {
     use super::*;
 
     /// A stranger whose outbox the test can read.
-    pub(crate) fn stranger() -> (Stranger, mpsc::Receiver<ServerMessage>) {
-        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+    pub(crate) fn stranger() -> (Stranger, Inbox) {
+        let (tx, rx) = outbox(OUTBOX_CAPACITY);
         (Stranger::new(tx, CancellationToken::new()), rx)
     }
 
@@ -156,7 +195,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_stranger_who_stops_reading_is_kicked_not_waited_for() {
-        let (tx, _rx) = mpsc::channel(2);
+        let (tx, _rx) = outbox(2);
         let kick = CancellationToken::new();
         let slow = Stranger::new(tx, kick.clone());
         assert_eq!(slow.deliver(ServerMessage::Waiting), Delivery::Queued);
