@@ -1,0 +1,525 @@
+//! The load generator: drives a running Strangers server over real WebSockets
+//! and prints what it measured (a table, or JSON with `--json`).
+//!
+//! Built only with the `loadgen` feature, so the app does not carry it:
+//! `cargo run --release --features loadgen --bin loadgen -- --help`.
+//! See BENCHMARKS.md for the scenarios, the commands and the results.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use strangers::protocol::{ClientMessage, ServerMessage};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{WebSocketStream, client_async};
+
+type Socket = WebSocketStream<TcpStream>;
+
+#[derive(Debug, Parser)]
+#[command(about = "Drives a running Strangers server and measures it")]
+struct Args {
+    /// The server to drive.
+    #[arg(long, default_value = "127.0.0.1:3000", global = true)]
+    server: SocketAddr,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Ramp to N connected strangers; the server's memory per stranger.
+    Capacity {
+        #[arg(long, default_value_t = 1000)]
+        strangers: usize,
+        /// Strangers per generator process (each process may hold ~20,000 files).
+        #[arg(long, default_value_t = 15_000)]
+        per_process: usize,
+    },
+    /// N strangers join at once: time to be paired, and every pair checked.
+    JoinStorm {
+        #[arg(long, default_value_t = 1000)]
+        strangers: usize,
+    },
+    /// P pairs exchange messages at R a second in all for T seconds.
+    Relay {
+        #[arg(long, default_value_t = 500)]
+        pairs: usize,
+        #[arg(long, default_value_t = 5000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// N strangers skip again and again for T seconds.
+    Churn {
+        #[arg(long, default_value_t = 200)]
+        strangers: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// (internal) Hold N connections from one source address for `capacity`.
+    Hold {
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        source: IpAddr,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let report = match args.scenario {
+        Scenario::Capacity {
+            strangers,
+            per_process,
+        } => capacity(args.server, strangers, per_process).await?,
+        Scenario::JoinStorm { strangers } => join_storm(args.server, strangers).await?,
+        Scenario::Relay {
+            pairs,
+            rate,
+            seconds,
+        } => relay(args.server, pairs, rate, Duration::from_secs(seconds)).await?,
+        Scenario::Churn { strangers, seconds } => {
+            churn(args.server, strangers, Duration::from_secs(seconds)).await?
+        }
+        Scenario::Hold { count, source } => return hold(args.server, count, source).await,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        println!("| {} | |\n|---|---|", report.scenario);
+        for (name, value) in &report.figures {
+            println!("| {name} | {value} |");
+        }
+    }
+    Ok(())
+}
+
+/// What a scenario measured, in order.
+#[derive(Debug, Serialize)]
+struct Report {
+    scenario: &'static str,
+    figures: Vec<(String, String)>,
+}
+
+impl Report {
+    fn new(scenario: &'static str) -> Self {
+        Report {
+            scenario,
+            figures: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, name: &str, value: impl ToString) {
+        self.figures.push((name.to_owned(), value.to_string()));
+    }
+}
+
+/// Opens a WebSocket from `source` (any port) and reads the welcome.
+async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
+    let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::new(source, 0))
+        .map_err(|e| format!("bind {source}: {e}"))?;
+    let tcp = socket
+        .connect(server)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let (mut ws, _) = client_async(format!("ws://{server}/ws"), tcp)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    match next_message(&mut ws).await {
+        Some(ServerMessage::Welcome { .. }) => Ok(ws),
+        other => Err(format!("expected a welcome, got {other:?}")),
+    }
+}
+
+/// Connects `count` strangers, a few hundred at a time, from `source`.
+async fn connect_many(
+    server: SocketAddr,
+    count: usize,
+    source: IpAddr,
+) -> Result<Vec<Socket>, String> {
+    let mut sockets = Vec::with_capacity(count);
+    while sockets.len() < count {
+        let batch = (count - sockets.len()).min(256);
+        let opened =
+            futures_util::future::join_all((0..batch).map(|_| connect(server, source))).await;
+        for socket in opened {
+            sockets.push(socket?);
+        }
+    }
+    Ok(sockets)
+}
+
+/// The next protocol message, skipping online counts and pings.
+async fn next_message(ws: &mut Socket) -> Option<ServerMessage> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(text)) => match ServerMessage::parse(&text) {
+                Ok(ServerMessage::Online { .. }) => continue,
+                Ok(message) => return Some(message),
+                Err(_) => return None,
+            },
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+async fn send(ws: &mut Socket, message: &ClientMessage) -> Result<(), String> {
+    ws.send(Message::text(message.to_frame()))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// One sample of the server's own numbers, from `/metrics`.
+async fn server_sample(server: SocketAddr, name: &str) -> Result<f64, String> {
+    let mut tcp = TcpStream::connect(server)
+        .await
+        .map_err(|e| e.to_string())?;
+    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: loadgen\r\nConnection: close\r\n\r\n")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    tcp.read_to_string(&mut text)
+        .await
+        .map_err(|e| e.to_string())?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .ok_or_else(|| format!("no {name} in /metrics"))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> String {
+    if sorted.is_empty() {
+        return "-".into();
+    }
+    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    format!("{:.3} ms", sorted[index].as_secs_f64() * 1000.0)
+}
+
+async fn capacity(
+    server: SocketAddr,
+    strangers: usize,
+    per_process: usize,
+) -> Result<Report, String> {
+    let memory_before = server_sample(server, "strangers_process_resident_memory_bytes").await?;
+    let started = Instant::now();
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut workers = Vec::new();
+    let mut left = strangers;
+    let mut n = 0;
+    while left > 0 {
+        let count = left.min(per_process);
+        left -= count;
+        n += 1;
+        // Each worker its own source address: ~28,000 ports each.
+        let source = format!("127.0.0.{}", n + 1);
+        let mut child = tokio::process::Command::new(&exe)
+            .args([
+                "--server",
+                &server.to_string(),
+                "hold",
+                "--count",
+                &count.to_string(),
+            ])
+            .args(["--source", &source])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        workers.push((child, BufReader::new(stdout).lines()));
+    }
+    for (_, lines) in &mut workers {
+        match lines.next_line().await {
+            Ok(Some(line)) if line == "ready" => {}
+            other => return Err(format!("a worker failed: {other:?}")),
+        }
+    }
+    let ramp = started.elapsed();
+    // Let the server settle (online-count pushes, allocator) before measuring.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let online = server_sample(server, "strangers_online").await?;
+    let memory_after = server_sample(server, "strangers_process_resident_memory_bytes").await?;
+    for (mut child, _) in workers {
+        drop(child.stdin.take());
+        let _ = child.wait().await;
+    }
+    let mut report = Report::new("capacity");
+    report.add("strangers connected (server's count)", online);
+    report.add("generator processes", n);
+    report.add("ramp time", format!("{:.1} s", ramp.as_secs_f64()));
+    report.add(
+        "server memory before",
+        format!("{:.1} MiB", memory_before / 1048576.0),
+    );
+    report.add(
+        "server memory after",
+        format!("{:.1} MiB", memory_after / 1048576.0),
+    );
+    report.add(
+        "server memory per stranger",
+        format!(
+            "{:.2} KiB",
+            (memory_after - memory_before) / online.max(1.0) / 1024.0
+        ),
+    );
+    Ok(report)
+}
+
+/// The `capacity` worker: connects, says "ready", holds until stdin closes.
+async fn hold(server: SocketAddr, count: usize, source: IpAddr) -> Result<(), String> {
+    let mut sockets = connect_many(server, count, source).await?;
+    println!("ready");
+    // Keep answering pings while holding.
+    let readers = sockets
+        .iter_mut()
+        .map(|ws| async move { while let Some(Ok(_)) = ws.next().await {} });
+    let all = futures_util::future::join_all(readers);
+    let mut stdin = tokio::io::stdin();
+    let mut buf = [0u8; 1];
+    tokio::select! {
+        _ = all => {}
+        _ = stdin.read(&mut buf) => {}
+    }
+    Ok(())
+}
+
+async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, String> {
+    let mut sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    let start = Instant::now();
+    // Everyone asks at once; each then tells its partner who it is.
+    let results =
+        futures_util::future::join_all(sockets.iter_mut().enumerate().map(|(me, ws)| async move {
+            send(ws, &ClientMessage::join_anyone()).await?;
+            let asked = Instant::now();
+            loop {
+                match next_message(ws).await {
+                    Some(ServerMessage::Paired { .. }) => break,
+                    Some(ServerMessage::Waiting) => continue,
+                    other => return Err(format!("expected a pairing, got {other:?}")),
+                }
+            }
+            let waited = asked.elapsed();
+            send(
+                ws,
+                &ClientMessage::Message {
+                    text: me.to_string(),
+                },
+            )
+            .await?;
+            match next_message(ws).await {
+                Some(ServerMessage::Message { text }) => {
+                    Ok((waited, text.parse::<usize>().map_err(|e| e.to_string())?))
+                }
+                other => Err(format!("expected the partner's name, got {other:?}")),
+            }
+        }))
+        .await;
+    let total = start.elapsed();
+    let mut waits = Vec::new();
+    let mut partner = vec![usize::MAX; strangers];
+    for (me, result) in results.into_iter().enumerate() {
+        let (waited, other) = result?;
+        waits.push(waited);
+        partner[me] = other;
+    }
+    let valid = (0..strangers).all(|me| partner[me] != me && partner[partner[me]] == me);
+    waits.sort();
+    let mut report = Report::new("join storm");
+    report.add("strangers", strangers);
+    report.add("every pair valid (mutual, nobody with themselves)", valid);
+    report.add("time to paired p50", percentile(&waits, 0.5));
+    report.add("time to paired p99", percentile(&waits, 0.99));
+    report.add("time to paired max", percentile(&waits, 1.0));
+    report.add(
+        "all paired within",
+        format!("{:.1} ms", total.as_secs_f64() * 1000.0),
+    );
+    if !valid {
+        return Err("an invalid pairing".into());
+    }
+    Ok(report)
+}
+
+async fn pairs_of(server: SocketAddr, pairs: usize) -> Result<Vec<(Socket, Socket)>, String> {
+    let mut sockets = connect_many(server, pairs * 2, "127.0.0.1".parse().unwrap()).await?;
+    let mut out = Vec::new();
+    while let (Some(mut b), Some(mut a)) = (sockets.pop(), sockets.pop()) {
+        send(&mut a, &ClientMessage::join_anyone()).await?;
+        wait_for(&mut a, |m| matches!(m, ServerMessage::Waiting)).await?;
+        send(&mut b, &ClientMessage::join_anyone()).await?;
+        wait_for(&mut a, |m| matches!(m, ServerMessage::Paired { .. })).await?;
+        wait_for(&mut b, |m| matches!(m, ServerMessage::Paired { .. })).await?;
+        out.push((a, b));
+    }
+    Ok(out)
+}
+
+async fn wait_for(ws: &mut Socket, wanted: impl Fn(&ServerMessage) -> bool) -> Result<(), String> {
+    match next_message(ws).await {
+        Some(message) if wanted(&message) => Ok(()),
+        other => Err(format!("unexpected {other:?}")),
+    }
+}
+
+async fn relay(
+    server: SocketAddr,
+    pairs: usize,
+    rate: u64,
+    length: Duration,
+) -> Result<Report, String> {
+    let connected = pairs_of(server, pairs).await?;
+    let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
+    let epoch = Instant::now();
+    let per_pair = Duration::from_secs_f64(pairs as f64 / rate as f64);
+    let sent = Arc::new(AtomicU64::new(0));
+    let tasks = connected.into_iter().enumerate().map(|(n, (a, b))| {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            // `a` talks, `b` listens.
+            let (mut a_send, _) = a.split();
+            let (_, mut b_recv) = b.split();
+            // Stagger the pairs so their sends spread across each interval.
+            tokio::time::sleep(per_pair.mul_f64(n as f64 / pairs as f64)).await;
+            let mut ticks = tokio::time::interval(per_pair);
+            let deadline = epoch + length;
+            let receiver = async {
+                let mut latencies = Vec::new();
+                while let Some(Ok(frame)) = b_recv.next().await {
+                    if let Message::Text(text) = frame
+                        && let Ok(ServerMessage::Message { text }) = ServerMessage::parse(&text)
+                    {
+                        if text == "end" {
+                            break;
+                        }
+                        if let Ok(nanos) = text.parse::<u64>() {
+                            let sent_at = epoch + Duration::from_nanos(nanos);
+                            latencies.push(sent_at.elapsed());
+                        }
+                    }
+                }
+                latencies
+            };
+            let sender = async {
+                while Instant::now() < deadline {
+                    ticks.tick().await;
+                    let nanos = epoch.elapsed().as_nanos() as u64;
+                    let frame = ClientMessage::Message {
+                        text: nanos.to_string(),
+                    }
+                    .to_frame();
+                    if a_send.send(Message::text(frame)).await.is_err() {
+                        break;
+                    }
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+                let end = ClientMessage::Message { text: "end".into() }.to_frame();
+                let _ = a_send.send(Message::text(end)).await;
+            };
+            let ((), latencies) = tokio::join!(sender, receiver);
+            latencies
+        })
+    });
+    let mut latencies = Vec::new();
+    for task in futures_util::future::join_all(tasks).await {
+        latencies.extend(task.map_err(|e| e.to_string())?);
+    }
+    let elapsed = epoch.elapsed();
+    let cpu_after = server_sample(server, "strangers_process_cpu_seconds").await?;
+    let sent = sent.load(Ordering::Relaxed);
+    latencies.sort();
+    let mut report = Report::new("relay");
+    report.add("pairs", pairs);
+    report.add("messages sent", sent);
+    report.add("messages delivered", latencies.len());
+    report.add(
+        "delivered / sent",
+        format!(
+            "{:.4}%",
+            latencies.len() as f64 * 100.0 / sent.max(1) as f64
+        ),
+    );
+    report.add(
+        "achieved rate",
+        format!("{:.0} msg/s", sent as f64 / length.as_secs_f64()),
+    );
+    report.add("latency p50", percentile(&latencies, 0.5));
+    report.add("latency p99", percentile(&latencies, 0.99));
+    report.add("latency p99.9", percentile(&latencies, 0.999));
+    report.add(
+        "server CPU",
+        format!(
+            "{:.0}% of one core",
+            (cpu_after - cpu_before) * 100.0 / elapsed.as_secs_f64()
+        ),
+    );
+    Ok(report)
+}
+
+async fn churn(server: SocketAddr, strangers: usize, length: Duration) -> Result<Report, String> {
+    let sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    let matches_before = server_sample(server, "strangers_matches_total{mode=\"text\"}")
+        .await
+        .unwrap_or(0.0);
+    let start = Instant::now();
+    let deadline = start + length;
+    let tasks = sockets.into_iter().map(|mut ws| {
+        tokio::spawn(async move {
+            let mut waits = Vec::new();
+            while Instant::now() < deadline {
+                let asked = Instant::now();
+                if send(&mut ws, &ClientMessage::join_anyone()).await.is_err() {
+                    break;
+                }
+                // Paired (a skip ends the last chat first), or told the partner left.
+                loop {
+                    match tokio::time::timeout_at(deadline.into(), next_message(&mut ws)).await {
+                        Ok(Some(ServerMessage::Paired { .. })) => {
+                            waits.push(asked.elapsed());
+                            break;
+                        }
+                        Ok(Some(_)) => continue,
+                        Ok(None) | Err(_) => return waits,
+                    }
+                }
+            }
+            waits
+        })
+    });
+    let mut waits = Vec::new();
+    for task in futures_util::future::join_all(tasks).await {
+        waits.extend(task.map_err(|e| e.to_string())?);
+    }
+    let elapsed = start.elapsed();
+    let matches_after = server_sample(server, "strangers_matches_total{mode=\"text\"}").await?;
+    waits.sort();
+    let mut report = Report::new("churn");
+    report.add("strangers", strangers);
+    report.add("matches (server's count)", matches_after - matches_before);
+    report.add(
+        "matches a second",
+        format!(
+            "{:.0}",
+            (matches_after - matches_before) / elapsed.as_secs_f64()
+        ),
+    );
+    report.add("time to paired p50", percentile(&waits, 0.5));
+    report.add("time to paired p99", percentile(&waits, 0.99));
+    Ok(report)
+}
