@@ -301,36 +301,49 @@ async fn hold(server: SocketAddr, count: usize, source: IpAddr) -> Result<(), St
 }
 
 async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, String> {
-    let mut sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    let sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    // One task per stranger; all of them ask at the same moment.
+    let go = Arc::new(tokio::sync::Barrier::new(strangers + 1));
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(me, mut ws)| {
+            let go = go.clone();
+            tokio::spawn(async move {
+                go.wait().await;
+                send(&mut ws, &ClientMessage::join_anyone()).await?;
+                let asked = Instant::now();
+                loop {
+                    match next_message(&mut ws).await {
+                        Some(ServerMessage::Paired { .. }) => break,
+                        Some(ServerMessage::Waiting) => continue,
+                        other => return Err(format!("expected a pairing, got {other:?}")),
+                    }
+                }
+                let waited = asked.elapsed();
+                // Each tells its partner who it is, to check the pairs afterwards.
+                send(
+                    &mut ws,
+                    &ClientMessage::Message {
+                        text: me.to_string(),
+                    },
+                )
+                .await?;
+                match next_message(&mut ws).await {
+                    Some(ServerMessage::Message { text }) => {
+                        Ok((waited, text.parse::<usize>().map_err(|e| e.to_string())?))
+                    }
+                    other => Err(format!("expected the partner's name, got {other:?}")),
+                }
+            })
+        })
+        .collect();
+    go.wait().await;
     let start = Instant::now();
-    // Everyone asks at once; each then tells its partner who it is.
-    let results =
-        futures_util::future::join_all(sockets.iter_mut().enumerate().map(|(me, ws)| async move {
-            send(ws, &ClientMessage::join_anyone()).await?;
-            let asked = Instant::now();
-            loop {
-                match next_message(ws).await {
-                    Some(ServerMessage::Paired { .. }) => break,
-                    Some(ServerMessage::Waiting) => continue,
-                    other => return Err(format!("expected a pairing, got {other:?}")),
-                }
-            }
-            let waited = asked.elapsed();
-            send(
-                ws,
-                &ClientMessage::Message {
-                    text: me.to_string(),
-                },
-            )
-            .await?;
-            match next_message(ws).await {
-                Some(ServerMessage::Message { text }) => {
-                    Ok((waited, text.parse::<usize>().map_err(|e| e.to_string())?))
-                }
-                other => Err(format!("expected the partner's name, got {other:?}")),
-            }
-        }))
-        .await;
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.map_err(|e| e.to_string())?);
+    }
     let total = start.elapsed();
     let mut waits = Vec::new();
     let mut partner = vec![usize::MAX; strangers];
