@@ -56,8 +56,10 @@ use origin::OriginPolicy;
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Per-socket read and write buffer sizes. tungstenite's default of 128 KiB per
-/// socket would cost far more than the small JSON frames this chat sends need.
-const SOCKET_BUFFER_BYTES: usize = 4 * 1024;
+/// socket would cost far more than the small JSON frames this chat sends need;
+/// larger frames are still read whole, in more pieces. 4 KiB cost 14.0 KiB of
+/// server memory per connected stranger, 1 KiB 11.1 KiB (BENCHMARKS.md).
+const SOCKET_BUFFER_BYTES: usize = 1024;
 
 /// How many connections may wait to be accepted. tokio's default backlog of 128
 /// overflows when many strangers arrive at once.
