@@ -1030,4 +1030,26 @@ mod tests {
         assert_eq!(describe_wait(20), "1 min");
         assert_eq!(describe_wait(0), "less than a minute");
     }
+
+    #[test]
+    fn a_call_that_cannot_connect_is_noted_and_the_text_chat_goes_on() {
+        let mut session = video(false);
+        session.receive(WELCOME);
+        session.camera_started();
+        session.receive(PAIRED);
+        session.call_failed();
+        assert!(
+            session.log()[0]
+                .text
+                .starts_with("The video connection could not be made")
+        );
+        assert!(session.can_send());
+        session.receive(ServerMessage::StrangerLeft);
+        session.call_failed();
+        assert_eq!(
+            session.log().len(),
+            2,
+            "nothing noted once the chat is over"
+        );
+    }
 }

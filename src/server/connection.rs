@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::AppState;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
-use super::metrics::{DisconnectReason, Metrics, RejectionReason};
+use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
+use super::network::BANNED_REASON;
 use super::network::{Admission, Gatekeeper, Reported};
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
 use crate::protocol::{
@@ -27,23 +28,6 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 /// WebSocket close code 1008: the client broke a rule (stopped reading, flooded,
 /// over its network's limits, banned).
 pub const CLOSE_POLICY: u16 = 1008;
-
-/// Why a connection's read loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    /// The browser closed the socket, or the network dropped it.
-    ClientGone,
-    /// The browser stopped reading and its outbox filled up.
-    TooSlow,
-    /// The browser kept sending faster than allowed after being warned.
-    Flooding,
-    /// Nothing, not even a pong, came back for too long: the peer is gone.
-    Unresponsive,
-    /// Its network was banned after reports.
-    Banned,
-    /// The server is shutting down.
-    Shutdown,
-}
 
 /// Serves one stranger until their socket closes or the server shuts down.
 ///
@@ -143,14 +127,7 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     };
 
     lobby.depart(id);
-    metrics.disconnected(match ending {
-        Ending::ClientGone => DisconnectReason::ClientGone,
-        Ending::TooSlow => DisconnectReason::TooSlow,
-        Ending::Flooding => DisconnectReason::Flooding,
-        Ending::Unresponsive => DisconnectReason::Unresponsive,
-        Ending::Banned => DisconnectReason::Banned,
-        Ending::Shutdown => DisconnectReason::Shutdown,
-    });
+    metrics.disconnected(ending);
     // The lobby has dropped its handle; dropping ours lets the writer finish
     // the outbox and end.
     drop(stranger);
@@ -165,10 +142,7 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         }
         Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
         // The ban notice is in the outbox: let it go out first.
-        Ending::Banned => Some((
-            CLOSE_POLICY,
-            super::network::Refusal::Banned(Duration::ZERO).reason(),
-        )),
+        Ending::Banned => Some((CLOSE_POLICY, BANNED_REASON)),
         Ending::Unresponsive => {
             stop_writing.cancel();
             Some((CLOSE_GOING_AWAY, "No answer to pings"))

@@ -188,16 +188,15 @@ impl Lobby {
             text: text.to_owned(),
         };
         let state = self.state();
-        let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
-        room.relay_since(id, message, received)
-            .map_err(|_| LobbyError::NotInChat)?;
+        state.relay(id, message, received)?;
         state.metrics.relayed(text.len());
         Ok(())
     }
 
     /// Tells the others in `id`'s room that `id` started or stopped typing.
     pub fn typing(&self, id: StrangerId, typing: bool) -> Result<(), LobbyError> {
-        self.state().relay(id, ServerMessage::Typing { typing })
+        self.state()
+            .relay(id, ServerMessage::Typing { typing }, Instant::now())
     }
 
     /// Passes a call setup step from `id` to their partner in a video chat.
@@ -393,9 +392,17 @@ impl State {
         })
     }
 
-    fn relay(&self, id: StrangerId, message: ServerMessage) -> Result<(), LobbyError> {
+    /// Relays `message`, which reached the server at `since`, from `id` to
+    /// the others in their room.
+    fn relay(
+        &self,
+        id: StrangerId,
+        message: ServerMessage,
+        since: Instant,
+    ) -> Result<(), LobbyError> {
         let room = self.room_of(id)?.ok_or(LobbyError::NotInChat)?;
-        room.relay(id, message).map_err(|_| LobbyError::NotInChat)
+        room.relay_since(id, message, since)
+            .map_err(|_| LobbyError::NotInChat)
     }
 
     fn leave(&mut self, id: StrangerId) {

@@ -15,7 +15,8 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::protocol::{ErrorCode, Mode};
 
-/// Why a connection ended.
+/// Why a connection ended: the connection's read loop ends with one of these,
+/// and it is both counted here and turned into the close code and reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DisconnectReason {
     /// The browser closed it, or the network dropped it.

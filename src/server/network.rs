@@ -50,6 +50,10 @@ impl Default for AddressLimits {
     }
 }
 
+/// The close reason for a banned network's connections (the notice with the
+/// time left comes in a message first).
+pub const BANNED_REASON: &str = "Banned after reports from other strangers";
+
 /// Why a connection was not let in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -69,7 +73,7 @@ impl Refusal {
             Refusal::TooFast => {
                 "Too many new chats from your network. Wait a minute and try again."
             }
-            Refusal::Banned(_) => "Banned after reports from other strangers",
+            Refusal::Banned(_) => BANNED_REASON,
         }
     }
 }
