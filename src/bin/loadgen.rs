@@ -18,7 +18,8 @@ use strangers::protocol::{ClientMessage, ServerMessage};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{WebSocketStream, client_async};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -128,6 +129,15 @@ impl Report {
     }
 }
 
+/// Small socket buffers, as the server uses. tungstenite's default 128 KiB read
+/// buffer is zeroed on every read: a profile of the relay scenario showed the
+/// generator spending 44% of its core in `memset`, which then showed up as latency.
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(4096)
+}
+
 /// Opens a WebSocket from `source` (any port) and reads the welcome.
 async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
@@ -139,7 +149,7 @@ async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let _ = tcp.set_nodelay(true);
-    let (mut ws, _) = client_async(format!("ws://{server}/ws"), tcp)
+    let (mut ws, _) = client_async_with_config(format!("ws://{server}/ws"), tcp, Some(config()))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     match next_message(&mut ws).await {
@@ -187,8 +197,15 @@ async fn send(ws: &mut Socket, message: &ClientMessage) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// One sample of the server's own numbers, from `/metrics`.
-async fn server_sample(server: SocketAddr, name: &str) -> Result<f64, String> {
+/// The server's own time from a join to its pairing: subtracting it from what
+/// the strangers saw separates the server's work from the sockets' and the
+/// generator's.
+const MATCH_HISTOGRAM: &str = "strangers_time_to_match_seconds";
+/// The server's own time from a chat message arriving to its being written.
+const RELAY_HISTOGRAM: &str = "strangers_relay_time_seconds";
+
+/// The server's `/metrics` page, as text.
+async fn scrape(server: SocketAddr) -> Result<String, String> {
     let mut tcp = TcpStream::connect(server)
         .await
         .map_err(|e| e.to_string())?;
@@ -199,9 +216,63 @@ async fn server_sample(server: SocketAddr, name: &str) -> Result<f64, String> {
     tcp.read_to_string(&mut text)
         .await
         .map_err(|e| e.to_string())?;
+    Ok(text)
+}
+
+/// One sample of the server's own numbers, from `/metrics`.
+async fn server_sample(server: SocketAddr, name: &str) -> Result<f64, String> {
+    let text = scrape(server).await?;
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .ok_or_else(|| format!("no {name} in /metrics"))
+}
+
+/// The cumulative buckets of one of the server's histograms: (upper bound in
+/// seconds, observations at or below it).
+#[derive(Clone, Debug, Default)]
+struct Buckets(Vec<(f64, f64)>);
+
+impl Buckets {
+    async fn scrape(server: SocketAddr, histogram: &str) -> Result<Buckets, String> {
+        let text = scrape(server).await?;
+        let prefix = format!("{histogram}_bucket{{le=\"");
+        let buckets: Vec<(f64, f64)> = text
+            .lines()
+            .filter_map(|line| {
+                let (bound, count) = line.strip_prefix(&prefix)?.split_once("\"} ")?;
+                Some((bound.parse().ok()?, count.parse().ok()?))
+            })
+            .collect();
+        if buckets.is_empty() {
+            return Err(format!("no {histogram} in /metrics"));
+        }
+        Ok(Buckets(buckets))
+    }
+
+    /// What was observed between `earlier` and `self`.
+    fn since(&self, earlier: &Buckets) -> Buckets {
+        let before = |bound: f64| {
+            earlier
+                .0
+                .iter()
+                .find(|(b, _)| *b == bound)
+                .map_or(0.0, |(_, c)| *c)
+        };
+        Buckets(self.0.iter().map(|&(b, c)| (b, c - before(b))).collect())
+    }
+
+    /// The bucket bound at or below which a fraction `p` of observations fall:
+    /// the server's own view, to a factor of two.
+    fn quantile(&self, p: f64) -> String {
+        let total = self.0.last().map_or(0.0, |(_, c)| *c);
+        if total == 0.0 {
+            return "-".into();
+        }
+        match self.0.iter().find(|(_, c)| *c >= total * p) {
+            Some((bound, _)) if bound.is_finite() => format!("≤ {:.3} ms", bound * 1000.0),
+            _ => "above the largest bucket".into(),
+        }
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> String {
@@ -302,25 +373,39 @@ async fn hold(server: SocketAddr, count: usize, source: IpAddr) -> Result<(), St
 
 async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, String> {
     let sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    let matched_before = Buckets::scrape(server, MATCH_HISTOGRAM).await?;
+    let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
     // One task per stranger; all of them ask at the same moment.
     let go = Arc::new(tokio::sync::Barrier::new(strangers + 1));
+    // The pair check waits until everyone is paired, so its traffic does not
+    // load the storm being measured.
+    let all_paired = Arc::new(tokio::sync::Barrier::new(strangers + 1));
+    let measured = Arc::new(tokio::sync::Barrier::new(strangers + 1));
     let tasks: Vec<_> = sockets
         .into_iter()
         .enumerate()
         .map(|(me, mut ws)| {
             let go = go.clone();
+            let all_paired = all_paired.clone();
+            let measured = measured.clone();
             tokio::spawn(async move {
                 go.wait().await;
-                send(&mut ws, &ClientMessage::join_anyone()).await?;
                 let asked = Instant::now();
-                loop {
-                    match next_message(&mut ws).await {
-                        Some(ServerMessage::Paired { .. }) => break,
-                        Some(ServerMessage::Waiting) => continue,
-                        other => return Err(format!("expected a pairing, got {other:?}")),
+                let paired = async {
+                    send(&mut ws, &ClientMessage::join_anyone()).await?;
+                    loop {
+                        match next_message(&mut ws).await {
+                            Some(ServerMessage::Paired { .. }) => return Ok(asked.elapsed()),
+                            Some(ServerMessage::Waiting) => continue,
+                            other => return Err(format!("expected a pairing, got {other:?}")),
+                        }
                     }
                 }
-                let waited = asked.elapsed();
+                .await;
+                // Everyone reaches the barrier, failed or not, so nobody waits forever.
+                all_paired.wait().await;
+                measured.wait().await;
+                let waited = paired?;
                 // Each tells its partner who it is, to check the pairs afterwards.
                 send(
                     &mut ws,
@@ -340,11 +425,17 @@ async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, Stri
         .collect();
     go.wait().await;
     let start = Instant::now();
+    all_paired.wait().await;
+    let total = start.elapsed();
+    let cpu = server_sample(server, "strangers_process_cpu_seconds").await? - cpu_before;
+    let inside = Buckets::scrape(server, MATCH_HISTOGRAM)
+        .await?
+        .since(&matched_before);
+    measured.wait().await;
     let mut results = Vec::new();
     for task in tasks {
         results.push(task.await.map_err(|e| e.to_string())?);
     }
-    let total = start.elapsed();
     let mut waits = Vec::new();
     let mut partner = vec![usize::MAX; strangers];
     for (me, result) in results.into_iter().enumerate() {
@@ -360,6 +451,11 @@ async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, Stri
     report.add("time to paired p50", percentile(&waits, 0.5));
     report.add("time to paired p99", percentile(&waits, 0.99));
     report.add("time to paired max", percentile(&waits, 1.0));
+    report.add("inside the server p99", inside.quantile(0.99));
+    report.add(
+        "server CPU per join",
+        format!("{:.1} µs", cpu * 1e6 / strangers as f64),
+    );
     report.add(
         "all paired within",
         format!("{:.1} ms", total.as_secs_f64() * 1000.0),
@@ -399,6 +495,7 @@ async fn relay(
 ) -> Result<Report, String> {
     let connected = pairs_of(server, pairs).await?;
     let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
+    let relayed_before = Buckets::scrape(server, RELAY_HISTOGRAM).await?;
     let epoch = Instant::now();
     let per_pair = Duration::from_secs_f64(pairs as f64 / rate as f64);
     let sent = Arc::new(AtomicU64::new(0));
@@ -455,6 +552,9 @@ async fn relay(
     }
     let elapsed = epoch.elapsed();
     let cpu_after = server_sample(server, "strangers_process_cpu_seconds").await?;
+    let inside = Buckets::scrape(server, RELAY_HISTOGRAM)
+        .await?
+        .since(&relayed_before);
     let sent = sent.load(Ordering::Relaxed);
     latencies.sort();
     let mut report = Report::new("relay");
@@ -475,6 +575,8 @@ async fn relay(
     report.add("latency p50", percentile(&latencies, 0.5));
     report.add("latency p99", percentile(&latencies, 0.99));
     report.add("latency p99.9", percentile(&latencies, 0.999));
+    report.add("inside the server p99", inside.quantile(0.99));
+    report.add("inside the server p99.9", inside.quantile(0.999));
     report.add(
         "server CPU",
         format!(

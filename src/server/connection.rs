@@ -33,7 +33,15 @@ pub const CLOSE_POLICY: u16 = 1008;
 ///
 /// Whatever ends the connection, the stranger departs the lobby exactly once,
 /// so their partner is told and no ghost remains in the queue.
-pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
+///
+/// The setup runs before the returned future, which holds only what the chat
+/// needs: an async fn would keep its arguments (the unsplit socket among them)
+/// in its state for as long as the connection lives.
+pub fn serve(
+    socket: WebSocket,
+    state: AppState,
+    admission: Admission,
+) -> impl Future<Output = ()> + Send {
     let AppState {
         lobby,
         shutdown,
@@ -49,7 +57,7 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
     lobby.arrive(stranger.clone());
     tracing::debug!(stranger = %id, "connected");
 
-    let (sink, mut stream) = socket.split();
+    let (sink, stream) = socket.split();
     let stop_writing = CancellationToken::new();
     let writer = tokio::spawn(write_outbox(
         sink,
@@ -58,112 +66,117 @@ pub async fn serve(socket: WebSocket, state: AppState, admission: Admission) {
         stop_writing.clone(),
         metrics.clone(),
     ));
+    async move {
+        // Holds this connection's place in its network's limits until it ends.
+        let _admission = admission;
+        let mut stream = stream;
 
-    // Anything from the browser, a pong included, shows it is still there. The
-    // writer pings every `ping_interval`, so a live browser is heard from at least
-    // that often, even while it waits quietly for a partner.
-    let silence_limit = settings.ping_interval + settings.pong_timeout;
-    let mut last_heard = tokio::time::Instant::now();
-    let mut pulse = tokio::time::interval(settings.ping_interval.min(settings.pong_timeout));
+        // Anything from the browser, a pong included, shows it is still there. The
+        // writer pings every `ping_interval`, so a live browser is heard from at least
+        // that often, even while it waits quietly for a partner.
+        let silence_limit = settings.ping_interval + settings.pong_timeout;
+        let mut last_heard = tokio::time::Instant::now();
+        let mut pulse = tokio::time::interval(settings.ping_interval.min(settings.pong_timeout));
 
-    let mut flood = FloodGuard::new(
-        settings.message_rate,
-        settings.typing_rate,
-        settings.signal_rate,
-        tokio::time::Instant::now(),
-    );
-    let ending = loop {
-        tokio::select! {
-            frame = stream.next() => {
-                last_heard = tokio::time::Instant::now();
-                match frame {
-                Some(Ok(Message::Text(text))) => {
-                    let parsed = ClientMessage::parse(text.as_str());
-                    let kind = match parsed {
-                        Ok(ClientMessage::Typing { .. }) => Frame::Typing,
-                        Ok(ClientMessage::Signal { .. }) => Frame::Signal,
-                        _ => Frame::Other,
-                    };
-                    match flood.check(kind, tokio::time::Instant::now()) {
-                        Verdict::Allow => {
-                            let frame = Arrived { parsed, at: last_heard };
-                            if let Some(code) = handle_frame(&lobby, &gate, &stranger, frame) {
-                                metrics.rejected(RejectionReason::for_error(code));
-                                stranger.deliver(ServerMessage::error(code));
+        let mut flood = FloodGuard::new(
+            settings.message_rate,
+            settings.typing_rate,
+            settings.signal_rate,
+            tokio::time::Instant::now(),
+        );
+        let ending = loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    last_heard = tokio::time::Instant::now();
+                    match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        let parsed = ClientMessage::parse(text.as_str());
+                        let kind = match parsed {
+                            Ok(ClientMessage::Typing { .. }) => Frame::Typing,
+                            Ok(ClientMessage::Signal { .. }) => Frame::Signal,
+                            _ => Frame::Other,
+                        };
+                        match flood.check(kind, tokio::time::Instant::now()) {
+                            Verdict::Allow => {
+                                let frame = Arrived { parsed, at: last_heard };
+                                if let Some(code) = handle_frame(&lobby, &gate, &stranger, frame) {
+                                    metrics.rejected(RejectionReason::for_error(code));
+                                    stranger.deliver(ServerMessage::error(code));
+                                }
                             }
+                            Verdict::Refuse => {
+                                metrics.rejected(RejectionReason::RateLimit);
+                                stranger.deliver(ServerMessage::error(ErrorCode::SlowDown));
+                            }
+                            Verdict::Disconnect => break Ending::Flooding,
                         }
-                        Verdict::Refuse => {
-                            metrics.rejected(RejectionReason::RateLimit);
-                            stranger.deliver(ServerMessage::error(ErrorCode::SlowDown));
-                        }
-                        Verdict::Disconnect => break Ending::Flooding,
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        match flood.check(Frame::Other, tokio::time::Instant::now()) {
+                            Verdict::Disconnect => break Ending::Flooding,
+                            _ => {
+                                metrics.rejected(RejectionReason::Malformed);
+                                stranger.deliver(ServerMessage::error(ErrorCode::BadMessage))
+                            }
+                        };
+                    }
+                    // tungstenite answers pings itself; a close frame is answered as the
+                    // stream is polled further, and the stream then ends by itself.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
+                    Some(Err(_)) | None => break Ending::ClientGone,
+                }},
+                _ = pulse.tick() => {
+                    if last_heard.elapsed() > silence_limit {
+                        break Ending::Unresponsive;
                     }
                 }
-                Some(Ok(Message::Binary(_))) => {
-                    match flood.check(Frame::Other, tokio::time::Instant::now()) {
-                        Verdict::Disconnect => break Ending::Flooding,
-                        _ => {
-                            metrics.rejected(RejectionReason::Malformed);
-                            stranger.deliver(ServerMessage::error(ErrorCode::BadMessage))
-                        }
-                    };
-                }
-                // tungstenite answers pings itself; a close frame is answered as the
-                // stream is polled further, and the stream then ends by itself.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
-                Some(Err(_)) | None => break Ending::ClientGone,
-            }},
-            _ = pulse.tick() => {
-                if last_heard.elapsed() > silence_limit {
-                    break Ending::Unresponsive;
-                }
+                () = kick.cancelled() => match stranger.kicked_for() {
+                    Some(Kick::Banned) => break Ending::Banned,
+                    Some(Kick::TooSlow) | None => break Ending::TooSlow,
+                },
+                () = shutdown.cancelled() => break Ending::Shutdown,
             }
-            () = kick.cancelled() => match stranger.kicked_for() {
-                Some(Kick::Banned) => break Ending::Banned,
-                Some(Kick::TooSlow) | None => break Ending::TooSlow,
-            },
-            () = shutdown.cancelled() => break Ending::Shutdown,
-        }
-    };
+        };
 
-    lobby.depart(id);
-    metrics.disconnected(ending);
-    // The lobby has dropped its handle; dropping ours lets the writer finish
-    // the outbox and end.
-    drop(stranger);
-    tracing::debug!(stranger = %id, ?ending, "disconnected");
+        lobby.depart(id);
+        metrics.disconnected(ending);
+        // The lobby has dropped its handle; dropping ours lets the writer finish
+        // the outbox and end.
+        drop(stranger);
+        tracing::debug!(stranger = %id, ?ending, "disconnected");
 
-    let farewell = match ending {
-        Ending::ClientGone => None,
-        Ending::TooSlow => {
-            // It is not reading: do not wait for the outbox to drain.
-            stop_writing.cancel();
-            Some((CLOSE_POLICY, "Too many unread messages"))
-        }
-        Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
-        // The ban notice is in the outbox: let it go out first.
-        Ending::Banned => Some((CLOSE_POLICY, BANNED_REASON)),
-        Ending::Unresponsive => {
-            stop_writing.cancel();
-            Some((CLOSE_GOING_AWAY, "No answer to pings"))
-        }
-        Ending::Shutdown => Some((
-            CLOSE_GOING_AWAY,
-            "The server is restarting, please reconnect",
-        )),
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
-        let Ok(mut sink) = writer.await else { return };
-        if let Some((code, reason)) = farewell {
-            let frame = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let _ = sink.send(Message::Close(Some(frame))).await;
-            finish_close_handshake(&mut stream).await;
-        }
-    })
-    .await;
+        let farewell = match ending {
+            Ending::ClientGone => None,
+            Ending::TooSlow => {
+                // It is not reading: do not wait for the outbox to drain.
+                stop_writing.cancel();
+                Some((CLOSE_POLICY, "Too many unread messages"))
+            }
+            Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
+            // The ban notice is in the outbox: let it go out first.
+            Ending::Banned => Some((CLOSE_POLICY, BANNED_REASON)),
+            Ending::Unresponsive => {
+                stop_writing.cancel();
+                Some((CLOSE_GOING_AWAY, "No answer to pings"))
+            }
+            Ending::Shutdown => Some((
+                CLOSE_GOING_AWAY,
+                "The server is restarting, please reconnect",
+            )),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
+            let Ok(mut sink) = writer.await else { return };
+            if let Some((code, reason)) = farewell {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                finish_close_handshake(&mut stream).await;
+            }
+        })
+        .await;
+    }
 }
 
 /// Writes queued messages to the socket in order, and a ping every

@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -45,7 +44,7 @@ pub struct Stranger {
     /// Who this is.
     id: StrangerId,
     /// The bounded queue drained by the task that owns the socket's sending side.
-    outbox: mpsc::Sender<Outgoing>,
+    outbox: flume::Sender<Outgoing>,
     /// Cancelled to make the connection close itself, e.g. when its outbox overflows.
     kick: CancellationToken,
     /// Why it was kicked; the first reason given wins.
@@ -75,24 +74,28 @@ pub struct Outgoing {
 
 /// The receiving end of a stranger's outbox, drained by the connection's writer.
 #[derive(Debug)]
-pub struct Inbox(mpsc::Receiver<Outgoing>);
+pub struct Inbox(flume::Receiver<Outgoing>);
 
 impl Inbox {
     /// The next message, once there is one; `None` once every sender is gone.
+    /// Cancel-safe: a message is taken only when this returns it.
     pub async fn recv(&mut self) -> Option<Outgoing> {
-        self.0.recv().await
+        self.0.recv_async().await.ok()
     }
 
     /// The next message if one is waiting.
-    pub fn try_recv(&mut self) -> Result<ServerMessage, mpsc::error::TryRecvError> {
+    pub fn try_recv(&mut self) -> Result<ServerMessage, flume::TryRecvError> {
         self.0.try_recv().map(|outgoing| outgoing.message)
     }
 }
 
 /// A bounded outbox of `capacity` messages: the sending half for a [`Stranger`],
 /// the receiving half for the connection's writer.
-pub fn outbox(capacity: usize) -> (mpsc::Sender<Outgoing>, Inbox) {
-    let (sender, receiver) = mpsc::channel(capacity);
+///
+/// Its memory grows with what is queued, not with `capacity`: most strangers have
+/// nothing waiting most of the time, and 19,000 of them share one server.
+pub fn outbox(capacity: usize) -> (flume::Sender<Outgoing>, Inbox) {
+    let (sender, receiver) = flume::bounded(capacity);
     (sender, Inbox(receiver))
 }
 
@@ -109,7 +112,7 @@ pub enum Delivery {
 
 impl Stranger {
     /// A new stranger with a fresh id, reached through `outbox`.
-    pub fn new(outbox: mpsc::Sender<Outgoing>, kick: CancellationToken) -> Self {
+    pub fn new(outbox: flume::Sender<Outgoing>, kick: CancellationToken) -> Self {
         Stranger {
             id: StrangerId::new(),
             outbox,
@@ -159,11 +162,11 @@ impl Stranger {
     pub fn deliver_since(&self, message: ServerMessage, since: Instant) -> Delivery {
         match self.outbox.try_send(Outgoing { message, since }) {
             Ok(()) => Delivery::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(flume::TrySendError::Full(_)) => {
                 self.kick(Kick::TooSlow);
                 Delivery::Overflowed
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Gone,
+            Err(flume::TrySendError::Disconnected(_)) => Delivery::Gone,
         }
     }
 }
