@@ -9,6 +9,7 @@
 //! - [`flood`]: per-connection rate limits (token buckets).
 //! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
 
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod flood;

@@ -26,6 +26,15 @@ impl StrangerId {
     }
 }
 
+impl std::str::FromStr for StrangerId {
+    type Err = uuid::Error;
+
+    /// Reads an id written by [`Display`](fmt::Display), e.g. by another instance.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(text).map(StrangerId)
+    }
+}
+
 impl Default for StrangerId {
     fn default() -> Self {
         Self::new()

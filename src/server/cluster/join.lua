@@ -1,0 +1,53 @@
+-- Asks for a stranger across every instance.
+-- ARGV: prefix, stranger id, instance, browser ("" for none), mode,
+--       only_shared ("1"/"0"), interest timeout (ms), interests...
+-- Returns {"waiting"} or {"paired", waiter id, waiter instance, waited ms, common...}:
+-- the joiner's own instance reads the reply; the waiter's hears of it through
+-- its inbox stream, written in the same atomic step.
+local id, inst, browser, mode = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local only_shared = ARGV[6] == '1'
+local now, timeout = now_ms(), tonumber(ARGV[7])
+local interests = {}
+for i = 8, #ARGV do interests[#interests + 1] = ARGV[i] end
+
+-- Joining while queued keeps the original place and request.
+if redis.call('HEXISTS', p .. 'ticket_of', id) == 1 then return {'waiting'} end
+
+local seeker = {id = id, browser = browser, recent = recent_of(id)}
+local fresh, stale
+if #interests == 0 then
+  fresh, stale = candidates(p .. 'open:' .. mode, seeker)
+else
+  for _, interest in ipairs(interests) do
+    local f, s = candidates(p .. 'interest:' .. mode .. ':' .. interest, seeker)
+    fresh, stale = older(fresh, f), older(stale, s)
+  end
+end
+local partner = fresh or stale
+
+if partner then
+  local w = remove(partner)
+  local shared = common(interests, w.interests)
+  remember(id, w.id)
+  local waited = now - tonumber(w.since)
+  tell_paired(w.instance, w.id, id, inst, mode, waited, shared, false)
+  local reply = {'paired', w.id, w.instance, tostring(waited)}
+  for _, interest in ipairs(shared) do reply[#reply + 1] = interest end
+  return reply
+end
+
+local ticket = redis.call('INCR', p .. 'next_ticket')
+redis.call('HSET', p .. 'waiter:' .. ticket, 'id', id, 'instance', inst, 'browser', browser,
+  'mode', mode, 'since', now, 'interests', table.concat(interests, '\n'),
+  'only_shared', only_shared and '1' or '0')
+redis.call('HSET', p .. 'ticket_of', id, ticket)
+redis.call('SADD', p .. 'waiters_of:' .. inst, ticket)
+if #interests == 0 then
+  redis.call('ZADD', p .. 'open:' .. mode, ticket, ticket)
+else
+  if not only_shared then redis.call('ZADD', p .. 'deadlines', now + timeout, ticket) end
+  for _, interest in ipairs(interests) do
+    redis.call('ZADD', p .. 'interest:' .. mode .. ':' .. interest, ticket, ticket)
+  end
+end
+return {'waiting'}

@@ -1,0 +1,292 @@
+//! The queue shared by several instances through Redis: each test starts its own
+//! `redis-server` (Debian's, installed by `.ci/setup`) on a private Unix socket.
+#![cfg(all(feature = "ssr", unix))]
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use strangers::protocol::Mode;
+use strangers::server::cluster::{Event, Match, SharedJoin, SharedQueue};
+use strangers::server::matchmaker::Seeker;
+use strangers::server::stranger::StrangerId;
+
+const ALIVE_FOR: Duration = Duration::from_secs(10);
+const INTEREST_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A private Redis, gone with the test.
+struct Redis {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let dir = std::env::temp_dir().join(format!("strangers-redis-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(dir.join("redis.sock"))
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (.ci/setup installs it)");
+        Redis { child, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("redis+unix://{}", self.dir.join("redis.sock").display())
+    }
+
+    /// A new instance's view of the shared queue, once Redis answers.
+    async fn instance(&self) -> SharedQueue {
+        self.instance_alive_for(ALIVE_FOR).await
+    }
+
+    async fn instance_alive_for(&self, alive_for: Duration) -> SharedQueue {
+        for _ in 0..100 {
+            if let Ok(queue) =
+                SharedQueue::connect(&self.url(), "test:", INTEREST_TIMEOUT, alive_for).await
+            {
+                return queue;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn seeker(interests: &[&str]) -> Seeker {
+    Seeker {
+        interests: interests.iter().map(|i| i.to_string()).collect(),
+        ..Seeker::anyone(StrangerId::new())
+    }
+}
+
+fn paired(joined: SharedJoin) -> Match {
+    match joined {
+        SharedJoin::Paired(pairing) => pairing,
+        SharedJoin::Waiting => panic!("expected a pairing, got waiting"),
+    }
+}
+
+/// Reads `queue`'s inbox until `count` events have arrived.
+async fn events(inbox: &mut strangers::server::cluster::Inbox, count: usize) -> Vec<Event> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let more = inbox.next(Duration::from_secs(2)).await.unwrap();
+        assert!(!more.is_empty(), "expected {count} events, got {got:?}");
+        got.extend(more);
+    }
+    got
+}
+
+#[tokio::test]
+async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
+    let redis = Redis::start();
+    let (a, b) = (redis.instance().await, redis.instance().await);
+    let mut a_inbox = a.inbox().await.unwrap();
+    let alice = Seeker {
+        mode: Mode::Video,
+        ..seeker(&[])
+    };
+    let bob = Seeker {
+        mode: Mode::Video,
+        ..seeker(&[])
+    };
+    assert_eq!(a.join(&alice).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(b.waiting().await.unwrap(), 1);
+
+    let on_b = paired(b.join(&bob).await.unwrap());
+    assert_eq!((on_b.me, on_b.partner), (bob.id, alice.id));
+    assert_eq!(on_b.partner_instance, a.instance());
+    assert!(on_b.offers, "the one who joined last starts the call");
+
+    let told = events(&mut a_inbox, 1).await;
+    let Event::Paired(on_a) = &told[0];
+    assert_eq!((on_a.me, on_a.partner), (alice.id, bob.id));
+    assert_eq!(on_a.partner_instance, b.instance());
+    assert_eq!(on_a.mode, Mode::Video);
+    assert!(!on_a.offers);
+    assert_eq!(b.waiting().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
+    let redis = Redis::start();
+    let (a, b) = (redis.instance().await, redis.instance().await);
+    let me = seeker(&[]);
+    assert_eq!(a.join(&me).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(
+        b.join(&me).await.unwrap(),
+        SharedJoin::Waiting,
+        "joining twice"
+    );
+
+    let tab = |browser: &str| Seeker {
+        browser: Some(browser.into()),
+        ..seeker(&["cats"])
+    };
+    assert_eq!(a.join(&tab("b1")).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(b.join(&tab("b1")).await.unwrap(), SharedJoin::Waiting);
+
+    let video = Seeker {
+        mode: Mode::Video,
+        ..seeker(&[])
+    };
+    assert_eq!(b.join(&video).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(a.waiting().await.unwrap(), 4);
+
+    // Another browser sharing the interest meets the oldest of those tabs.
+    let other = paired(b.join(&tab("b2")).await.unwrap());
+    assert_eq!(other.common_interests, vec!["cats".to_string()]);
+    assert_eq!(other.partner_instance, a.instance());
+}
+
+#[tokio::test]
+async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
+    let redis = Redis::start();
+    let (a, b) = (redis.instance().await, redis.instance().await);
+    let anyone = seeker(&[]);
+    let jazz = seeker(&["jazz"]);
+    let films = seeker(&["films"]);
+    a.join(&anyone).await.unwrap();
+    b.join(&jazz).await.unwrap();
+    a.join(&films).await.unwrap();
+
+    // Both interests are shared with someone: the one waiting longer wins.
+    let fan = paired(a.join(&seeker(&["films", "jazz"])).await.unwrap());
+    assert_eq!(fan.partner, jazz.id);
+    assert_eq!(fan.common_interests, vec!["jazz".to_string()]);
+    assert_eq!(fan.partner_instance, b.instance());
+    // Without interests: the open waiter, not the one waiting for films.
+    assert_eq!(
+        paired(b.join(&seeker(&[])).await.unwrap()).partner,
+        anyone.id
+    );
+    let buff = paired(b.join(&seeker(&["films"])).await.unwrap());
+    assert_eq!(
+        (buff.partner, buff.common_interests),
+        (films.id, vec!["films".to_string()])
+    );
+}
+
+#[tokio::test]
+async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
+    let redis = Redis::start();
+    let (a, b) = (redis.instance().await, redis.instance().await);
+    let (mut a_inbox, mut b_inbox) = (a.inbox().await.unwrap(), b.inbox().await.unwrap());
+    let picky = seeker(&["origami"]);
+    let strict = Seeker {
+        only_shared: true,
+        ..seeker(&["chess"])
+    };
+    let easy = seeker(&[]);
+    a.join(&picky).await.unwrap();
+    a.join(&strict).await.unwrap();
+    b.join(&easy).await.unwrap();
+    assert_eq!(a.tick().await.unwrap(), 0, "before the timeout");
+
+    tokio::time::sleep(INTEREST_TIMEOUT + Duration::from_millis(100)).await;
+    assert_eq!(b.tick().await.unwrap(), 1);
+    let Event::Paired(on_a) = events(&mut a_inbox, 1).await.remove(0);
+    let Event::Paired(on_b) = events(&mut b_inbox, 1).await.remove(0);
+    assert_eq!((on_a.me, on_a.partner), (picky.id, easy.id));
+    assert_eq!((on_b.me, on_b.partner), (easy.id, picky.id));
+    assert!(on_a.offers != on_b.offers, "exactly one starts the call");
+    assert!(on_a.waited >= INTEREST_TIMEOUT);
+    assert_eq!(a.waiting().await.unwrap(), 1, "only-shared keeps waiting");
+}
+
+#[tokio::test]
+async fn the_waiters_of_a_dead_instance_leave_the_queue() {
+    let redis = Redis::start();
+    let dying = redis.instance_alive_for(Duration::from_millis(300)).await;
+    let alive = redis.instance().await;
+    dying.join(&seeker(&[])).await.unwrap();
+    dying.join(&seeker(&["cats"])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Nobody is paired with a ghost, even before the sweep.
+    let newcomer = seeker(&["cats"]);
+    assert_eq!(alive.join(&newcomer).await.unwrap(), SharedJoin::Waiting);
+    alive.tick().await.unwrap();
+    assert_eq!(alive.waiting().await.unwrap(), 1, "only the newcomer waits");
+    assert!(alive.leave(newcomer.id).await.unwrap());
+    assert!(!alive.leave(newcomer.id).await.unwrap());
+    assert_eq!(alive.waiting().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
+    let redis = Redis::start();
+    let instances = [
+        redis.instance().await,
+        redis.instance().await,
+        redis.instance().await,
+    ];
+    let mut inboxes = Vec::new();
+    for instance in &instances {
+        inboxes.push(instance.inbox().await.unwrap());
+    }
+    const STRANGERS: usize = 300;
+    let joins = (0..STRANGERS).map(|n| {
+        let queue = instances[n % 3].clone();
+        let seeker = seeker(if n % 2 == 0 { &["a"] } else { &[] });
+        tokio::spawn(async move { (seeker.id, queue.join(&seeker).await.unwrap()) })
+    });
+    let mut partner_of: HashMap<StrangerId, StrangerId> = HashMap::new();
+    let mut everyone = HashSet::new();
+    let mut waiting = Vec::new();
+    for joined in futures_util::future::join_all(joins).await {
+        let (me, outcome) = joined.unwrap();
+        everyone.insert(me);
+        match outcome {
+            SharedJoin::Waiting => waiting.push(me),
+            SharedJoin::Paired(pairing) => {
+                assert!(partner_of.insert(me, pairing.partner).is_none());
+            }
+        }
+    }
+    // Each pairing made by a join also reached the waiter's instance, once.
+    let told = partner_of.len();
+    let mut heard = 0;
+    for inbox in &mut inboxes {
+        while let Ok(more) = inbox.next(Duration::from_millis(300)).await {
+            if more.is_empty() {
+                break;
+            }
+            for Event::Paired(pairing) in more {
+                heard += 1;
+                assert!(
+                    partner_of.insert(pairing.me, pairing.partner).is_none(),
+                    "{} paired twice",
+                    pairing.me
+                );
+            }
+        }
+    }
+    assert_eq!(heard, told);
+    for (me, partner) in &partner_of {
+        assert_ne!(me, partner);
+        assert_eq!(partner_of.get(partner), Some(me), "pairs are mutual");
+    }
+    // Whoever is not paired is still waiting: nobody lost.
+    let still_waiting = instances[0].waiting().await.unwrap() as usize;
+    assert_eq!(partner_of.len() + still_waiting, STRANGERS);
+    assert!(
+        still_waiting <= 2,
+        "at most one waiter per interest group is left unpaired, got {still_waiting}"
+    );
+}
