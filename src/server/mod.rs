@@ -2,6 +2,7 @@
 //!
 //! - [`stranger`]: one connected person as the rest of the server sees them.
 //! - [`matchmaker`]: the waiting queue and who is paired with whom.
+//! - [`cluster`]: the same queue shared by several instances in Redis (being wired in: issue 7).
 //! - [`room`]: one chat and the relay between its members.
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
