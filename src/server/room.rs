@@ -5,6 +5,7 @@ use std::fmt;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::cluster::{Link, Outbound};
 use super::stranger::{Stranger, StrangerId};
 use crate::protocol::{Mode, ServerMessage};
 
@@ -28,8 +29,21 @@ pub struct Room {
     id: RoomId,
     /// Text, or video (where the members may exchange call setup steps).
     mode: Mode,
-    /// The members, in the order they joined.
+    /// The members connected to this instance, in the order they joined.
     members: Vec<Stranger>,
+    /// A partner connected to another instance (with `--redis-url`).
+    remote: Option<RemotePartner>,
+}
+
+/// A member of a room who is connected to another instance.
+#[derive(Debug, Clone)]
+pub struct RemotePartner {
+    /// Who.
+    pub id: StrangerId,
+    /// The instance they are connected to.
+    pub instance: String,
+    /// The way to reach it.
+    pub link: Link,
 }
 
 /// A message was aimed at a room by someone who is not in it.
@@ -48,6 +62,7 @@ impl Room {
             id: RoomId(Uuid::new_v4()),
             mode,
             members: Vec::with_capacity(2),
+            remote: None,
         }
     }
 
@@ -68,6 +83,16 @@ impl Room {
         }
     }
 
+    /// Seats a partner connected to another instance.
+    pub fn add_remote(&mut self, partner: RemotePartner) {
+        self.remote = Some(partner);
+    }
+
+    /// The partner on another instance, if any.
+    pub fn remote(&self) -> Option<&RemotePartner> {
+        self.remote.as_ref()
+    }
+
     /// Whether `id` is a member.
     pub fn contains(&self, id: StrangerId) -> bool {
         self.members.iter().any(|m| m.id() == id)
@@ -78,19 +103,45 @@ impl Room {
         self.members.iter().map(Stranger::id)
     }
 
-    /// How many members are here.
+    /// How many members are here, on this instance or another.
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.members.len() + usize::from(self.remote.is_some())
     }
 
     /// Whether nobody is here.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len() == 0
     }
 
     /// A chat needs two: with fewer, the room has nothing left to do.
     pub fn is_over(&self) -> bool {
-        self.members.len() < 2
+        self.len() < 2
+    }
+
+    /// The remote partner `from` left (or their instance died): everyone here
+    /// is told. False if `from` is not this room's remote partner.
+    pub fn remote_left(&mut self, from: StrangerId) -> bool {
+        if self.remote.as_ref().is_none_or(|r| r.id != from) {
+            return false;
+        }
+        self.remote = None;
+        self.broadcast(from, ServerMessage::StrangerLeft, Instant::now());
+        true
+    }
+
+    /// Passes on `message` from the remote partner `from` to the members here.
+    pub fn relay_from_remote(
+        &self,
+        from: StrangerId,
+        message: ServerMessage,
+    ) -> Result<(), NotAMember> {
+        match &self.remote {
+            Some(remote) if remote.id == from => {
+                self.broadcast(from, message, Instant::now());
+                Ok(())
+            }
+            _ => Err(NotAMember),
+        }
     }
 
     /// Removes `id` and tells everyone still here that the stranger left.
@@ -122,8 +173,17 @@ impl Room {
         Ok(())
     }
 
-    /// Sends `message` to every member except `from`.
+    /// Sends `message` to every member except `from`: here through their
+    /// outboxes, on another instance through the link.
     fn broadcast(&self, from: StrangerId, message: ServerMessage, since: Instant) {
+        if let Some(remote) = self.remote.as_ref().filter(|r| r.id != from) {
+            remote.link.send(Outbound {
+                instance: remote.instance.clone(),
+                from,
+                to: remote.id,
+                message: message.clone(),
+            });
+        }
         for member in self.members.iter().filter(|m| m.id() != from) {
             member.deliver_since(message.clone(), since);
         }
@@ -221,6 +281,69 @@ mod tests {
             );
         }
         assert!(alice_rx.try_recv().is_err(), "the sender gets no echo");
+    }
+
+    #[test]
+    fn a_partner_on_another_instance_is_reached_through_the_link_in_order() {
+        let (alice, mut alice_rx) = stranger();
+        let (link, mut outbound) = Link::new();
+        let bob = StrangerId::new();
+        let mut room = Room::new();
+        room.add(alice.clone());
+        room.add_remote(RemotePartner {
+            id: bob,
+            instance: "b".into(),
+            link,
+        });
+        assert!(!room.is_over());
+        for text in ["one", "two"] {
+            room.relay(alice.id(), ServerMessage::Message { text: text.into() })
+                .unwrap();
+        }
+        for text in ["one", "two"] {
+            let sent = outbound.try_recv().unwrap();
+            assert_eq!(
+                (sent.instance.as_str(), sent.from, sent.to),
+                ("b", alice.id(), bob)
+            );
+            assert_eq!(sent.message, ServerMessage::Message { text: text.into() });
+        }
+        assert!(alice_rx.try_recv().is_err(), "no echo");
+
+        room.relay_from_remote(bob, ServerMessage::Typing { typing: true })
+            .unwrap();
+        assert_eq!(
+            alice_rx.try_recv().ok(),
+            Some(ServerMessage::Typing { typing: true })
+        );
+        let earlier_partner = StrangerId::new();
+        assert_eq!(
+            room.relay_from_remote(earlier_partner, ServerMessage::StrangerLeft),
+            Err(NotAMember),
+            "a late message from an earlier chat reaches nobody"
+        );
+        assert!(!room.remote_left(earlier_partner));
+        assert!(room.remote_left(bob));
+        assert_eq!(alice_rx.try_recv().ok(), Some(ServerMessage::StrangerLeft));
+        assert!(room.is_over());
+    }
+
+    #[test]
+    fn leaving_tells_the_partner_on_another_instance() {
+        let (alice, _a) = stranger();
+        let (link, mut outbound) = Link::new();
+        let bob = StrangerId::new();
+        let mut room = Room::new();
+        room.add(alice.clone());
+        room.add_remote(RemotePartner {
+            id: bob,
+            instance: "b".into(),
+            link,
+        });
+        room.remove(alice.id());
+        let sent = outbound.try_recv().unwrap();
+        assert_eq!((sent.to, sent.message), (bob, ServerMessage::StrangerLeft));
+        assert!(room.is_over());
     }
 
     #[test]

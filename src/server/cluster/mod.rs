@@ -17,9 +17,11 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script, Value};
 
+use tokio::sync::mpsc;
+
 use super::matchmaker::Seeker;
 use super::stranger::StrangerId;
-use crate::protocol::Mode;
+use crate::protocol::{Mode, ServerMessage};
 
 /// How much longer than its blocking time an inbox read may take before the
 /// connection is considered lost.
@@ -44,6 +46,39 @@ pub struct SharedQueue {
     join: Script,
     tick: Script,
     leave: Script,
+}
+
+/// A message for a stranger connected to another instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// The instance the stranger is connected to.
+    pub instance: String,
+    /// Their partner here, so a late message from an earlier chat is recognised.
+    pub from: StrangerId,
+    /// Who it is for.
+    pub to: StrangerId,
+    /// What to tell them.
+    pub message: ServerMessage,
+}
+
+/// How rooms reach partners on other instances without waiting: each message is
+/// queued for this instance's cluster task, which writes them, in order, to the
+/// partner instance's inbox. Unbounded because a room must never drop a message;
+/// what can be queued is bounded by every stranger's rate limits.
+#[derive(Debug, Clone)]
+pub struct Link(mpsc::UnboundedSender<Outbound>);
+
+impl Link {
+    /// A link, and the receiving end the cluster task drains.
+    pub fn new() -> (Link, mpsc::UnboundedReceiver<Outbound>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Link(sender), receiver)
+    }
+
+    /// Queues `message`; false if the cluster task is gone (the server is stopping).
+    pub fn send(&self, message: Outbound) -> bool {
+        self.0.send(message).is_ok()
+    }
 }
 
 /// The outcome of [`SharedQueue::join`].
