@@ -22,7 +22,9 @@ async fn main() -> std::io::Result<()> {
     let addr = options.site_addr;
     let listener = server::bind(addr)?;
     tracing::info!("Strangers is listening on http://{addr}");
-    let state = server::AppState::new(options, settings);
+    let state = server::AppState::start(options, settings)
+        .await
+        .map_err(|error| std::io::Error::other(format!("cannot reach Redis: {error}")))?;
     server::serve(listener, state, shutdown_signal()).await
 }
 

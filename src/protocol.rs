@@ -273,6 +273,8 @@ pub enum ErrorCode {
     NotInCall,
     /// A video call setup step was malformed or too large.
     BadSignal,
+    /// The server cannot reach the queue it shares with other servers right now.
+    MatchingPaused,
 }
 
 impl ServerMessage {
@@ -305,6 +307,10 @@ impl ErrorCode {
             }
             ErrorCode::NotInCall => "You are not in a video chat, so the call setup was not sent.",
             ErrorCode::BadSignal => "The call setup message was malformed or too large.",
+            ErrorCode::MatchingPaused => {
+                "Finding strangers is paused for a moment: this server lost touch with the others. \
+                 Press New to try again."
+            }
         }
     }
 }

@@ -443,6 +443,17 @@ impl ChatSession {
                     ),
                 );
             }
+            // The search stopped on the server's side: "New" asks again.
+            (
+                Phase::Searching,
+                ServerMessage::Error {
+                    code: ErrorCode::MatchingPaused,
+                    message,
+                },
+            ) => {
+                self.enter(Phase::Ended);
+                self.note(Speaker::Error, message);
+            }
             (_, ServerMessage::Error { message, .. }) => self.note(Speaker::Error, message),
             _ => {}
         }
@@ -716,6 +727,25 @@ mod tests {
         assert_eq!(session.button_label(), "New");
         assert_eq!(session.press_stop_or_new(), Action::Reconnect);
         assert_eq!(session.phase(), Phase::Connecting);
+    }
+
+    #[test]
+    fn a_search_the_server_cannot_run_ends_and_new_asks_again() {
+        let mut session = ChatSession::default();
+        session.receive(WELCOME);
+        session.receive(ServerMessage::Waiting);
+        session.receive(ServerMessage::error(ErrorCode::MatchingPaused));
+        assert_eq!(session.phase(), Phase::Ended);
+        assert_eq!(
+            lines(&session),
+            [(Speaker::Error, ErrorCode::MatchingPaused.describe())]
+        );
+        assert_eq!(session.button_label(), "New");
+        assert_eq!(
+            session.press_stop_or_new(),
+            Action::Send(ClientMessage::join_anyone())
+        );
+        assert_eq!(session.phase(), Phase::Searching);
     }
 
     #[test]

@@ -2,69 +2,30 @@
 //! `redis-server` (Debian's, installed by `.ci/setup`) on a private Unix socket.
 #![cfg(all(feature = "ssr", unix))]
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::collections::HashMap;
 use std::time::Duration;
+
+use common::redis::Redis;
 
 use strangers::protocol::Mode;
 use strangers::server::cluster::{Event, Match, SharedJoin, SharedQueue};
 use strangers::server::matchmaker::Seeker;
 use strangers::server::stranger::StrangerId;
 
-const ALIVE_FOR: Duration = Duration::from_secs(10);
 const INTEREST_TIMEOUT: Duration = Duration::from_millis(300);
 
-/// A private Redis, gone with the test.
-struct Redis {
-    child: Child,
-    dir: PathBuf,
+/// A new instance's view of the shared queue.
+async fn instance(redis: &Redis) -> SharedQueue {
+    instance_alive_for(redis, Duration::from_secs(10)).await
 }
 
-impl Redis {
-    fn start() -> Redis {
-        let dir = std::env::temp_dir().join(format!("strangers-redis-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
-            .arg("--unixsocket")
-            .arg(dir.join("redis.sock"))
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/setup installs it)");
-        Redis { child, dir }
-    }
-
-    fn url(&self) -> String {
-        format!("redis+unix://{}", self.dir.join("redis.sock").display())
-    }
-
-    /// A new instance's view of the shared queue, once Redis answers.
-    async fn instance(&self) -> SharedQueue {
-        self.instance_alive_for(ALIVE_FOR).await
-    }
-
-    async fn instance_alive_for(&self, alive_for: Duration) -> SharedQueue {
-        for _ in 0..100 {
-            if let Ok(queue) =
-                SharedQueue::connect(&self.url(), "test:", INTEREST_TIMEOUT, alive_for).await
-            {
-                return queue;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server did not start");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+async fn instance_alive_for(redis: &Redis, alive_for: Duration) -> SharedQueue {
+    redis.wait_until_up().await;
+    SharedQueue::connect(&redis.url(), "test:", INTEREST_TIMEOUT, alive_for)
+        .await
+        .expect("connect to the test Redis")
 }
 
 fn seeker(interests: &[&str]) -> Seeker {
@@ -78,6 +39,14 @@ fn paired(joined: SharedJoin) -> Match {
     match joined {
         SharedJoin::Paired(pairing) => pairing,
         SharedJoin::Waiting => panic!("expected a pairing, got waiting"),
+    }
+}
+
+/// The pairing an inbox event tells of.
+fn pairing(event: Event) -> Match {
+    match event {
+        Event::Paired(pairing) => pairing,
+        other => panic!("expected a pairing, got {other:?}"),
     }
 }
 
@@ -95,7 +64,7 @@ async fn events(inbox: &mut strangers::server::cluster::Inbox, count: usize) -> 
 #[tokio::test]
 async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
     let redis = Redis::start();
-    let (a, b) = (redis.instance().await, redis.instance().await);
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
     let mut a_inbox = a.inbox().await.unwrap();
     let alice = Seeker {
         mode: Mode::Video,
@@ -113,8 +82,7 @@ async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
     assert_eq!(on_b.partner_instance, a.instance());
     assert!(on_b.offers, "the one who joined last starts the call");
 
-    let told = events(&mut a_inbox, 1).await;
-    let Event::Paired(on_a) = &told[0];
+    let on_a = pairing(events(&mut a_inbox, 1).await.remove(0));
     assert_eq!((on_a.me, on_a.partner), (alice.id, bob.id));
     assert_eq!(on_a.partner_instance, b.instance());
     assert_eq!(on_a.mode, Mode::Video);
@@ -125,7 +93,7 @@ async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
 #[tokio::test]
 async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
     let redis = Redis::start();
-    let (a, b) = (redis.instance().await, redis.instance().await);
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
     let me = seeker(&[]);
     assert_eq!(a.join(&me).await.unwrap(), SharedJoin::Waiting);
     assert_eq!(
@@ -157,7 +125,7 @@ async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
 #[tokio::test]
 async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
     let redis = Redis::start();
-    let (a, b) = (redis.instance().await, redis.instance().await);
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
     let anyone = seeker(&[]);
     let jazz = seeker(&["jazz"]);
     let films = seeker(&["films"]);
@@ -185,7 +153,7 @@ async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
 #[tokio::test]
 async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
     let redis = Redis::start();
-    let (a, b) = (redis.instance().await, redis.instance().await);
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
     let (mut a_inbox, mut b_inbox) = (a.inbox().await.unwrap(), b.inbox().await.unwrap());
     let picky = seeker(&["origami"]);
     let strict = Seeker {
@@ -200,8 +168,8 @@ async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
 
     tokio::time::sleep(INTEREST_TIMEOUT + Duration::from_millis(100)).await;
     assert_eq!(b.tick().await.unwrap(), 1);
-    let Event::Paired(on_a) = events(&mut a_inbox, 1).await.remove(0);
-    let Event::Paired(on_b) = events(&mut b_inbox, 1).await.remove(0);
+    let on_a = pairing(events(&mut a_inbox, 1).await.remove(0));
+    let on_b = pairing(events(&mut b_inbox, 1).await.remove(0));
     assert_eq!((on_a.me, on_a.partner), (picky.id, easy.id));
     assert_eq!((on_b.me, on_b.partner), (easy.id, picky.id));
     assert!(on_a.offers != on_b.offers, "exactly one starts the call");
@@ -212,8 +180,8 @@ async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
 #[tokio::test]
 async fn the_waiters_of_a_dead_instance_leave_the_queue() {
     let redis = Redis::start();
-    let dying = redis.instance_alive_for(Duration::from_millis(300)).await;
-    let alive = redis.instance().await;
+    let dying = instance_alive_for(&redis, Duration::from_millis(300)).await;
+    let alive = instance(&redis).await;
     dying.join(&seeker(&[])).await.unwrap();
     dying.join(&seeker(&["cats"])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -232,9 +200,9 @@ async fn the_waiters_of_a_dead_instance_leave_the_queue() {
 async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
     let redis = Redis::start();
     let instances = [
-        redis.instance().await,
-        redis.instance().await,
-        redis.instance().await,
+        instance(&redis).await,
+        instance(&redis).await,
+        instance(&redis).await,
     ];
     let mut inboxes = Vec::new();
     for instance in &instances {
@@ -244,40 +212,45 @@ async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
     let joins = (0..STRANGERS).map(|n| {
         let queue = instances[n % 3].clone();
         let seeker = seeker(if n % 2 == 0 { &["a"] } else { &[] });
-        tokio::spawn(async move { (seeker.id, queue.join(&seeker).await.unwrap()) })
+        tokio::spawn(async move {
+            let outcome = queue.join(&seeker).await.unwrap();
+            (seeker.id, queue.instance().to_owned(), outcome)
+        })
     });
     let mut partner_of: HashMap<StrangerId, StrangerId> = HashMap::new();
-    let mut everyone = HashSet::new();
-    let mut waiting = Vec::new();
+    let mut across = 0;
     for joined in futures_util::future::join_all(joins).await {
-        let (me, outcome) = joined.unwrap();
-        everyone.insert(me);
-        match outcome {
-            SharedJoin::Waiting => waiting.push(me),
-            SharedJoin::Paired(pairing) => {
-                assert!(partner_of.insert(me, pairing.partner).is_none());
+        let (me, instance, outcome) = joined.unwrap();
+        if let SharedJoin::Paired(pairing) = outcome {
+            assert!(partner_of.insert(me, pairing.partner).is_none());
+            if pairing.partner_instance == instance {
+                // The reply is all a waiter on the joiner's own instance needs.
+                assert!(partner_of.insert(pairing.partner, me).is_none());
+            } else {
+                across += 1;
             }
         }
     }
-    // Each pairing made by a join also reached the waiter's instance, once.
-    let told = partner_of.len();
+    // Each pairing across instances also reached the waiter's instance, once.
     let mut heard = 0;
     for inbox in &mut inboxes {
-        while let Ok(more) = inbox.next(Duration::from_millis(300)).await {
+        loop {
+            let more = inbox.next(Duration::from_millis(300)).await.unwrap();
             if more.is_empty() {
                 break;
             }
-            for Event::Paired(pairing) in more {
+            for event in more {
+                let made = pairing(event);
                 heard += 1;
                 assert!(
-                    partner_of.insert(pairing.me, pairing.partner).is_none(),
+                    partner_of.insert(made.me, made.partner).is_none(),
                     "{} paired twice",
-                    pairing.me
+                    made.me
                 );
             }
         }
     }
-    assert_eq!(heard, told);
+    assert_eq!(heard, across);
     for (me, partner) in &partner_of {
         assert_ne!(me, partner);
         assert_eq!(partner_of.get(partner), Some(me), "pairs are mutual");

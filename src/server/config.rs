@@ -132,6 +132,11 @@ pub struct Config {
     /// How long shutdown waits for every stranger to be told before exiting anyway (s).
     #[arg(long, env = "STRANGERS_SHUTDOWN_TIMEOUT_S", default_value_t = 10)]
     pub shutdown_timeout_s: u64,
+
+    /// Share matchmaking and chats with every other instance using this Redis,
+    /// e.g. redis://127.0.0.1:6379 (unset: this instance alone, in memory).
+    #[arg(long, env = "STRANGERS_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 /// The parsed `--ice-servers` list.
@@ -196,6 +201,7 @@ impl Config {
             trusted_proxy_hops: self.trusted_proxy_hops,
             header_timeout: Duration::from_secs(self.header_timeout_s),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
+            redis_url: self.redis_url.clone().filter(|url| !url.is_empty()),
         })
     }
 }

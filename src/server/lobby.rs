@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::cluster::{ClusterSide, Match, Request};
 use super::ice::IceConfig;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, Snapshot};
 use super::network::AddressKey;
-use super::room::{Room, RoomId};
+use super::room::{RemotePartner, Room, RoomId};
 use super::stranger::{Kick, Stranger, StrangerId};
-use crate::protocol::{CallRole, CallSetup, CallSignal, Mode, ServerMessage};
+use crate::protocol::{CallRole, CallSetup, CallSignal, ErrorCode, Mode, ServerMessage};
 
 /// Where a stranger is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,11 @@ struct State {
     ice: IceConfig,
     /// Where pairings and relayed messages are counted.
     metrics: Arc<Metrics>,
+    /// With `--redis-url`: the queue is shared with other instances, through
+    /// the cluster task, instead of `matchmaker`.
+    cluster: Option<ClusterSide>,
+    /// Strangers connected to other instances, last we heard.
+    online_elsewhere: usize,
 }
 
 /// One connected stranger.
@@ -99,6 +105,9 @@ struct Seat {
     stranger: Stranger,
     /// Where they are.
     place: Place,
+    /// What they asked for while waiting in the shared queue, to ask again if
+    /// the partner it found vanished before the pairing completed.
+    seeking: Option<Seeker>,
 }
 
 impl Lobby {
@@ -112,6 +121,8 @@ impl Lobby {
             announced_online: None,
             ice: IceConfig::default(),
             metrics: Arc::default(),
+            cluster: None,
+            online_elsewhere: 0,
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
@@ -128,6 +139,106 @@ impl Lobby {
     pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
         self.state().metrics = metrics;
         self
+    }
+
+    /// Matches through the queue shared with other instances from now on.
+    pub fn with_cluster(self, cluster: ClusterSide) -> Self {
+        self.state().cluster = Some(cluster);
+        self
+    }
+
+    /// The shared queue paired one of our strangers (`m.me`): seats them with
+    /// their partner, here or on another instance, and tells them.
+    ///
+    /// Called by the cluster task, in the order Redis made the pairings, for
+    /// joins it made and for pairings other instances made of our waiters.
+    pub fn paired(&self, m: Match) {
+        self.state().paired(m);
+    }
+
+    /// `message` from `from`, a stranger on another instance, for `to`, here.
+    /// It reaches `to` only if `from` is still their partner.
+    pub fn from_remote(&self, from: StrangerId, to: StrangerId, message: ServerMessage) {
+        let mut state = self.state();
+        let Ok(Some(room)) = state.room_of(to) else {
+            return;
+        };
+        let room_id = room.id();
+        if message == ServerMessage::StrangerLeft {
+            let over = state
+                .rooms
+                .get_mut(&room_id)
+                .is_some_and(|room| room.remote_left(from) && room.is_over());
+            if over {
+                state.end_room(room_id);
+            }
+        } else {
+            let _ = room.relay_from_remote(from, message);
+        }
+    }
+
+    /// `instance` stopped proving it is alive: everyone chatting with one of
+    /// its strangers is told the stranger left.
+    pub fn instance_died(&self, instance: &str) {
+        let mut state = self.state();
+        let lost: Vec<(RoomId, StrangerId)> = state
+            .rooms
+            .values()
+            .filter_map(|room| {
+                let remote = room.remote()?;
+                (remote.instance == instance).then_some((room.id(), remote.id))
+            })
+            .collect();
+        for (room_id, partner) in lost {
+            if let Some(room) = state.rooms.get_mut(&room_id) {
+                room.remote_left(partner);
+            }
+            state.end_room(room_id);
+        }
+    }
+
+    /// What every stranger waiting here asked for (to queue them again after
+    /// Redis lost its data).
+    pub fn waiting_seekers(&self) -> Vec<Seeker> {
+        let state = self.state();
+        state
+            .strangers
+            .values()
+            .filter(|seat| seat.place == Place::Waiting)
+            .filter_map(|seat| seat.seeking.clone())
+            .collect()
+    }
+
+    /// How many strangers are connected to the other instances (with a shared
+    /// queue), for the online count.
+    pub fn set_online_elsewhere(&self, count: usize) {
+        self.state().online_elsewhere = count;
+    }
+
+    /// The instances our strangers' partners are connected to.
+    pub fn remote_instances(&self) -> Vec<String> {
+        let state = self.state();
+        let mut instances: Vec<String> = state
+            .rooms
+            .values()
+            .filter_map(|room| Some(room.remote()?.instance.clone()))
+            .collect();
+        instances.sort();
+        instances.dedup();
+        instances
+    }
+
+    /// The shared queue could not be asked for `id` (Redis is unreachable):
+    /// they stop waiting and are told plainly.
+    pub fn matching_failed(&self, id: StrangerId) {
+        let mut state = self.state();
+        if state.strangers.get(&id).map(|seat| seat.place) == Some(Place::Waiting) {
+            state.set_place(id, Place::Idle);
+            if let Some(seat) = state.strangers.get_mut(&id) {
+                seat.seeking = None;
+            }
+            state.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
+        }
     }
 
     /// The lobby's numbers for a metrics scrape.
@@ -152,7 +263,7 @@ impl Lobby {
     /// service offers, and hears how many are online.
     pub fn arrive(&self, stranger: Stranger) {
         let mut state = self.state();
-        let count = state.strangers.len() as u64 + 1;
+        let count = (state.strangers.len() + 1 + state.online_elsewhere) as u64;
         let relay = state.ice.relays();
         stranger.deliver(ServerMessage::Welcome { relay });
         stranger.deliver(ServerMessage::Online { count });
@@ -163,6 +274,7 @@ impl Lobby {
         let seat = Seat {
             stranger,
             place: Place::Idle,
+            seeking: None,
         };
         state.strangers.insert(seat.stranger.id(), seat);
     }
@@ -226,7 +338,7 @@ impl Lobby {
     pub fn announce_online(&self) {
         let (count, everyone) = {
             let mut state = self.state();
-            let count = state.strangers.len();
+            let count = state.strangers.len() + state.online_elsewhere;
             if state.announced_online == Some(count) {
                 return;
             }
@@ -341,6 +453,15 @@ impl State {
             only_shared: request.only_shared,
             mode: request.mode,
         };
+        if let Some(cluster) = &self.cluster {
+            let _ = cluster.requests.send(Request::Join(seeker.clone()));
+            if let Some(seat) = self.strangers.get_mut(&id) {
+                seat.seeking = Some(seeker);
+            }
+            self.set_place(id, Place::Waiting);
+            self.tell(id, ServerMessage::Waiting);
+            return Ok(());
+        }
         match self.matchmaker.join(seeker, now) {
             Joined::Waiting => {
                 self.set_place(id, Place::Waiting);
@@ -408,7 +529,17 @@ impl State {
     fn leave(&mut self, id: StrangerId) {
         match self.strangers.get(&id).map(|seat| seat.place) {
             Some(Place::Waiting) => {
-                self.matchmaker.remove(id);
+                match &self.cluster {
+                    Some(cluster) => {
+                        let _ = cluster.requests.send(Request::Leave(id));
+                    }
+                    None => {
+                        self.matchmaker.remove(id);
+                    }
+                }
+                if let Some(seat) = self.strangers.get_mut(&id) {
+                    seat.seeking = None;
+                }
                 self.set_place(id, Place::Idle);
             }
             Some(Place::Chatting(room)) => self.leave_room(id, room),
@@ -424,12 +555,103 @@ impl State {
             return;
         };
         room.remove(id);
-        if room.is_over()
-            && let Some(room) = self.rooms.remove(&room_id)
-        {
+        if room.is_over() {
+            self.end_room(room_id);
+        }
+    }
+
+    /// Removes a room whose chat is over; whoever is still in it becomes idle.
+    fn end_room(&mut self, room_id: RoomId) {
+        if let Some(room) = self.rooms.remove(&room_id) {
             for member in room.member_ids() {
                 self.set_place(member, Place::Idle);
             }
+        }
+    }
+
+    /// See [`Lobby::paired`].
+    fn paired(&mut self, m: Match) {
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let local_partner = m.partner_instance == cluster.instance;
+        let place_of = |state: &State, id| state.strangers.get(&id).map(|seat| seat.place);
+        // Both on this instance and already seated together: the same pairing,
+        // told to each of them (the interest timeout's pairings are).
+        if let Some(Place::Chatting(room)) = place_of(self, m.me)
+            && self.rooms.get(&room).is_some_and(|r| r.contains(m.partner))
+        {
+            return;
+        }
+        if place_of(self, m.me) != Some(Place::Waiting) {
+            // Ours left or departed while Redis paired them: the pairing does
+            // not happen. A partner here asks again; one elsewhere is told.
+            if local_partner {
+                self.ask_again(m.partner, &cluster);
+            } else {
+                cluster.link.send(super::cluster::Outbound {
+                    instance: m.partner_instance.clone(),
+                    from: m.me,
+                    to: m.partner,
+                    message: ServerMessage::StrangerLeft,
+                });
+            }
+            return;
+        }
+        if local_partner {
+            if place_of(self, m.partner) == Some(Place::Waiting) {
+                let (waiter, joiner) = if m.offers {
+                    (m.partner, m.me)
+                } else {
+                    (m.me, m.partner)
+                };
+                self.open_room(Pairing {
+                    waiter,
+                    joiner,
+                    common_interests: m.common_interests,
+                    mode: m.mode,
+                    waited: [m.waited, m.partner_waited],
+                });
+            } else {
+                self.ask_again(m.me, &cluster);
+            }
+            return;
+        }
+        self.metrics.waited(m.waited);
+        self.metrics.paired(m.mode);
+        let mut room = Room::for_mode(m.mode);
+        room.add_remote(RemotePartner {
+            id: m.partner,
+            instance: m.partner_instance,
+            link: cluster.link.clone(),
+        });
+        let call = (m.mode == Mode::Video).then(|| CallSetup {
+            role: if m.offers {
+                CallRole::Offer
+            } else {
+                CallRole::Answer
+            },
+            ice_servers: self.ice.for_call(std::time::SystemTime::now()),
+        });
+        if let Some(seat) = self.strangers.get_mut(&m.me) {
+            seat.place = Place::Chatting(room.id());
+            seat.seeking = None;
+            room.add(seat.stranger.clone());
+            seat.stranger.deliver(ServerMessage::Paired {
+                common_interests: m.common_interests,
+                call,
+            });
+        }
+        self.rooms.insert(room.id(), room);
+    }
+
+    /// `id`, still waiting here, lost the partner Redis found: back in the queue.
+    fn ask_again(&mut self, id: StrangerId, cluster: &ClusterSide) {
+        let Some(seat) = self.strangers.get(&id) else {
+            return;
+        };
+        if let (Place::Waiting, Some(seeker)) = (seat.place, &seat.seeking) {
+            let _ = cluster.requests.send(Request::Join(seeker.clone()));
         }
     }
 
@@ -452,7 +674,11 @@ impl State {
             assert_eq!(*id, seat.stranger.id());
             match seat.place {
                 Place::Idle => assert!(!self.matchmaker.is_waiting(*id)),
-                Place::Waiting => assert!(self.matchmaker.is_waiting(*id), "{id} lost from queue"),
+                // With a shared queue, the waiting are in Redis.
+                Place::Waiting => assert!(
+                    self.cluster.is_some() || self.matchmaker.is_waiting(*id),
+                    "{id} lost from queue"
+                ),
                 Place::Chatting(room) => {
                     assert!(!self.matchmaker.is_waiting(*id), "{id} in two places");
                     let room = self.rooms.get(&room).expect("a chatter's room exists");

@@ -50,6 +50,8 @@ pub enum RejectionReason {
     Ban,
     /// A network over its share of connections or new connections a minute.
     AddressLimit,
+    /// A join while the queue shared with other instances was unreachable.
+    Unavailable,
 }
 
 /// One label, as Prometheus likes them: `reason="too_slow"`.
@@ -84,6 +86,7 @@ impl RejectionReason {
             | ErrorCode::EmptyMessage
             | ErrorCode::BadJoin
             | ErrorCode::BadSignal => RejectionReason::Malformed,
+            ErrorCode::MatchingPaused => RejectionReason::Unavailable,
         }
     }
 
@@ -96,6 +99,7 @@ impl RejectionReason {
             RejectionReason::NotInChat => "not_in_chat",
             RejectionReason::Ban => "ban",
             RejectionReason::AddressLimit => "address_limit",
+            RejectionReason::Unavailable => "unavailable",
         };
         [("reason", value)]
     }

@@ -110,6 +110,8 @@ pub struct Settings {
     pub header_timeout: Duration,
     /// How long shutdown waits for connections to say goodbye before exiting anyway.
     pub shutdown_timeout: Duration,
+    /// The Redis shared with other instances; `None`: this instance alone.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -137,6 +139,7 @@ impl Default for Settings {
             trusted_proxy_hops: 0,
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            redis_url: None,
         }
     }
 }
@@ -175,6 +178,46 @@ impl AppState {
             gate: Gatekeeper::new(settings.limits.clone(), settings.trusted_proxy_hops),
             settings,
         }
+    }
+}
+
+impl AppState {
+    /// State for a fresh server, joined to the other instances through Redis
+    /// when `settings.redis_url` is set (the cluster task runs until shutdown).
+    pub async fn start(
+        leptos_options: LeptosOptions,
+        settings: Settings,
+    ) -> Result<Self, redis::RedisError> {
+        let state = AppState::new(leptos_options, settings);
+        let Some(url) = state.settings.redis_url.clone() else {
+            return Ok(state);
+        };
+        let queue = cluster::SharedQueue::connect(
+            &url,
+            cluster::KEY_PREFIX,
+            state.settings.interest_timeout,
+            cluster::ALIVE_FOR,
+        )
+        .await?;
+        let (requests, requested) = tokio::sync::mpsc::unbounded_channel();
+        let (link, outbound) = cluster::Link::new();
+        tracing::info!(
+            instance = queue.instance(),
+            "sharing matchmaking through Redis"
+        );
+        let lobby = state.lobby.clone().with_cluster(cluster::ClusterSide {
+            instance: queue.instance().to_owned(),
+            requests,
+            link,
+        });
+        tokio::spawn(cluster::run(
+            queue,
+            lobby,
+            requested,
+            outbound,
+            state.shutdown.clone(),
+        ));
+        Ok(state)
     }
 }
 

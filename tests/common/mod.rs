@@ -1,6 +1,8 @@
 //! A real server on 127.0.0.1:0 and WebSocket clients that talk to it.
 #![allow(dead_code)] // each test file uses its own part of this kit
 
+pub mod redis;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -40,7 +42,9 @@ impl TestServer {
         let listener = server::bind("127.0.0.1:0".parse().unwrap()).expect("bind a free port");
         let addr = listener.local_addr().unwrap();
         let options = LeptosOptions::builder().output_name("strangers").build();
-        let state = AppState::new(options, settings);
+        let state = AppState::start(options, settings)
+            .await
+            .expect("Redis is reachable");
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(server::serve(listener, state.clone(), async move {
             let _ = stopped.await;

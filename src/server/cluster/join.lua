@@ -30,7 +30,10 @@ if partner then
   local shared = common(interests, w.interests)
   remember(id, w.id)
   local waited = now - tonumber(w.since)
-  tell_paired(w.instance, w.id, id, inst, mode, waited, shared, false)
+  -- A waiter on the joiner's own instance is seated from this reply alone.
+  if w.instance ~= inst then
+    tell_paired(w.instance, w.id, id, inst, mode, waited, shared, false)
+  end
   local reply = {'paired', w.id, w.instance, tostring(waited)}
   for _, interest in ipairs(shared) do reply[#reply + 1] = interest end
   return reply

@@ -18,10 +18,16 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script, Value};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use super::lobby::Lobby;
 use super::matchmaker::Seeker;
 use super::stranger::StrangerId;
 use crate::protocol::{Mode, ServerMessage};
+
+/// Each inbox keeps about this many entries; an instance reads its inbox
+/// continuously, so only a dead one's would ever fill.
+const INBOX_LENGTH: u64 = 100_000;
 
 /// How much longer than its blocking time an inbox read may take before the
 /// connection is considered lost.
@@ -81,6 +87,27 @@ impl Link {
     }
 }
 
+/// What the lobby asks of the cluster task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Find this stranger a partner on any instance, or queue them.
+    Join(Seeker),
+    /// Take this stranger out of the shared queue.
+    Leave(StrangerId),
+}
+
+/// The lobby's side of the cluster: its instance's name, and the queues to the
+/// cluster task (requests, and messages for partners on other instances).
+#[derive(Debug, Clone)]
+pub struct ClusterSide {
+    /// This instance's name.
+    pub instance: String,
+    /// Joins and leaves, handled in order.
+    pub requests: mpsc::UnboundedSender<Request>,
+    /// Messages for partners on other instances.
+    pub link: Link,
+}
+
 /// The outcome of [`SharedQueue::join`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SharedJoin {
@@ -103,6 +130,9 @@ pub struct Match {
     pub mode: Mode,
     /// How long our stranger waited.
     pub waited: Duration,
+    /// How long the partner waited, when we made the pairing (else zero: the
+    /// partner's instance counts it).
+    pub partner_waited: Duration,
     /// The interests both listed.
     pub common_interests: Vec<String>,
     /// Whether our stranger starts the video call (the one who joined last).
@@ -110,17 +140,16 @@ pub struct Match {
 }
 
 /// Something another instance (or the queue) has to tell one of our strangers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A waiter of ours was paired.
     Paired(Match),
-}
-
-/// An event from the inbox, and where reading continues after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivered {
-    pub position: String,
-    pub event: Event,
+    /// A message from a partner on another instance.
+    Relayed {
+        from: StrangerId,
+        to: StrangerId,
+        message: ServerMessage,
+    },
 }
 
 impl SharedQueue {
@@ -155,21 +184,24 @@ impl SharedQueue {
 
     /// Says this instance is alive for another `alive_for`. Called well within
     /// that time; once it stops, other instances drop this one's waiters.
-    pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<()> {
+    /// Returns whether Redis still knew this instance: false the first time,
+    /// and after Redis lost its data (a restart) or counted this instance dead.
+    pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
         let mut redis = self.redis.clone();
         let alive = format!("{}alive:{}", self.prefix, self.instance);
-        redis::pipe()
+        let (known,): (Option<String>,) = redis::pipe()
             .set_options(
                 &alive,
                 1,
                 redis::SetOptions::default()
+                    .get(true)
                     .with_expiration(redis::SetExpiry::PX(alive_for.as_millis() as u64)),
             )
-            .ignore()
             .sadd(format!("{}instances", self.prefix), &self.instance)
             .ignore()
-            .query_async::<()>(&mut redis)
-            .await
+            .query_async(&mut redis)
+            .await?;
+        Ok(known.is_some())
     }
 
     /// `seeker`, connected here, asks for a stranger on any instance.
@@ -180,7 +212,7 @@ impl SharedQueue {
             .arg(seeker.id.to_string())
             .arg(&self.instance)
             .arg(seeker.browser.as_deref().unwrap_or(""))
-            .arg(mode_name(seeker.mode))
+            .arg(seeker.mode.as_str())
             .arg(if seeker.only_shared { "1" } else { "0" })
             .arg(self.interest_timeout.as_millis() as u64);
         for interest in &seeker.interests {
@@ -195,6 +227,7 @@ impl SharedQueue {
                 partner_instance: reply[2].clone(),
                 mode: seeker.mode,
                 waited: Duration::ZERO,
+                partner_waited: Duration::from_millis(reply[3].parse().unwrap_or(0)),
                 common_interests: reply[4..].to_vec(),
                 offers: true,
             })),
@@ -222,6 +255,51 @@ impl SharedQueue {
         self.tick.arg(&self.prefix).invoke_async(&mut redis).await
     }
 
+    /// Writes `messages` to their instances' inboxes, in order, in one round trip.
+    pub async fn send(&self, messages: &[Outbound]) -> RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for message in messages {
+            pipe.cmd("XADD")
+                .arg(format!("{}inbox:{}", self.prefix, message.instance))
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(INBOX_LENGTH)
+                .arg("*")
+                .arg("kind")
+                .arg("relay")
+                .arg("from")
+                .arg(message.from.to_string())
+                .arg("to")
+                .arg(message.to.to_string())
+                .arg("message")
+                .arg(message.message.to_frame())
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        pipe.query_async(&mut redis).await
+    }
+
+    /// Publishes how many strangers are connected here; returns how many are
+    /// connected to all live instances together.
+    pub async fn online(&self, here: usize) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}online", self.prefix);
+        let (_, counts): ((), Vec<u64>) = redis::pipe()
+            .hset(&key, &self.instance, here)
+            .hvals(&key)
+            .query_async(&mut redis)
+            .await?;
+        Ok(counts.iter().sum())
+    }
+
+    /// Whether `instance` still proves it is alive.
+    pub async fn is_alive(&self, instance: &str) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        redis
+            .exists(format!("{}alive:{instance}", self.prefix))
+            .await
+    }
+
     /// How many strangers wait, on all instances.
     pub async fn waiting(&self) -> RedisResult<u64> {
         let mut redis = self.redis.clone();
@@ -229,48 +307,71 @@ impl SharedQueue {
     }
 
     /// A connection of its own for reading the inbox: a blocking read would
-    /// hold up every other command on a shared one.
+    /// hold up every other command on a shared one. Reads start after what the
+    /// inbox holds now.
     pub async fn inbox(&self) -> RedisResult<Inbox> {
-        // No response timeout: a blocking read waits on purpose (Inbox::next
-        // bounds each read itself).
-        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
-        let mut redis = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await?;
-        let key = format!("{}inbox:{}", self.prefix, self.instance);
+        let mut inbox = Inbox {
+            client: self.client.clone(),
+            redis: None,
+            key: format!("{}inbox:{}", self.prefix, self.instance),
+            position: String::new(),
+        };
+        let key = inbox.key.clone();
+        let redis = inbox.connection().await?;
         // Everything written from now on; "$" would mean "from each read on",
         // losing what arrives between two reads.
         let last: redis::streams::StreamRangeReply =
             redis.xrevrange_count(&key, "+", "-", 1).await?;
-        let position = last
+        inbox.position = last
             .ids
             .first()
             .map_or("0-0".into(), |entry| entry.id.clone());
-        Ok(Inbox {
-            redis,
-            key,
-            position,
-        })
+        Ok(inbox)
     }
 }
 
 /// This instance's stream of events, read in order, each entry once.
 pub struct Inbox {
-    redis: redis::aio::MultiplexedConnection,
+    client: redis::Client,
+    /// Connected on first use, and again after an error.
+    redis: Option<redis::aio::MultiplexedConnection>,
     key: String,
     /// The last entry read.
     position: String,
 }
 
 impl Inbox {
-    /// The events that arrive within `wait` (empty if none did).
+    async fn connection(&mut self) -> RedisResult<&mut redis::aio::MultiplexedConnection> {
+        if self.redis.is_none() {
+            // No response timeout: a blocking read waits on purpose (`next`
+            // bounds each read itself).
+            let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+            let connection = self
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            self.redis = Some(connection);
+        }
+        Ok(self.redis.as_mut().expect("connected above"))
+    }
+
+    /// The events that arrive within `wait` (empty if none did). After an
+    /// error the next call reconnects and goes on from the last entry read.
     pub async fn next(&mut self, wait: Duration) -> RedisResult<Vec<Event>> {
+        let result = self.read(wait).await;
+        if result.is_err() {
+            self.redis = None;
+        }
+        result
+    }
+
+    async fn read(&mut self, wait: Duration) -> RedisResult<Vec<Event>> {
         let options = redis::streams::StreamReadOptions::default()
             .block(wait.as_millis() as usize)
             .count(1000);
-        let (keys, positions) = ([&self.key], [&self.position]);
-        let read = self.redis.xread_options(&keys, &positions, &options);
+        let (keys, positions) = ([self.key.clone()], [self.position.clone()]);
+        let redis = self.connection().await?;
+        let read = redis.xread_options(&keys, &positions, &options);
         // A Redis that stops answering must not stall the reader forever.
         let reply: Option<redis::streams::StreamReadReply> =
             tokio::time::timeout(wait + READ_MARGIN, read)
@@ -305,6 +406,7 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
                 Mode::Text
             },
             waited: Duration::from_millis(text("waited")?.parse().unwrap_or(0)),
+            partner_waited: Duration::ZERO,
             common_interests: text("common")?
                 .split('\n')
                 .filter(|i| !i.is_empty())
@@ -312,14 +414,13 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
                 .collect(),
             offers: text("offers")? == "1",
         })),
+        "relay" => Ok(Event::Relayed {
+            from: parse_id(&text("from")?)?,
+            to: parse_id(&text("to")?)?,
+            message: ServerMessage::parse(&text("message")?)
+                .map_err(|_| unexpected("relayed message", &["unreadable"]))?,
+        }),
         other => Err(unexpected("inbox entry", &[other])),
-    }
-}
-
-fn mode_name(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Text => "text",
-        Mode::Video => "video",
     }
 }
 
@@ -334,4 +435,150 @@ fn unexpected(what: &str, got: &[impl AsRef<str>]) -> redis::RedisError {
         "unexpected reply from Redis",
         format!("{what}: {got:?}"),
     ))
+}
+
+/// Every key this service writes starts with this.
+pub const KEY_PREFIX: &str = "strangers:";
+
+/// How long to wait before trying Redis again after an error.
+const RETRY: Duration = Duration::from_millis(500);
+
+/// How often an instance proves it is alive, sweeps the queue and checks the
+/// instances its strangers' partners are on.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long an instance counts as alive after its last heartbeat: its
+/// strangers' partners are told they left within about this long of it dying.
+pub const ALIVE_FOR: Duration = Duration::from_secs(3);
+
+/// The cluster task: carries the lobby's requests to the shared queue and
+/// messages to other instances, and brings back pairings and messages from them.
+///
+/// Requests, and events from the inbox, are handled one at a time in this
+/// task, so a pairing is always seated before anything its partner sends.
+pub async fn run(
+    queue: SharedQueue,
+    lobby: Lobby,
+    mut requests: mpsc::UnboundedReceiver<Request>,
+    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    shutdown: CancellationToken,
+) {
+    let (events_in, mut events) = mpsc::unbounded_channel();
+    let reader = tokio::spawn(read_inbox(queue.clone(), events_in, shutdown.clone()));
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Messages for other instances not yet written (Redis unreachable); new
+    // ones wait behind them, so order holds.
+    let mut batch = Vec::new();
+    let mut retry = tokio::time::interval(RETRY);
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break,
+            Some(request) = requests.recv() => match request {
+                Request::Join(seeker) => match queue.join(&seeker).await {
+                    Ok(SharedJoin::Waiting) => {}
+                    Ok(SharedJoin::Paired(pairing)) => lobby.paired(pairing),
+                    Err(error) => {
+                        tracing::warn!(%error, "the shared queue is unreachable");
+                        lobby.matching_failed(seeker.id);
+                    }
+                },
+                Request::Leave(id) => {
+                    if let Err(error) = queue.leave(id).await {
+                        // Left in the queue, it is harmless: a pairing with it
+                        // finds it gone here, and its partner asks again.
+                        tracing::warn!(%error, "could not take a stranger out of the shared queue");
+                    }
+                }
+            },
+            Some(event) = events.recv() => match event {
+                Event::Paired(pairing) => lobby.paired(pairing),
+                Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
+            },
+            count = outbound.recv_many(&mut batch, 256), if batch.is_empty() => {
+                if count == 0 {
+                    break;
+                }
+                send_batch(&queue, &mut batch).await;
+            }
+            _ = retry.tick(), if !batch.is_empty() => send_batch(&queue, &mut batch).await,
+            _ = heartbeat.tick() => {
+                if let Err(error) = beat(&queue, &lobby).await {
+                    tracing::warn!(%error, "could not reach Redis for the heartbeat");
+                }
+            }
+        }
+    }
+    reader.abort();
+}
+
+/// Writes `batch` to the other instances' inboxes and empties it; on an error
+/// keeps it for the next try.
+async fn send_batch(queue: &SharedQueue, batch: &mut Vec<Outbound>) {
+    match queue.send(batch).await {
+        Ok(()) => batch.clear(),
+        Err(error) => tracing::warn!(%error, "could not reach Redis to relay; will retry"),
+    }
+}
+
+/// Reads this instance's inbox into `events` until shutdown, reconnecting
+/// after errors.
+async fn read_inbox(
+    queue: SharedQueue,
+    events: mpsc::UnboundedSender<Event>,
+    shutdown: CancellationToken,
+) {
+    let mut inbox = loop {
+        match queue.inbox().await {
+            Ok(inbox) => break inbox,
+            Err(error) => tracing::warn!(%error, "could not open the inbox; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(RETRY) => {}
+        }
+    };
+    loop {
+        let read = tokio::select! {
+            () = shutdown.cancelled() => return,
+            read = inbox.next(HEARTBEAT) => read,
+        };
+        match read {
+            Ok(arrived) => {
+                for event in arrived {
+                    if events.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not read the inbox; will retry");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+}
+
+/// One heartbeat: alive again for [`ALIVE_FOR`]; our waiters queued again if
+/// Redis had forgotten them; interest timeouts and dead instances swept; the
+/// online count shared; partners on dead instances noticed.
+async fn beat(queue: &SharedQueue, lobby: &Lobby) -> RedisResult<()> {
+    if !queue.heartbeat(ALIVE_FOR).await? {
+        for seeker in lobby.waiting_seekers() {
+            match queue.join(&seeker).await? {
+                SharedJoin::Waiting => {}
+                SharedJoin::Paired(pairing) => lobby.paired(pairing),
+            }
+        }
+    }
+    queue.tick().await?;
+    let here = lobby.online();
+    let everywhere = queue.online(here).await? as usize;
+    lobby.set_online_elsewhere(everywhere.saturating_sub(here));
+    for instance in lobby.remote_instances() {
+        if !queue.is_alive(&instance).await? {
+            lobby.instance_died(&instance);
+        }
+    }
+    Ok(())
 }

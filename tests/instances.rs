@@ -1,0 +1,156 @@
+//! Several instances sharing one Redis act as one service: strangers connected
+//! to different instances are paired and chat, through real sockets.
+#![cfg(all(feature = "ssr", unix))]
+
+mod common;
+
+use std::time::Duration;
+
+use common::redis::Redis;
+use common::{Client, PATIENCE, TestServer, paired};
+use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use strangers::server::Settings;
+
+/// An instance of the server using `redis`.
+async fn instance(redis: &Redis) -> TestServer {
+    redis.wait_until_up().await;
+    TestServer::start_with(Settings {
+        redis_url: Some(redis.url()),
+        online_interval: Duration::from_millis(100),
+        ..common::settings()
+    })
+    .await
+}
+
+/// Joins `a` (waits) then `b`: paired with each other.
+async fn pair_across(a: &mut Client, b: &mut Client) {
+    a.send(&ClientMessage::join_anyone()).await;
+    a.expect(ServerMessage::Waiting).await;
+    b.send(&ClientMessage::join_anyone()).await;
+    b.expect(ServerMessage::Waiting).await;
+    a.expect(paired()).await;
+    b.expect(paired()).await;
+}
+
+fn say(text: &str) -> ClientMessage {
+    ClientMessage::Message { text: text.into() }
+}
+
+fn heard(text: &str) -> ServerMessage {
+    ServerMessage::Message { text: text.into() }
+}
+
+#[tokio::test]
+async fn strangers_on_two_instances_chat_type_and_leave() {
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut alice = one.client().await;
+    let mut bob = two.client().await;
+    pair_across(&mut alice, &mut bob).await;
+
+    for n in 0..15 {
+        alice.send(&say(&format!("a{n}"))).await;
+        bob.send(&say(&format!("b{n}"))).await;
+    }
+    for n in 0..15 {
+        bob.expect(heard(&format!("a{n}"))).await;
+        alice.expect(heard(&format!("b{n}"))).await;
+    }
+    bob.send(&ClientMessage::Typing { typing: true }).await;
+    alice.expect(ServerMessage::Typing { typing: true }).await;
+
+    alice.send(&ClientMessage::Leave {}).await;
+    bob.expect(ServerMessage::StrangerLeft).await;
+    bob.send(&say("anyone?")).await;
+    bob.expect(ServerMessage::error(ErrorCode::NotInChat)).await;
+    alice.expect_silence().await;
+}
+
+#[tokio::test]
+async fn a_skip_across_instances_finds_someone_new_and_old_messages_stay_behind() {
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut alice = one.client().await;
+    let mut bob = two.client().await;
+    pair_across(&mut alice, &mut bob).await;
+    let mut carol = one.client().await;
+    carol.send(&ClientMessage::join_anyone()).await;
+    carol.expect(ServerMessage::Waiting).await;
+
+    // Bob skips: Alice is told, Bob meets Carol (on the first instance).
+    bob.send(&ClientMessage::join_anyone()).await;
+    alice.expect(ServerMessage::StrangerLeft).await;
+    bob.expect(ServerMessage::Waiting).await;
+    bob.expect(paired()).await;
+    carol.expect(paired()).await;
+    bob.send(&say("hi carol")).await;
+    carol.expect(heard("hi carol")).await;
+    alice.send(&say("bob?")).await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::NotInChat))
+        .await;
+    bob.expect_silence().await;
+}
+
+#[tokio::test]
+async fn the_online_count_covers_every_instance() {
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut here = one.client().await;
+    let _there = [two.client().await, two.client().await];
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while here.recv_online().await != 3 {
+        assert!(tokio::time::Instant::now() < deadline, "never counted 3");
+    }
+}
+
+#[tokio::test]
+async fn a_stranger_whose_connection_drops_leaves_their_partner_on_the_other_instance_told() {
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut alice = one.client().await;
+    let mut bob = two.client().await;
+    pair_across(&mut alice, &mut bob).await;
+    alice.vanish();
+    bob.expect(ServerMessage::StrangerLeft).await;
+}
+
+#[tokio::test]
+async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself() {
+    let mut redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    redis.stop();
+    let mut alice = one.client().await;
+    alice.send(&ClientMessage::join_anyone()).await;
+    alice.expect(ServerMessage::Waiting).await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::MatchingPaused))
+        .await;
+
+    redis.restart();
+    redis.wait_until_up().await;
+    // Both instances reconnect on their own; a new pair across them chats.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let mut a = one.client().await;
+        let mut b = two.client().await;
+        a.send(&ClientMessage::join_anyone()).await;
+        a.expect(ServerMessage::Waiting).await;
+        b.send(&ClientMessage::join_anyone()).await;
+        b.expect(ServerMessage::Waiting).await;
+        match a.try_recv(Duration::from_secs(2)).await {
+            Some(message) if message == paired() => {
+                b.expect(paired()).await;
+                a.send(&say("back")).await;
+                b.expect(heard("back")).await;
+                break;
+            }
+            other => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "matching never resumed: {other:?}"
+                );
+            }
+        }
+    }
+}
