@@ -6,10 +6,11 @@ mod common;
 
 use std::time::Duration;
 
+use common::process::Process;
 use common::redis::Redis;
 use common::{Client, PATIENCE, TestServer, paired};
 use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
-use strangers::server::Settings;
+use strangers::server::{Settings, cluster};
 
 /// An instance of the server using `redis`.
 async fn instance(redis: &Redis) -> TestServer {
@@ -129,28 +130,67 @@ async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself()
 
     redis.restart();
     redis.wait_until_up().await;
-    // Both instances reconnect on their own; a new pair across them chats.
+    // Both instances reconnect on their own: the same strangers asking again
+    // are paired across them and chat.
+    let mut bob = two.client().await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let mut a = one.client().await;
-        let mut b = two.client().await;
-        a.send(&ClientMessage::join_anyone()).await;
-        a.expect(ServerMessage::Waiting).await;
-        b.send(&ClientMessage::join_anyone()).await;
-        b.expect(ServerMessage::Waiting).await;
-        match a.try_recv(Duration::from_secs(2)).await {
-            Some(message) if message == paired() => {
-                b.expect(paired()).await;
-                a.send(&say("back")).await;
-                b.expect(heard("back")).await;
-                break;
-            }
-            other => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "matching never resumed: {other:?}"
-                );
+    let mut paired_already = 0;
+    for stranger in [&mut alice, &mut bob] {
+        loop {
+            stranger.send(&ClientMessage::join_anyone()).await;
+            stranger.expect(ServerMessage::Waiting).await;
+            match stranger.try_recv(Duration::from_millis(500)).await {
+                Some(ServerMessage::Error {
+                    code: ErrorCode::MatchingPaused,
+                    ..
+                }) => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "matching never resumed"
+                    );
+                }
+                None => break, // in the queue
+                Some(message) if message == paired() => {
+                    paired_already += 1;
+                    break;
+                }
+                Some(other) => panic!("unexpected {other:?}"),
             }
         }
     }
+    if paired_already == 0 {
+        bob.expect(paired()).await;
+    }
+    alice.expect(paired()).await;
+    alice.send(&say("back")).await;
+    bob.expect(heard("back")).await;
+}
+
+#[tokio::test]
+async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_waiters_dropped() {
+    let redis = Redis::start();
+    redis.wait_until_up().await;
+    let mut doomed = Process::start(&[("STRANGERS_REDIS_URL", &redis.url())]).await;
+    let survivor = instance(&redis).await;
+    let mut alice = Client::connect(doomed.addr).await;
+    let mut bob = survivor.client().await;
+    pair_across(&mut alice, &mut bob).await;
+    let mut carol = Client::connect(doomed.addr).await;
+    carol.send(&ClientMessage::join_anyone()).await;
+    carol.expect(ServerMessage::Waiting).await;
+
+    let killed = tokio::time::Instant::now();
+    doomed.kill();
+    bob.expect(ServerMessage::StrangerLeft).await;
+    let told_after = killed.elapsed();
+    assert!(
+        told_after < cluster::ALIVE_FOR + cluster::MISSING_GRACE + cluster::HEARTBEAT * 2,
+        "told after {told_after:?}"
+    );
+    // Carol's place in the queue went with her instance: a newcomer waits
+    // instead of meeting a ghost.
+    let mut dave = survivor.client().await;
+    dave.send(&ClientMessage::join_anyone()).await;
+    dave.expect(ServerMessage::Waiting).await;
+    assert_eq!(dave.try_recv(Duration::from_millis(500)).await, None);
 }

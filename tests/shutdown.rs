@@ -3,68 +3,11 @@
 
 mod common;
 
-use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, PATIENCE};
+use common::Client;
+use common::process::Process;
 use strangers::protocol::{ClientMessage, ServerMessage};
-
-/// The release or debug `strangers` binary on a free port, with `env` set.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    async fn start(env: &[(&str, &str)]) -> Self {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_strangers"))
-            .env("LEPTOS_SITE_ADDR", addr.to_string())
-            .env("LEPTOS_OUTPUT_NAME", "strangers")
-            .env("LEPTOS_ENV", "PROD")
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
-        let deadline = Instant::now() + PATIENCE;
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(Instant::now() < deadline, "the server never listened");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Process { child, addr }
-    }
-
-    fn terminate(&self) {
-        // The shell's own `kill`: no procps package needed.
-        let status = Command::new("sh")
-            .args(["-c", &format!("kill -TERM {}", self.child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit; how long it took, and whether it exited cleanly.
-    async fn exited(&mut self, since: Instant) -> (Duration, bool) {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (since.elapsed(), status.success());
-            }
-            assert!(since.elapsed() < Duration::from_secs(30), "still running");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 async fn sigterm_tells_every_stranger_and_exits_promptly() {

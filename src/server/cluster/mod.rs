@@ -447,7 +447,8 @@ const RETRY: Duration = Duration::from_millis(500);
 /// instances its strangers' partners are on.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long an instance counts as alive after its last heartbeat: its
-/// strangers' partners are told they left within about this long of it dying.
+/// strangers' partners are told they left within about this long of it dying,
+/// plus [`MISSING_GRACE`] and a heartbeat.
 pub const ALIVE_FOR: Duration = Duration::from_secs(3);
 
 /// The cluster task: carries the lobby's requests to the shared queue and
@@ -470,6 +471,7 @@ pub async fn run(
     // ones wait behind them, so order holds.
     let mut batch = Vec::new();
     let mut retry = tokio::time::interval(RETRY);
+    let mut missing = Missing::default();
     loop {
         tokio::select! {
             biased;
@@ -503,7 +505,7 @@ pub async fn run(
             }
             _ = retry.tick(), if !batch.is_empty() => send_batch(&queue, &mut batch).await,
             _ = heartbeat.tick() => {
-                if let Err(error) = beat(&queue, &lobby).await {
+                if let Err(error) = beat(&queue, &lobby, &mut missing).await {
                     tracing::warn!(%error, "could not reach Redis for the heartbeat");
                 }
             }
@@ -559,10 +561,19 @@ async fn read_inbox(
     }
 }
 
+/// Since when each instance our strangers' partners are on has been missing.
+/// An instance counts as dead only once missing for [`MISSING_GRACE`]: after
+/// Redis restarts, every instance is missing until its next heartbeat.
+#[derive(Debug, Default)]
+struct Missing(HashMap<String, tokio::time::Instant>);
+
+/// See [`Missing`].
+pub const MISSING_GRACE: Duration = Duration::from_secs(2);
+
 /// One heartbeat: alive again for [`ALIVE_FOR`]; our waiters queued again if
 /// Redis had forgotten them; interest timeouts and dead instances swept; the
 /// online count shared; partners on dead instances noticed.
-async fn beat(queue: &SharedQueue, lobby: &Lobby) -> RedisResult<()> {
+async fn beat(queue: &SharedQueue, lobby: &Lobby, missing: &mut Missing) -> RedisResult<()> {
     if !queue.heartbeat(ALIVE_FOR).await? {
         for seeker in lobby.waiting_seekers() {
             match queue.join(&seeker).await? {
@@ -575,9 +586,18 @@ async fn beat(queue: &SharedQueue, lobby: &Lobby) -> RedisResult<()> {
     let here = lobby.online();
     let everywhere = queue.online(here).await? as usize;
     lobby.set_online_elsewhere(everywhere.saturating_sub(here));
-    for instance in lobby.remote_instances() {
-        if !queue.is_alive(&instance).await? {
+    let now = tokio::time::Instant::now();
+    let instances = lobby.remote_instances();
+    missing.0.retain(|instance, _| instances.contains(instance));
+    for instance in instances {
+        if queue.is_alive(&instance).await? {
+            missing.0.remove(&instance);
+            continue;
+        }
+        let since = *missing.0.entry(instance.clone()).or_insert(now);
+        if now.duration_since(since) >= MISSING_GRACE {
             lobby.instance_died(&instance);
+            missing.0.remove(&instance);
         }
     }
     Ok(())
