@@ -2,7 +2,8 @@
 //!
 //! - [`stranger`]: one connected person as the rest of the server sees them.
 //! - [`matchmaker`]: the waiting queue and who is paired with whom.
-//! - [`cluster`]: the same queue shared by several instances in Redis (being wired in: issue 7).
+//! - [`cluster`]: with `--redis-url`, the queue shared by several instances in Redis, and the
+//!   relay to partners on other instances.
 //! - [`room`]: one chat and the relay between its members.
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
