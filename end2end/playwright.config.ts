@@ -1,6 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
 
-import { PORT, RELAY_SITE_PORT, TURN_PORT } from "./ports";
+import { PORT, REDIS_PORT, RELAY_SITE_PORT, SHARED_SITE_PORTS, TURN_PORT } from "./ports";
 
 /** Shared by the relay and the instance that makes passwords for it. */
 const TURN_SECRET = "end-to-end-relay-secret";
@@ -58,6 +58,23 @@ export default defineConfig({
       STRANGERS_ICE_SERVERS: JSON.stringify([{ urls: `turn:127.0.0.1:${TURN_PORT}` }]),
       STRANGERS_TURN_SECRET: TURN_SECRET,
     }),
+    // Redis on a spare port (nothing saved), and two instances sharing matchmaking
+    // through it; each waits for Redis, since the suite starts all servers at once.
+    {
+      command: `redis-server --port ${REDIS_PORT} --bind 127.0.0.1 --save '' --appendonly no`,
+      port: REDIS_PORT,
+      reuseExistingServer: false,
+      timeout: 20_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    ...SHARED_SITE_PORTS.map((port) => ({
+      ...strangersServer(port, {
+        STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
+        STRANGERS_REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+      }),
+      command: `bash -c 'until (exec 3<>/dev/tcp/127.0.0.1/${REDIS_PORT}) 2>/dev/null; do sleep 0.1; done; exec target/release/strangers'`,
+    })),
     // coturn on loopback, checking the short-lived passwords that instance hands out.
     {
       command: [

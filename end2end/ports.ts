@@ -8,3 +8,6 @@ export const RELAY_SITE_PORT = PORT + 1;
 export const TURN_PORT = PORT + 34000;
 /** A server the restart test starts and stops itself. */
 export const RESTART_PORT = PORT + 2;
+/** Two instances sharing matchmaking through Redis, and that Redis. */
+export const SHARED_SITE_PORTS = [PORT + 3, PORT + 4];
+export const REDIS_PORT = PORT + 34100;
