@@ -26,9 +26,16 @@ type Socket = WebSocketStream<TcpStream>;
 #[derive(Debug, Parser)]
 #[command(about = "Drives a running Strangers server and measures it")]
 struct Args {
-    /// The server to drive.
-    #[arg(long, default_value = "127.0.0.1:3000", global = true)]
-    server: SocketAddr,
+    /// The server to drive; several, comma-separated, for instances sharing a
+    /// Redis: capacity spreads its strangers over all of them, relay pairs a
+    /// stranger on the first with one on the last, the rest use the first.
+    #[arg(
+        long,
+        default_value = "127.0.0.1:3000",
+        global = true,
+        value_delimiter = ','
+    )]
+    server: Vec<SocketAddr>,
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -79,21 +86,23 @@ enum Scenario {
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
+    let servers = args.server;
+    let first = *servers.first().ok_or("no --server")?;
     let report = match args.scenario {
         Scenario::Capacity {
             strangers,
             per_process,
-        } => capacity(args.server, strangers, per_process).await?,
-        Scenario::JoinStorm { strangers } => join_storm(args.server, strangers).await?,
+        } => capacity(&servers, strangers, per_process).await?,
+        Scenario::JoinStorm { strangers } => join_storm(first, strangers).await?,
         Scenario::Relay {
             pairs,
             rate,
             seconds,
-        } => relay(args.server, pairs, rate, Duration::from_secs(seconds)).await?,
+        } => relay(&servers, pairs, rate, Duration::from_secs(seconds)).await?,
         Scenario::Churn { strangers, seconds } => {
-            churn(args.server, strangers, Duration::from_secs(seconds)).await?
+            churn(first, strangers, Duration::from_secs(seconds)).await?
         }
-        Scenario::Hold { count, source } => return hold(args.server, count, source).await,
+        Scenario::Hold { count, source } => return hold(first, count, source).await,
     };
     if args.json {
         println!(
@@ -283,12 +292,21 @@ fn percentile(sorted: &[Duration], p: f64) -> String {
     format!("{:.3} ms", sorted[index].as_secs_f64() * 1000.0)
 }
 
+/// The sum of one of the servers' own numbers over `servers`.
+async fn servers_sample(servers: &[SocketAddr], name: &str) -> Result<f64, String> {
+    let mut total = 0.0;
+    for &server in servers {
+        total += server_sample(server, name).await?;
+    }
+    Ok(total)
+}
+
 async fn capacity(
-    server: SocketAddr,
+    servers: &[SocketAddr],
     strangers: usize,
     per_process: usize,
 ) -> Result<Report, String> {
-    let memory_before = server_sample(server, "strangers_process_resident_memory_bytes").await?;
+    let memory_before = servers_sample(servers, "strangers_process_resident_memory_bytes").await?;
     let started = Instant::now();
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut workers = Vec::new();
@@ -297,6 +315,7 @@ async fn capacity(
     while left > 0 {
         let count = left.min(per_process);
         left -= count;
+        let server = servers[n % servers.len()];
         n += 1;
         // Each worker its own source address: ~28,000 ports each.
         let source = format!("127.0.0.{}", n + 1);
@@ -325,14 +344,16 @@ async fn capacity(
     let ramp = started.elapsed();
     // Let the server settle (online-count pushes, allocator) before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let online = server_sample(server, "strangers_online").await?;
-    let memory_after = server_sample(server, "strangers_process_resident_memory_bytes").await?;
+    // Each instance's own count (with Redis, the online gauge is this instance's).
+    let online = servers_sample(servers, "strangers_online").await?;
+    let memory_after = servers_sample(servers, "strangers_process_resident_memory_bytes").await?;
     for (mut child, _) in workers {
         drop(child.stdin.take());
         let _ = child.wait().await;
     }
     let mut report = Report::new("capacity");
     report.add("strangers connected (server's count)", online);
+    report.add("server processes", servers.len());
     report.add("generator processes", n);
     report.add("ramp time", format!("{:.1} s", ramp.as_secs_f64()));
     report.add(
@@ -466,18 +487,37 @@ async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, Stri
     Ok(report)
 }
 
-async fn pairs_of(server: SocketAddr, pairs: usize) -> Result<Vec<(Socket, Socket)>, String> {
-    let mut sockets = connect_many(server, pairs * 2, "127.0.0.1".parse().unwrap()).await?;
+/// `pairs` pairs, each of a stranger on `here` and one on `there` (the same
+/// server, or two instances sharing a Redis).
+async fn pairs_of(
+    here: SocketAddr,
+    there: SocketAddr,
+    pairs: usize,
+) -> Result<Vec<(Socket, Socket)>, String> {
+    let loopback = "127.0.0.1".parse().unwrap();
+    let mut talkers = connect_many(here, pairs, loopback).await?;
+    let mut listeners = connect_many(there, pairs, loopback).await?;
     let mut out = Vec::new();
-    while let (Some(mut b), Some(mut a)) = (sockets.pop(), sockets.pop()) {
+    while let (Some(mut a), Some(mut b)) = (talkers.pop(), listeners.pop()) {
         send(&mut a, &ClientMessage::join_anyone()).await?;
         wait_for(&mut a, |m| matches!(m, ServerMessage::Waiting)).await?;
         send(&mut b, &ClientMessage::join_anyone()).await?;
-        wait_for(&mut a, |m| matches!(m, ServerMessage::Paired { .. })).await?;
-        wait_for(&mut b, |m| matches!(m, ServerMessage::Paired { .. })).await?;
+        wait_paired(&mut a).await?;
+        wait_paired(&mut b).await?;
         out.push((a, b));
     }
     Ok(out)
+}
+
+/// Waits for `paired`, past a `waiting` (with Redis, a joiner hears it first).
+async fn wait_paired(ws: &mut Socket) -> Result<(), String> {
+    loop {
+        match next_message(ws).await {
+            Some(ServerMessage::Paired { .. }) => return Ok(()),
+            Some(ServerMessage::Waiting) => continue,
+            other => return Err(format!("expected a pairing, got {other:?}")),
+        }
+    }
 }
 
 async fn wait_for(ws: &mut Socket, wanted: impl Fn(&ServerMessage) -> bool) -> Result<(), String> {
@@ -488,14 +528,21 @@ async fn wait_for(ws: &mut Socket, wanted: impl Fn(&ServerMessage) -> bool) -> R
 }
 
 async fn relay(
-    server: SocketAddr,
+    servers: &[SocketAddr],
     pairs: usize,
     rate: u64,
     length: Duration,
 ) -> Result<Report, String> {
-    let connected = pairs_of(server, pairs).await?;
-    let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
-    let relayed_before = Buckets::scrape(server, RELAY_HISTOGRAM).await?;
+    let (here, there) = (servers[0], servers[servers.len() - 1]);
+    let both: &[SocketAddr] = if here == there {
+        &servers[..1]
+    } else {
+        &[here, there]
+    };
+    let connected = pairs_of(here, there, pairs).await?;
+    let cpu_before = servers_sample(both, "strangers_process_cpu_seconds").await?;
+    // The listeners' server writes the relayed messages out.
+    let relayed_before = Buckets::scrape(there, RELAY_HISTOGRAM).await?;
     let epoch = Instant::now();
     let per_pair = Duration::from_secs_f64(pairs as f64 / rate as f64);
     let sent = Arc::new(AtomicU64::new(0));
@@ -551,14 +598,18 @@ async fn relay(
         latencies.extend(task.map_err(|e| e.to_string())?);
     }
     let elapsed = epoch.elapsed();
-    let cpu_after = server_sample(server, "strangers_process_cpu_seconds").await?;
-    let inside = Buckets::scrape(server, RELAY_HISTOGRAM)
+    let cpu_after = servers_sample(both, "strangers_process_cpu_seconds").await?;
+    let inside = Buckets::scrape(there, RELAY_HISTOGRAM)
         .await?
         .since(&relayed_before);
     let sent = sent.load(Ordering::Relaxed);
     latencies.sort();
     let mut report = Report::new("relay");
     report.add("pairs", pairs);
+    report.add(
+        "server processes (talkers on the first, listeners on the last)",
+        both.len(),
+    );
     report.add("messages sent", sent);
     report.add("messages delivered", latencies.len());
     report.add(
