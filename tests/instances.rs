@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::process::Process;
 use common::redis::Redis;
 use common::{Client, PATIENCE, TestServer, paired};
-use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 
 /// An instance of the server using `redis`.
@@ -91,6 +91,31 @@ async fn a_skip_across_instances_finds_someone_new_and_old_messages_stay_behind(
         .expect(ServerMessage::error(ErrorCode::NotInChat))
         .await;
     bob.expect_silence().await;
+}
+
+#[tokio::test]
+async fn each_instance_counts_its_own_waiters_and_chats_for_metrics() {
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut alice = one.client().await;
+    alice.send(&ClientMessage::join_anyone()).await;
+    alice.expect(ServerMessage::Waiting).await;
+    let waiting = one.state.lobby.snapshot().waiting;
+    assert_eq!(waiting, vec![(Mode::Text, 1), (Mode::Video, 0)]);
+
+    let mut bob = two.client().await;
+    bob.send(&ClientMessage::join_anyone()).await;
+    bob.expect(ServerMessage::Waiting).await;
+    bob.expect(paired()).await;
+    alice.expect(paired()).await;
+    for server in [&one, &two] {
+        let snapshot = server.state.lobby.snapshot();
+        assert_eq!(snapshot.waiting, vec![(Mode::Text, 0), (Mode::Video, 0)]);
+        assert_eq!(
+            snapshot.rooms, 1,
+            "each side of a chat across instances is a room"
+        );
+    }
 }
 
 #[tokio::test]

@@ -247,7 +247,7 @@ impl Lobby {
         Snapshot {
             online: state.strangers.len(),
             waiting: [Mode::Text, Mode::Video]
-                .map(|mode| (mode, state.matchmaker.waiting_in(mode)))
+                .map(|mode| (mode, state.waiting_in(mode)))
                 .to_vec(),
             rooms: state.rooms.len(),
         }
@@ -567,6 +567,19 @@ impl State {
                 self.set_place(member, Place::Idle);
             }
         }
+    }
+
+    /// How many of this instance's strangers wait in `mode`: the matchmaker
+    /// knows, or with a shared queue, their seats do.
+    fn waiting_in(&self, mode: Mode) -> usize {
+        if self.cluster.is_none() {
+            return self.matchmaker.waiting_in(mode);
+        }
+        self.strangers
+            .values()
+            .filter(|seat| seat.place == Place::Waiting)
+            .filter(|seat| seat.seeking.as_ref().is_some_and(|s| s.mode == mode))
+            .count()
     }
 
     /// See [`Lobby::paired`].
