@@ -376,17 +376,25 @@ async fn capacity(
 
 /// The `capacity` worker: connects, says "ready", holds until stdin closes.
 async fn hold(server: SocketAddr, count: usize, source: IpAddr) -> Result<(), String> {
-    let mut sockets = connect_many(server, count, source).await?;
+    // Each socket is read (pings answered) from the moment it is open: a long
+    // ramp would otherwise see the first strangers dropped as unresponsive.
+    let mut readers = tokio::task::JoinSet::new();
+    let mut opened = 0;
+    while opened < count {
+        let batch = (count - opened).min(256);
+        let sockets =
+            futures_util::future::join_all((0..batch).map(|_| connect(server, source))).await;
+        for socket in sockets {
+            let mut ws = socket?;
+            readers.spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+        }
+        opened += batch;
+    }
     println!("ready");
-    // Keep answering pings while holding.
-    let readers = sockets
-        .iter_mut()
-        .map(|ws| async move { while let Some(Ok(_)) = ws.next().await {} });
-    let all = futures_util::future::join_all(readers);
     let mut stdin = tokio::io::stdin();
     let mut buf = [0u8; 1];
     tokio::select! {
-        _ = all => {}
+        _ = readers.join_all() => {}
         _ = stdin.read(&mut buf) => {}
     }
     Ok(())

@@ -44,6 +44,24 @@ pub enum LobbyError {
     NotInCall,
 }
 
+/// Below this many strangers online every change of the count is announced;
+/// above, only changes of 1% or more. Each announcement goes to everyone: with
+/// tens of thousands online and someone arriving every moment, exact counts
+/// would cost one message per stranger per second (the four-instance capacity
+/// run of `.ci/bench-cluster` could not ramp up for them).
+const EXACT_ONLINE_BELOW: usize = 100;
+
+/// Whether everyone should hear that `count` are online, having last heard `last`.
+fn worth_announcing(last: Option<usize>, count: usize) -> bool {
+    match last {
+        None => true,
+        Some(last) => {
+            let change = last.abs_diff(count);
+            change > 0 && (count.max(last) < EXACT_ONLINE_BELOW || change * 100 >= last)
+        }
+    }
+}
+
 /// How long a stranger with interests waits for a shared one, unless configured.
 pub const DEFAULT_INTEREST_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -269,8 +287,11 @@ impl Lobby {
         stranger.deliver(ServerMessage::Online { count });
         // Everyone else hears of the newcomer at the next announcement, even if by
         // then the count is back to what was last announced: the newcomer's own
-        // count may be out of date by then.
-        state.announced_online = None;
+        // count may be out of date by then. (In a crowd, a count off by one
+        // does not matter; see `worth_announcing`.)
+        if (count as usize) < EXACT_ONLINE_BELOW {
+            state.announced_online = None;
+        }
         let seat = Seat {
             stranger,
             place: Place::Idle,
@@ -339,7 +360,7 @@ impl Lobby {
         let (count, everyone) = {
             let mut state = self.state();
             let count = state.strangers.len() + state.online_elsewhere;
-            if state.announced_online == Some(count) {
+            if !worth_announcing(state.announced_online, count) {
                 return;
             }
             state.announced_online = Some(count);
@@ -757,6 +778,17 @@ mod tests {
         drain(&mut alice_rx);
         drain(&mut bob_rx);
         (lobby, (alice, alice_rx), (bob, bob_rx))
+    }
+
+    #[test]
+    fn small_counts_are_announced_exactly_and_crowds_by_the_percent() {
+        assert!(worth_announcing(None, 5));
+        assert!(worth_announcing(Some(5), 6));
+        assert!(!worth_announcing(Some(6), 6));
+        assert!(worth_announcing(Some(98), 99));
+        assert!(!worth_announcing(Some(20_000), 20_150));
+        assert!(worth_announcing(Some(20_000), 20_200));
+        assert!(worth_announcing(Some(20_000), 19_800));
     }
 
     #[test]

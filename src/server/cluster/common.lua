@@ -102,7 +102,7 @@ end
 -- Tells `to` (on `instance`) it was paired with `partner` (on `partner_instance`).
 -- `offers`: whether `to` starts the video call (the one who joined last does).
 local function tell_paired(instance, to, partner, partner_instance, mode, waited, shared, offers)
-  redis.call('XADD', p .. 'inbox:' .. instance, 'MAXLEN', '~', 100000, '*',
+  redis.call('XADD', p .. 'inbox:' .. instance, '*',
     'kind', 'paired', 'to', to, 'partner', partner, 'partner_instance', partner_instance,
     'mode', mode, 'waited', tostring(waited), 'common', table.concat(shared, '\n'),
     'offers', offers and '1' or '0')

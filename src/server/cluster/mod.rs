@@ -25,10 +25,6 @@ use super::matchmaker::Seeker;
 use super::stranger::StrangerId;
 use crate::protocol::{Mode, ServerMessage};
 
-/// Each inbox keeps about this many entries; an instance reads its inbox
-/// continuously, so only a dead one's would ever fill.
-const INBOX_LENGTH: u64 = 100_000;
-
 /// How much longer than its blocking time an inbox read may take before the
 /// connection is considered lost.
 const READ_MARGIN: Duration = Duration::from_secs(2);
@@ -261,9 +257,6 @@ impl SharedQueue {
         for message in messages {
             pipe.cmd("XADD")
                 .arg(format!("{}inbox:{}", self.prefix, message.instance))
-                .arg("MAXLEN")
-                .arg("~")
-                .arg(INBOX_LENGTH)
                 .arg("*")
                 .arg("kind")
                 .arg("relay")
@@ -383,6 +376,18 @@ impl Inbox {
                 self.position = entry.id.clone();
                 events.push(parse_event(&entry.map)?);
             }
+        }
+        if !events.is_empty() {
+            // What has been read is dropped, and only that: a length cap would
+            // also drop what a lagging reader has not read yet. (A dead
+            // instance's inbox is deleted by the sweep in `tick.lua`.)
+            let (key, position) = (self.key.clone(), self.position.clone());
+            let _: u64 = redis::cmd("XTRIM")
+                .arg(key)
+                .arg("MINID")
+                .arg(position)
+                .query_async(self.connection().await?)
+                .await?;
         }
         Ok(events)
     }
