@@ -283,10 +283,16 @@ mod tests {
         assert!(alice_rx.try_recv().is_err(), "the sender gets no echo");
     }
 
-    #[test]
-    fn a_partner_on_another_instance_is_reached_through_the_link_in_order() {
-        let (alice, mut alice_rx) = stranger();
-        let (link, mut outbound) = Link::new();
+    /// A room of `alice`, here, and a partner on instance "b"; what the room
+    /// sends that partner comes out of the returned receiver.
+    fn with_remote_partner(
+        alice: &Stranger,
+    ) -> (
+        Room,
+        StrangerId,
+        tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+    ) {
+        let (link, outbound) = Link::new();
         let bob = StrangerId::new();
         let mut room = Room::new();
         room.add(alice.clone());
@@ -295,6 +301,13 @@ mod tests {
             instance: "b".into(),
             link,
         });
+        (room, bob, outbound)
+    }
+
+    #[test]
+    fn a_partner_on_another_instance_is_reached_through_the_link_in_order() {
+        let (alice, mut alice_rx) = stranger();
+        let (mut room, bob, mut outbound) = with_remote_partner(&alice);
         assert!(!room.is_over());
         for text in ["one", "two"] {
             room.relay(alice.id(), ServerMessage::Message { text: text.into() })
@@ -331,15 +344,7 @@ mod tests {
     #[test]
     fn leaving_tells_the_partner_on_another_instance() {
         let (alice, _a) = stranger();
-        let (link, mut outbound) = Link::new();
-        let bob = StrangerId::new();
-        let mut room = Room::new();
-        room.add(alice.clone());
-        room.add_remote(RemotePartner {
-            id: bob,
-            instance: "b".into(),
-            link,
-        });
+        let (mut room, bob, mut outbound) = with_remote_partner(&alice);
         room.remove(alice.id());
         let sent = outbound.try_recv().unwrap();
         assert_eq!((sent.to, sent.message), (bob, ServerMessage::StrangerLeft));
