@@ -12,6 +12,7 @@ use common::redis::Redis;
 use strangers::protocol::Mode;
 use strangers::server::cluster::{Event, Match, SharedJoin, SharedQueue};
 use strangers::server::matchmaker::Seeker;
+use strangers::server::network::{AddressKey, AddressLimits, Gatekeeper};
 use strangers::server::stranger::StrangerId;
 
 const INTEREST_TIMEOUT: Duration = Duration::from_millis(300);
@@ -23,9 +24,15 @@ async fn instance(redis: &Redis) -> SharedQueue {
 
 async fn instance_alive_for(redis: &Redis, alive_for: Duration) -> SharedQueue {
     redis.wait_until_up().await;
-    SharedQueue::connect(&redis.url(), "test:", INTEREST_TIMEOUT, alive_for)
-        .await
-        .expect("connect to the test Redis")
+    SharedQueue::connect(
+        &redis.url(),
+        "test:",
+        INTEREST_TIMEOUT,
+        AddressLimits::default(),
+        alive_for,
+    )
+    .await
+    .expect("connect to the test Redis")
 }
 
 fn seeker(interests: &[&str]) -> Seeker {
@@ -48,6 +55,13 @@ fn pairing(event: Event) -> Match {
         Event::Paired(pairing) => pairing,
         other => panic!("expected a pairing, got {other:?}"),
     }
+}
+
+/// The keys of `ips`, hashed as every instance on `queue`'s Redis hashes them.
+async fn addresses<const N: usize>(queue: &SharedQueue, ips: [&str; N]) -> [AddressKey; N] {
+    let secret = queue.address_secret().await.unwrap();
+    let gate = Gatekeeper::with_secret(AddressLimits::default(), 0, secret);
+    ips.map(|ip| gate.key_of(ip.parse().unwrap()))
 }
 
 /// Reads `queue`'s inbox until `count` events have arrived.
@@ -74,17 +88,23 @@ async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
         mode: Mode::Video,
         ..seeker(&[])
     };
-    assert_eq!(a.join(&alice).await.unwrap(), SharedJoin::Waiting);
+    let [alice_home, bob_home] = addresses(&a, ["203.0.113.1", "203.0.113.2"]).await;
+    assert_eq!(
+        a.join(&alice, Some(alice_home)).await.unwrap(),
+        SharedJoin::Waiting
+    );
     assert_eq!(b.waiting().await.unwrap(), 1);
 
-    let on_b = paired(b.join(&bob).await.unwrap());
+    let on_b = paired(b.join(&bob, Some(bob_home)).await.unwrap());
     assert_eq!((on_b.me, on_b.partner), (bob.id, alice.id));
     assert_eq!(on_b.partner_instance, a.instance());
+    assert_eq!(on_b.partner_address, Some(alice_home), "to report them");
     assert!(on_b.offers, "the one who joined last starts the call");
 
     let on_a = pairing(events(&mut a_inbox, 1).await.remove(0));
     assert_eq!((on_a.me, on_a.partner), (alice.id, bob.id));
     assert_eq!(on_a.partner_instance, b.instance());
+    assert_eq!(on_a.partner_address, Some(bob_home));
     assert_eq!(on_a.mode, Mode::Video);
     assert!(!on_a.offers);
     assert_eq!(b.waiting().await.unwrap(), 0);
@@ -95,9 +115,9 @@ async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
     let redis = Redis::start();
     let (a, b) = (instance(&redis).await, instance(&redis).await);
     let me = seeker(&[]);
-    assert_eq!(a.join(&me).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(a.join(&me, None).await.unwrap(), SharedJoin::Waiting);
     assert_eq!(
-        b.join(&me).await.unwrap(),
+        b.join(&me, None).await.unwrap(),
         SharedJoin::Waiting,
         "joining twice"
     );
@@ -106,18 +126,18 @@ async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
         browser: Some(browser.into()),
         ..seeker(&["cats"])
     };
-    assert_eq!(a.join(&tab("b1")).await.unwrap(), SharedJoin::Waiting);
-    assert_eq!(b.join(&tab("b1")).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(a.join(&tab("b1"), None).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(b.join(&tab("b1"), None).await.unwrap(), SharedJoin::Waiting);
 
     let video = Seeker {
         mode: Mode::Video,
         ..seeker(&[])
     };
-    assert_eq!(b.join(&video).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(b.join(&video, None).await.unwrap(), SharedJoin::Waiting);
     assert_eq!(a.waiting().await.unwrap(), 4);
 
     // Another browser sharing the interest meets the oldest of those tabs.
-    let other = paired(b.join(&tab("b2")).await.unwrap());
+    let other = paired(b.join(&tab("b2"), None).await.unwrap());
     assert_eq!(other.common_interests, vec!["cats".to_string()]);
     assert_eq!(other.partner_instance, a.instance());
 }
@@ -129,21 +149,21 @@ async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
     let anyone = seeker(&[]);
     let jazz = seeker(&["jazz"]);
     let films = seeker(&["films"]);
-    a.join(&anyone).await.unwrap();
-    b.join(&jazz).await.unwrap();
-    a.join(&films).await.unwrap();
+    a.join(&anyone, None).await.unwrap();
+    b.join(&jazz, None).await.unwrap();
+    a.join(&films, None).await.unwrap();
 
     // Both interests are shared with someone: the one waiting longer wins.
-    let fan = paired(a.join(&seeker(&["films", "jazz"])).await.unwrap());
+    let fan = paired(a.join(&seeker(&["films", "jazz"]), None).await.unwrap());
     assert_eq!(fan.partner, jazz.id);
     assert_eq!(fan.common_interests, vec!["jazz".to_string()]);
     assert_eq!(fan.partner_instance, b.instance());
     // Without interests: the open waiter, not the one waiting for films.
     assert_eq!(
-        paired(b.join(&seeker(&[])).await.unwrap()).partner,
+        paired(b.join(&seeker(&[]), None).await.unwrap()).partner,
         anyone.id
     );
-    let buff = paired(b.join(&seeker(&["films"])).await.unwrap());
+    let buff = paired(b.join(&seeker(&["films"]), None).await.unwrap());
     assert_eq!(
         (buff.partner, buff.common_interests),
         (films.id, vec!["films".to_string()])
@@ -161,9 +181,9 @@ async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
         ..seeker(&["chess"])
     };
     let easy = seeker(&[]);
-    a.join(&picky).await.unwrap();
-    a.join(&strict).await.unwrap();
-    b.join(&easy).await.unwrap();
+    a.join(&picky, None).await.unwrap();
+    a.join(&strict, None).await.unwrap();
+    b.join(&easy, None).await.unwrap();
     assert_eq!(a.tick().await.unwrap(), 0, "before the timeout");
 
     tokio::time::sleep(INTEREST_TIMEOUT + Duration::from_millis(100)).await;
@@ -182,13 +202,16 @@ async fn the_waiters_of_a_dead_instance_leave_the_queue() {
     let redis = Redis::start();
     let dying = instance_alive_for(&redis, Duration::from_millis(300)).await;
     let alive = instance(&redis).await;
-    dying.join(&seeker(&[])).await.unwrap();
-    dying.join(&seeker(&["cats"])).await.unwrap();
+    dying.join(&seeker(&[]), None).await.unwrap();
+    dying.join(&seeker(&["cats"]), None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     // Nobody is paired with a ghost, even before the sweep.
     let newcomer = seeker(&["cats"]);
-    assert_eq!(alive.join(&newcomer).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(
+        alive.join(&newcomer, None).await.unwrap(),
+        SharedJoin::Waiting
+    );
     alive.tick().await.unwrap();
     assert_eq!(alive.waiting().await.unwrap(), 1, "only the newcomer waits");
     assert!(alive.leave(newcomer.id).await.unwrap());
@@ -213,7 +236,7 @@ async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
         let queue = instances[n % 3].clone();
         let seeker = seeker(if n % 2 == 0 { &["a"] } else { &[] });
         tokio::spawn(async move {
-            let outcome = queue.join(&seeker).await.unwrap();
+            let outcome = queue.join(&seeker, None).await.unwrap();
             (seeker.id, queue.instance().to_owned(), outcome)
         })
     });
@@ -262,4 +285,61 @@ async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
         still_waiting <= 2,
         "at most one waiter per interest group is left unpaired, got {still_waiting}"
     );
+}
+
+#[tokio::test]
+async fn reports_from_three_networks_on_any_instances_ban_on_every_instance() {
+    let redis = Redis::start();
+    let (a, b, c) = (
+        instance(&redis).await,
+        instance(&redis).await,
+        instance(&redis).await,
+    );
+    let secret = a.address_secret().await.unwrap();
+    assert_eq!(
+        b.address_secret().await.unwrap(),
+        secret,
+        "one secret for all"
+    );
+    let mut inboxes = [
+        a.inbox().await.unwrap(),
+        b.inbox().await.unwrap(),
+        c.inbox().await.unwrap(),
+    ];
+    let [troll, one, two, three] = addresses(
+        &a,
+        ["198.51.100.66", "203.0.113.1", "203.0.113.2", "203.0.113.3"],
+    )
+    .await;
+
+    assert_eq!(a.report(one, troll).await.unwrap(), None);
+    assert_eq!(
+        b.report(one, troll).await.unwrap(),
+        None,
+        "one network counts once, on whichever instance"
+    );
+    assert_eq!(b.report(two, troll).await.unwrap(), None);
+    assert_eq!(a.bans().await.unwrap(), []);
+    let day = AddressLimits::default().ban_duration;
+    assert_eq!(c.report(three, troll).await.unwrap(), Some(day));
+
+    for inbox in &mut inboxes {
+        match &events(inbox, 1).await[..] {
+            [Event::Banned { address, remaining }] => {
+                assert_eq!((*address, *remaining), (troll, day));
+            }
+            other => panic!("expected the ban, got {other:?}"),
+        }
+    }
+    // An instance that starts later reads the bans in force.
+    let late = instance(&redis).await;
+    match &late.bans().await.unwrap()[..] {
+        [(address, left)] => {
+            assert_eq!(*address, troll);
+            assert!(day - *left < Duration::from_secs(5), "{left:?}");
+        }
+        other => panic!("expected one ban, got {other:?}"),
+    }
+    // Reports start over after a ban; the others are untouched.
+    assert_eq!(a.report(one, three).await.unwrap(), None);
 }

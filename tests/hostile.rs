@@ -27,13 +27,6 @@ async fn behind_a_proxy(limits: AddressLimits) -> TestServer {
     .await
 }
 
-async fn from(server: &TestServer, address: &str) -> Client {
-    match Client::arrive(server.addr, Some(address)).await {
-        Arrival::Welcomed(client) => *client,
-        Arrival::Refused(_, code, reason) => panic!("{address} refused: {code} {reason}"),
-    }
-}
-
 /// Two strangers chatting the whole time; at the end, every message arrived, in order.
 struct Bystanders {
     alice: Client,
@@ -95,7 +88,7 @@ async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected()
     let mut bystanders = Bystanders::start(&server).await;
     let mut held = Vec::new();
     for _ in 0..3 {
-        held.push(from(&server, "203.0.113.5").await);
+        held.push(server.client_from("203.0.113.5").await);
     }
     bystanders.chat(5).await;
     match Client::arrive(server.addr, Some("203.0.113.5")).await {
@@ -109,7 +102,7 @@ async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected()
         }
         Arrival::Welcomed(_) => panic!("a fourth connection was let in"),
     }
-    from(&server, "203.0.113.6").await;
+    server.client_from("203.0.113.6").await;
     held.pop();
     let mut let_in = false;
     for _ in 0..50 {
@@ -135,14 +128,14 @@ async fn one_network_opens_a_limited_number_of_chats_a_minute() {
     })
     .await;
     for _ in 0..5 {
-        let mut client = from(&server, "203.0.113.7").await;
+        let mut client = server.client_from("203.0.113.7").await;
         client.ws.close(None).await.unwrap();
     }
     match Client::arrive(server.addr, Some("203.0.113.7")).await {
         Arrival::Refused(_, 1008, reason) => assert!(reason.contains("Wait a minute"), "{reason}"),
         _ => panic!("a sixth connection within the minute was let in"),
     }
-    from(&server, "203.0.113.8").await;
+    server.client_from("203.0.113.8").await;
 }
 
 #[tokio::test]
@@ -155,7 +148,7 @@ async fn forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
         ..common::settings()
     })
     .await;
-    let _first = from(&server, "203.0.113.1").await;
+    let _first = server.client_from("203.0.113.1").await;
     match Client::arrive(server.addr, Some("203.0.113.2")).await {
         Arrival::Refused(_, 1008, _) => {}
         _ => panic!("a forged X-Forwarded-For got around the limit"),
@@ -164,7 +157,7 @@ async fn forwarded_for_is_ignored_unless_a_proxy_is_trusted() {
 
 /// `reporter` (from its own address) is paired with `troll` and reports them.
 async fn report(server: &TestServer, reporter_address: &str, troll: &mut Client) -> Client {
-    let mut reporter = from(server, reporter_address).await;
+    let mut reporter = server.client_from(reporter_address).await;
     troll.send(&ClientMessage::join_anyone()).await;
     troll.expect(ServerMessage::Waiting).await;
     reporter.send(&ClientMessage::join_anyone()).await;
@@ -178,7 +171,7 @@ async fn report(server: &TestServer, reporter_address: &str, troll: &mut Client)
 async fn reports_from_three_networks_ban_the_reported_one_and_it_is_told_for_how_long() {
     let server = behind_a_proxy(AddressLimits::default()).await;
     let mut bystanders = Bystanders::start(&server).await;
-    let mut troll = from(&server, "198.51.100.66").await;
+    let mut troll = server.client_from("198.51.100.66").await;
 
     for reporter in ["203.0.113.1", "203.0.113.1", "203.0.113.2"] {
         let mut reporter = report(&server, reporter, &mut troll).await;
@@ -204,7 +197,7 @@ async fn reports_from_three_networks_ban_the_reported_one_and_it_is_told_for_how
         }
         _ => panic!("a banned network got back in"),
     }
-    from(&server, "198.51.100.67").await;
+    server.client_from("198.51.100.67").await;
     bystanders.chat(2).await;
     bystanders.lost_nothing().await;
 }

@@ -8,19 +8,33 @@ use std::time::Duration;
 
 use common::process::Process;
 use common::redis::Redis;
-use common::{Client, PATIENCE, TestServer, paired};
+use common::{Arrival, Client, PATIENCE, TestServer, paired};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 
 /// An instance of the server using `redis`.
 async fn instance(redis: &Redis) -> TestServer {
+    instance_with(redis, common::settings()).await
+}
+
+/// An instance of the server using `redis`, otherwise set up with `settings`.
+async fn instance_with(redis: &Redis, settings: Settings) -> TestServer {
     redis.wait_until_up().await;
     TestServer::start_with(Settings {
         redis_url: Some(redis.url()),
         online_interval: Duration::from_millis(100),
-        ..common::settings()
+        ..settings
     })
     .await
+}
+
+/// An instance behind one reverse proxy, which says where each client comes from.
+async fn instance_behind_a_proxy(redis: &Redis) -> TestServer {
+    let settings = Settings {
+        trusted_proxy_hops: 1,
+        ..common::settings()
+    };
+    instance_with(redis, settings).await
 }
 
 /// Joins `a` (waits) then `b`: paired with each other.
@@ -218,4 +232,59 @@ async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_
     dave.send(&ClientMessage::join_anyone()).await;
     dave.expect(ServerMessage::Waiting).await;
     assert_eq!(dave.try_recv(Duration::from_millis(500)).await, None);
+}
+
+#[tokio::test]
+async fn a_network_reported_from_three_networks_on_any_instance_is_banned_on_every_instance() {
+    let redis = Redis::start();
+    let one = instance_behind_a_proxy(&redis).await;
+    let two = instance_behind_a_proxy(&redis).await;
+    let mut troll = two.client_from("198.51.100.66").await;
+    let mut troll_tab = one.client_from("198.51.100.66").await;
+
+    // Reporters on either instance, the first network twice: it counts once.
+    let reporters = [
+        (&one, "203.0.113.1"),
+        (&two, "203.0.113.1"),
+        (&one, "203.0.113.2"),
+        (&one, "203.0.113.3"),
+    ];
+    for (n, (server, address)) in reporters.into_iter().enumerate() {
+        let mut reporter = server.client_from(address).await;
+        pair_across(&mut troll, &mut reporter).await;
+        reporter.send(&ClientMessage::Report {}).await;
+        troll.expect(ServerMessage::StrangerLeft).await;
+        if n < 3 {
+            troll.expect_silence().await;
+        }
+    }
+    let day = 24 * 60 * 60;
+    for troll in [&mut troll, &mut troll_tab] {
+        match troll.recv().await {
+            ServerMessage::Banned { seconds } => assert!((day - 5..=day).contains(&seconds)),
+            other => panic!("expected the ban notice, got {other:?}"),
+        }
+        let (code, reason) = troll.closed().await;
+        assert_eq!((code, reason.contains("Banned")), (1008, true), "{reason}");
+    }
+    for server in [&one, &two] {
+        match Client::arrive(server.addr, Some("198.51.100.66")).await {
+            Arrival::Refused(told, 1008, _) => {
+                assert!(
+                    matches!(told[..], [ServerMessage::Banned { seconds }] if seconds > day - 10)
+                );
+            }
+            _ => panic!("a banned network got back in"),
+        }
+    }
+    // A third instance started after the ban turns it away too.
+    let three = instance_behind_a_proxy(&redis).await;
+    three
+        .eventually("the ban is known", |state| state.gate.remembered().2 == 1)
+        .await;
+    assert!(matches!(
+        Client::arrive(three.addr, Some("198.51.100.66")).await,
+        Arrival::Refused(_, 1008, _)
+    ));
+    three.client_from("198.51.100.67").await;
 }

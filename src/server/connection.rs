@@ -277,7 +277,9 @@ fn handle_frame(
         }
         Ok(ClientMessage::Report {}) => match lobby.report(stranger.id()) {
             Ok(reported) => {
-                if let (Some(reporter), Some(reported)) = (stranger.address(), reported) {
+                if let (Some(reporter), Some(reported)) = (stranger.address(), reported)
+                    && !lobby.share_report(reporter, reported)
+                {
                     let now = tokio::time::Instant::now();
                     if let Reported::Banned(ban) = gate.report(reporter, reported, now) {
                         tracing::info!(?ban, "a network was banned after reports");

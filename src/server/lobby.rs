@@ -217,13 +217,13 @@ impl Lobby {
 
     /// What every stranger waiting here asked for (to queue them again after
     /// Redis lost its data).
-    pub fn waiting_seekers(&self) -> Vec<Seeker> {
+    pub fn waiting_seekers(&self) -> Vec<(Seeker, Option<AddressKey>)> {
         let state = self.state();
         state
             .strangers
             .values()
             .filter(|seat| seat.place == Place::Waiting)
-            .filter_map(|seat| seat.seeking.clone())
+            .filter_map(|seat| Some((seat.seeking.clone()?, seat.stranger.address())))
             .collect()
     }
 
@@ -386,12 +386,27 @@ impl Lobby {
     pub fn report(&self, id: StrangerId) -> Result<Option<AddressKey>, LobbyError> {
         let mut state = self.state();
         let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        let remote = room.remote().and_then(|partner| partner.address);
         let reported = room
             .member_ids()
             .filter(|&member| member != id)
-            .find_map(|member| state.strangers.get(&member)?.stranger.address());
+            .find_map(|member| state.strangers.get(&member)?.stranger.address())
+            .or(remote);
         state.leave(id);
         Ok(reported)
+    }
+
+    /// With a shared queue, hands a report to Redis to be counted with those
+    /// of every instance, and returns true; alone, returns false (the caller
+    /// counts it here).
+    pub fn share_report(&self, reporter: AddressKey, reported: AddressKey) -> bool {
+        match &self.state().cluster {
+            Some(cluster) => {
+                let _ = cluster.requests.send(Request::Report(reporter, reported));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Bans `address`: everyone connected from it is told for how long and
@@ -475,7 +490,10 @@ impl State {
             mode: request.mode,
         };
         if let Some(cluster) = &self.cluster {
-            let _ = cluster.requests.send(Request::Join(seeker.clone()));
+            let address = self.strangers.get(&id).and_then(|s| s.stranger.address());
+            let _ = cluster
+                .requests
+                .send(Request::Join(seeker.clone(), address));
             if let Some(seat) = self.strangers.get_mut(&id) {
                 seat.seeking = Some(seeker);
             }
@@ -657,6 +675,7 @@ impl State {
         room.add_remote(RemotePartner {
             id: m.partner,
             instance: m.partner_instance,
+            address: m.partner_address,
             link: cluster.link.clone(),
         });
         let call = (m.mode == Mode::Video).then(|| CallSetup {
@@ -685,7 +704,10 @@ impl State {
             return;
         };
         if let (Place::Waiting, Some(seeker)) = (seat.place, &seat.seeking) {
-            let _ = cluster.requests.send(Request::Join(seeker.clone()));
+            let address = seat.stranger.address();
+            let _ = cluster
+                .requests
+                .send(Request::Join(seeker.clone(), address));
         }
     }
 
@@ -973,6 +995,63 @@ mod tests {
         );
         assert_eq!(s.kicked_for(), Some(Kick::Banned));
         assert_eq!(drain(&mut reporter_rx), [], "others are left alone");
+    }
+
+    #[test]
+    fn with_a_shared_queue_a_partner_on_another_instance_is_reported_to_redis() {
+        use crate::server::cluster::{ClusterSide, Link, Match, Outbound, Request};
+        let gate = crate::server::network::Gatekeeper::new(Default::default(), 0);
+        let [home, troll_home] =
+            ["203.0.113.1", "198.51.100.66"].map(|ip| gate.key_of(ip.parse().unwrap()));
+        let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
+        let (link, mut outbound) = Link::new();
+        let lobby = Lobby::default().with_cluster(ClusterSide {
+            instance: "here".into(),
+            requests,
+            link,
+        });
+        let (s, mut reporter_rx) = stranger();
+        let reporter = s.id();
+        lobby.arrive(s.from_address(home));
+        lobby.join(reporter, JoinRequest::default()).unwrap();
+        assert!(
+            matches!(
+                asked.try_recv(),
+                Ok(Request::Join(_, Some(address))) if address == home
+            ),
+            "the queue learns the joiner's network"
+        );
+        let troll = StrangerId::new();
+        lobby.paired(Match {
+            me: reporter,
+            partner: troll,
+            partner_instance: "there".into(),
+            partner_address: Some(troll_home),
+            mode: Mode::Text,
+            waited: Duration::ZERO,
+            partner_waited: Duration::ZERO,
+            common_interests: Vec::new(),
+            offers: true,
+        });
+        drain(&mut reporter_rx);
+
+        assert_eq!(lobby.report(reporter), Ok(Some(troll_home)));
+        assert_eq!(
+            outbound.try_recv().unwrap(),
+            Outbound {
+                instance: "there".into(),
+                from: reporter,
+                to: troll,
+                message: ServerMessage::StrangerLeft,
+            }
+        );
+        assert!(lobby.share_report(home, troll_home));
+        assert_eq!(asked.try_recv(), Ok(Request::Report(home, troll_home)));
+        assert!(
+            !Lobby::default().share_report(home, troll_home),
+            "alone: counted here"
+        );
+        lobby.assert_consistent();
     }
 
     #[test]

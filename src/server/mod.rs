@@ -189,7 +189,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         settings: Settings,
     ) -> Result<Self, redis::RedisError> {
-        let state = AppState::new(leptos_options, settings);
+        let mut state = AppState::new(leptos_options, settings);
         let Some(url) = state.settings.redis_url.clone() else {
             return Ok(state);
         };
@@ -197,9 +197,16 @@ impl AppState {
             &url,
             cluster::KEY_PREFIX,
             state.settings.interest_timeout,
+            state.settings.limits.clone(),
             cluster::ALIVE_FOR,
         )
         .await?;
+        // Addresses hashed alike on every instance, so a ban holds on all of them.
+        state.gate = Gatekeeper::with_secret(
+            state.settings.limits.clone(),
+            state.settings.trusted_proxy_hops,
+            queue.address_secret().await?,
+        );
         let (requests, requested) = tokio::sync::mpsc::unbounded_channel();
         let (link, outbound) = cluster::Link::new();
         tracing::info!(
@@ -214,6 +221,7 @@ impl AppState {
         tokio::spawn(cluster::run(
             queue,
             lobby,
+            state.gate.clone(),
             requested,
             outbound,
             state.shutdown.clone(),

@@ -3,25 +3,79 @@
 //! and bans.
 //!
 //! No plain address is ever stored or logged. Each is reduced at once to an
-//! [`AddressKey`]: a keyed hash (SipHash with a random key chosen when the
-//! server starts), so the table cannot be turned back into addresses, and the
-//! keys of one run mean nothing in the next. IPv6 addresses count by their /64
-//! network, which is what one household or phone gets.
+//! [`AddressKey`]: a keyed hash (HMAC-SHA1 with an [`AddressSecret`] chosen at
+//! random when the server starts), so the tables cannot be turned back into
+//! addresses, and the keys of one run mean nothing in the next. Instances
+//! sharing a Redis share one secret kept there, so that a ban reaches them all.
+//! IPv6 addresses count by their /64 network, which is what one household or
+//! phone gets.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
 use tokio::time::Instant;
 
 use super::flood::{Rate, TokenBucket};
 
-/// A network address, as a keyed hash.
+/// A network address, as a keyed hash. Written as 16 hex digits where it
+/// leaves the process (to Redis, shared by instances).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AddressKey(u64);
+
+impl fmt::Display for AddressKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl FromStr for AddressKey {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(text, 16).map(AddressKey)
+    }
+}
+
+/// The key of the address hash: random, and never logged or sent to a client.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AddressSecret([u8; 16]);
+
+impl AddressSecret {
+    /// A fresh secret from the operating system's random source.
+    pub fn random() -> Self {
+        AddressSecret(uuid::Uuid::new_v4().into_bytes())
+    }
+
+    /// The secret as 32 hex digits, to share it with other instances.
+    pub fn to_hex(self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Reads [`AddressSecret::to_hex`]'s form back; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0; 16];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(AddressSecret(bytes))
+    }
+}
+
+impl fmt::Debug for AddressSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AddressSecret(..)")
+    }
+}
 
 /// The limits kept per network address.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,8 +144,8 @@ pub enum Reported {
 /// Finds the client's address and keeps the per-address tables. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Gatekeeper {
-    /// The key of the address hash, chosen at random when the server starts.
-    key: RandomState,
+    /// The key of the address hash.
+    secret: AddressSecret,
     /// How many proxies in front of the server append to `X-Forwarded-For`.
     trusted_proxy_hops: usize,
     limits: AddressLimits,
@@ -142,8 +196,18 @@ impl Gatekeeper {
     /// client's address is read from `X-Forwarded-For`, that many entries from
     /// the right (the ones our own proxies added); clients can forge the rest.
     pub fn new(limits: AddressLimits, trusted_proxy_hops: usize) -> Self {
+        Gatekeeper::with_secret(limits, trusted_proxy_hops, AddressSecret::random())
+    }
+
+    /// Like [`Gatekeeper::new`], hashing addresses with `secret` (shared by
+    /// every instance of the service, so their keys agree).
+    pub fn with_secret(
+        limits: AddressLimits,
+        trusted_proxy_hops: usize,
+        secret: AddressSecret,
+    ) -> Self {
         Gatekeeper {
-            key: RandomState::new(),
+            secret,
             trusted_proxy_hops,
             limits,
             tables: Arc::default(),
@@ -164,11 +228,23 @@ impl Gatekeeper {
 
     /// The keyed hash of `ip` (of its /64 network for IPv6).
     pub fn key_of(&self, ip: IpAddr) -> AddressKey {
-        let network = match ip.to_canonical() {
+        let (family, network) = match ip.to_canonical() {
             IpAddr::V4(v4) => (4u8, u128::from(v4.to_bits())),
             IpAddr::V6(v6) => (6u8, v6.to_bits() >> 64),
         };
-        AddressKey(self.key.hash_one(network))
+        let mut mac =
+            Hmac::<Sha1>::new_from_slice(&self.secret.0).expect("HMAC takes keys of any length");
+        mac.update(&[family]);
+        mac.update(&network.to_be_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut first = [0; 8];
+        first.copy_from_slice(&digest[..8]);
+        AddressKey(u64::from_be_bytes(first))
+    }
+
+    /// The limits this gate applies (reports and bans counted elsewhere use them too).
+    pub fn limits(&self) -> &AddressLimits {
+        &self.limits
     }
 
     /// Lets a new chat connection from `address` in, or says why not.
@@ -223,6 +299,14 @@ impl Gatekeeper {
         Reported::Banned(limits.ban_duration)
     }
 
+    /// Bans `address` for `remaining` from `now`, as decided elsewhere (by the
+    /// reports counted in Redis, for every instance).
+    pub fn ban(&self, address: AddressKey, remaining: Duration, now: Instant) {
+        let mut tables = self.tables();
+        tables.reports.remove(&address);
+        tables.bans.insert(address, now + remaining);
+    }
+
     /// Forgets what no longer matters: ended bans, old reports, idle addresses.
     pub fn sweep(&self, now: Instant) {
         let window = self.limits.report_window;
@@ -272,6 +356,27 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn instances_sharing_a_secret_hash_addresses_alike_and_keys_survive_being_written_out() {
+        let secret = AddressSecret::random();
+        let shared = |hops| Gatekeeper::with_secret(AddressLimits::default(), hops, secret);
+        let (one, two) = (shared(0), shared(1));
+        let key = one.key_of(ip("203.0.113.9"));
+        assert_eq!(key, two.key_of(ip("203.0.113.9")));
+        assert_ne!(
+            key,
+            gate(AddressLimits::default()).key_of(ip("203.0.113.9"))
+        );
+
+        assert_eq!(AddressSecret::from_hex(&secret.to_hex()), Some(secret));
+        assert_eq!(key.to_string().parse(), Ok(key));
+        assert_eq!(key.to_string().len(), 16);
+        for garbage in ["", "zz", &"g".repeat(32), &"é".repeat(16)] {
+            assert_eq!(AddressSecret::from_hex(garbage), None, "{garbage}");
+        }
+        assert!(!format!("{secret:?}").contains(&secret.to_hex()[..8]));
     }
 
     #[test]
@@ -408,6 +513,24 @@ mod tests {
         );
         tokio::time::advance(limits.ban_duration).await;
         assert!(gate.admit(troll, Instant::now()).is_ok(), "bans end");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ban_decided_elsewhere_turns_the_network_away_until_it_ends() {
+        let gate = gate(AddressLimits::default());
+        let troll = gate.key_of(ip("198.51.100.66"));
+        let reporter = gate.key_of(ip("203.0.113.1"));
+        gate.report(reporter, troll, Instant::now());
+        gate.ban(troll, Duration::from_secs(90), Instant::now());
+        assert_eq!(gate.remembered(), (0, 0, 1), "its reports are done with");
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(
+            gate.admit(troll, Instant::now()).unwrap_err(),
+            Refusal::Banned(Duration::from_secs(60))
+        );
+        assert!(gate.admit(reporter, Instant::now()).is_ok());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(gate.admit(troll, Instant::now()).is_ok());
     }
 
     #[tokio::test(start_paused = true)]

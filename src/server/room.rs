@@ -6,6 +6,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::cluster::{Link, Outbound};
+use super::network::AddressKey;
 use super::stranger::{Stranger, StrangerId};
 use crate::protocol::{Mode, ServerMessage};
 
@@ -42,6 +43,8 @@ pub struct RemotePartner {
     pub id: StrangerId,
     /// The instance they are connected to.
     pub instance: String,
+    /// Their network, should they be reported.
+    pub address: Option<AddressKey>,
     /// The way to reach it.
     pub link: Link,
 }
@@ -299,6 +302,7 @@ mod tests {
         room.add_remote(RemotePartner {
             id: bob,
             instance: "b".into(),
+            address: None,
             link,
         });
         (room, bob, outbound)

@@ -62,6 +62,15 @@ impl TestServer {
         Client::connect(self.addr).await
     }
 
+    /// A client arriving from `address`, as the server's reverse proxy says
+    /// (`X-Forwarded-For`); it must be let in.
+    pub async fn client_from(&self, address: &str) -> Client {
+        match Client::arrive(self.addr, Some(address)).await {
+            Arrival::Welcomed(client) => *client,
+            Arrival::Refused(_, code, reason) => panic!("{address} refused: {code} {reason}"),
+        }
+    }
+
     /// Two clients, paired with each other.
     pub async fn pair(&self) -> (Client, Client) {
         let mut a = self.client().await;

@@ -8,6 +8,7 @@
 -- Keys, all under the prefix ARGV[1]:
 --   next_ticket                       counter; tickets sort by arrival
 --   waiter:<ticket>                   hash: id instance browser mode since interests only_shared
+--                                     address (the network's key, for reports)
 --   ticket_of                         hash: stranger id -> ticket
 --   open:<mode>                       zset of tickets accepting anyone
 --   interest:<mode>:<interest>        zset of tickets listing that interest
@@ -16,6 +17,11 @@
 --   recent:<id>                       list of recent partners, newest last
 --   alive:<instance>                  exists while the instance is alive (expires)
 --   inbox:<instance>                  stream of events for the instance's strangers
+--   instances                         set of instances (alive or not yet swept)
+--   online                            hash: instance -> strangers connected to it
+--   reports:<address>                 zset of reporting addresses by when (ms)
+--   bans                              zset of banned addresses by when the ban ends (ms)
+--   address_secret                    the key every instance hashes addresses with
 local p = ARGV[1]
 local MAX_SKIPPED = 64
 
@@ -99,11 +105,13 @@ local function remember(a, b)
   end
 end
 
--- Tells `to` (on `instance`) it was paired with `partner` (on `partner_instance`).
--- `offers`: whether `to` starts the video call (the one who joined last does).
-local function tell_paired(instance, to, partner, partner_instance, mode, waited, shared, offers)
+-- Tells `to` (on `instance`) it was paired with `partner` (on `partner_instance`,
+-- from the network `partner_address`, for a report). `offers`: whether `to`
+-- starts the video call (the one who joined last does).
+local function tell_paired(instance, to, partner, partner_instance, partner_address,
+    mode, waited, shared, offers)
   redis.call('XADD', p .. 'inbox:' .. instance, '*',
     'kind', 'paired', 'to', to, 'partner', partner, 'partner_instance', partner_instance,
-    'mode', mode, 'waited', tostring(waited), 'common', table.concat(shared, '\n'),
-    'offers', offers and '1' or '0')
+    'partner_address', partner_address or '', 'mode', mode, 'waited', tostring(waited),
+    'common', table.concat(shared, '\n'), 'offers', offers and '1' or '0')
 end

@@ -1,14 +1,16 @@
 -- Asks for a stranger across every instance.
 -- ARGV: prefix, stranger id, instance, browser ("" for none), mode,
---       only_shared ("1"/"0"), interest timeout (ms), interests...
--- Returns {"waiting"} or {"paired", waiter id, waiter instance, waited ms, common...}:
+--       only_shared ("1"/"0"), interest timeout (ms), address key ("" for none),
+--       interests...
+-- Returns {"waiting"} or
+-- {"paired", waiter id, waiter instance, waited ms, waiter address, common...}:
 -- the joiner's own instance reads the reply; the waiter's hears of it through
 -- its inbox stream, written in the same atomic step.
 local id, inst, browser, mode = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local only_shared = ARGV[6] == '1'
-local now, timeout = now_ms(), tonumber(ARGV[7])
+local now, timeout, address = now_ms(), tonumber(ARGV[7]), ARGV[8]
 local interests = {}
-for i = 8, #ARGV do interests[#interests + 1] = ARGV[i] end
+for i = 9, #ARGV do interests[#interests + 1] = ARGV[i] end
 
 -- Joining while queued keeps the original place and request.
 if redis.call('HEXISTS', p .. 'ticket_of', id) == 1 then return {'waiting'} end
@@ -32,9 +34,9 @@ if partner then
   local waited = now - tonumber(w.since)
   -- A waiter on the joiner's own instance is seated from this reply alone.
   if w.instance ~= inst then
-    tell_paired(w.instance, w.id, id, inst, mode, waited, shared, false)
+    tell_paired(w.instance, w.id, id, inst, address, mode, waited, shared, false)
   end
-  local reply = {'paired', w.id, w.instance, tostring(waited)}
+  local reply = {'paired', w.id, w.instance, tostring(waited), w.address or ''}
   for _, interest in ipairs(shared) do reply[#reply + 1] = interest end
   return reply
 end
@@ -42,7 +44,7 @@ end
 local ticket = redis.call('INCR', p .. 'next_ticket')
 redis.call('HSET', p .. 'waiter:' .. ticket, 'id', id, 'instance', inst, 'browser', browser,
   'mode', mode, 'since', now, 'interests', table.concat(interests, '\n'),
-  'only_shared', only_shared and '1' or '0')
+  'only_shared', only_shared and '1' or '0', 'address', address)
 redis.call('HSET', p .. 'ticket_of', id, ticket)
 redis.call('SADD', p .. 'waiters_of:' .. inst, ticket)
 if #interests == 0 then

@@ -10,6 +10,10 @@
 //!
 //! Each instance proves it is alive with a key that expires; the waiters of an
 //! instance that stops refreshing it are dropped from the queue.
+//!
+//! Reports are counted in Redis too, under address keys every instance agrees
+//! on (they share one [`AddressSecret`]), and a ban is told to every instance
+//! through its inbox; an instance that may have missed some reads them all.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lobby::Lobby;
 use super::matchmaker::Seeker;
+use super::network::{AddressKey, AddressLimits, AddressSecret, Gatekeeper};
 use super::stranger::StrangerId;
 use crate::protocol::{Mode, ServerMessage};
 
@@ -34,6 +39,8 @@ const COMMON: &str = include_str!("common.lua");
 const JOIN: &str = include_str!("join.lua");
 const TICK: &str = include_str!("tick.lua");
 const LEAVE: &str = include_str!("leave.lua");
+const REPORT: &str = include_str!("report.lua");
+const BANS: &str = include_str!("bans.lua");
 
 /// The matchmaking state all instances share, seen from one instance.
 #[derive(Clone)]
@@ -45,9 +52,13 @@ pub struct SharedQueue {
     /// This instance's random name.
     instance: String,
     interest_timeout: Duration,
+    /// How many reports ban a network, within what window, for how long.
+    limits: AddressLimits,
     join: Script,
     tick: Script,
     leave: Script,
+    report: Script,
+    bans: Script,
 }
 
 /// A message for a stranger connected to another instance.
@@ -86,10 +97,13 @@ impl Link {
 /// What the lobby asks of the cluster task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// Find this stranger a partner on any instance, or queue them.
-    Join(Seeker),
+    /// Find this stranger (connected from this network) a partner on any
+    /// instance, or queue them.
+    Join(Seeker, Option<AddressKey>),
     /// Take this stranger out of the shared queue.
     Leave(StrangerId),
+    /// Count a report, by the first network against the second.
+    Report(AddressKey, AddressKey),
 }
 
 /// The lobby's side of the cluster: its instance's name, and the queues to the
@@ -122,6 +136,8 @@ pub struct Match {
     pub partner: StrangerId,
     /// The instance the partner is connected to.
     pub partner_instance: String,
+    /// The partner's network, should our stranger report them.
+    pub partner_address: Option<AddressKey>,
     /// The mode both asked for.
     pub mode: Mode,
     /// How long our stranger waited.
@@ -146,15 +162,21 @@ pub enum Event {
         to: StrangerId,
         message: ServerMessage,
     },
+    /// A network is banned for this much longer, on every instance.
+    Banned {
+        address: AddressKey,
+        remaining: Duration,
+    },
 }
 
 impl SharedQueue {
     /// Connects to Redis at `url` as a new instance (named at random) and
-    /// announces it alive for `alive_for`.
+    /// announces it alive for `alive_for`. Reports ban under `limits`.
     pub async fn connect(
         url: &str,
         prefix: &str,
         interest_timeout: Duration,
+        limits: AddressLimits,
         alive_for: Duration,
     ) -> RedisResult<SharedQueue> {
         let client = redis::Client::open(url)?;
@@ -165,9 +187,12 @@ impl SharedQueue {
             prefix: prefix.to_owned(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
             interest_timeout,
+            limits,
             join: Script::new(&format!("{COMMON}\n{JOIN}")),
             tick: Script::new(&format!("{COMMON}\n{TICK}")),
             leave: Script::new(&format!("{COMMON}\n{LEAVE}")),
+            report: Script::new(&format!("{COMMON}\n{REPORT}")),
+            bans: Script::new(&format!("{COMMON}\n{BANS}")),
         };
         queue.heartbeat(alive_for).await?;
         Ok(queue)
@@ -200,8 +225,31 @@ impl SharedQueue {
         Ok(known.is_some())
     }
 
-    /// `seeker`, connected here, asks for a stranger on any instance.
-    pub async fn join(&self, seeker: &Seeker) -> RedisResult<SharedJoin> {
+    /// The secret every instance hashes network addresses with: the first
+    /// instance to ask chooses it at random, the others read it.
+    pub async fn address_secret(&self) -> RedisResult<AddressSecret> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}address_secret", self.prefix);
+        let (stored,): (String,) = redis::pipe()
+            .set_options(
+                &key,
+                AddressSecret::random().to_hex(),
+                redis::SetOptions::default().conditional_set(redis::ExistenceCheck::NX),
+            )
+            .ignore()
+            .get(&key)
+            .query_async(&mut redis)
+            .await?;
+        AddressSecret::from_hex(&stored)
+            .ok_or_else(|| unexpected("address secret", &["unreadable"]))
+    }
+
+    /// `seeker`, connected here from `address`, asks for a stranger on any instance.
+    pub async fn join(
+        &self,
+        seeker: &Seeker,
+        address: Option<AddressKey>,
+    ) -> RedisResult<SharedJoin> {
         let mut redis = self.redis.clone();
         let mut call = self.join.prepare_invoke();
         call.arg(&self.prefix)
@@ -210,21 +258,23 @@ impl SharedQueue {
             .arg(seeker.browser.as_deref().unwrap_or(""))
             .arg(seeker.mode.as_str())
             .arg(if seeker.only_shared { "1" } else { "0" })
-            .arg(self.interest_timeout.as_millis() as u64);
+            .arg(self.interest_timeout.as_millis() as u64)
+            .arg(address.map(|a| a.to_string()).unwrap_or_default());
         for interest in &seeker.interests {
             call.arg(interest);
         }
         let reply: Vec<String> = call.invoke_async(&mut redis).await?;
         match reply.first().map(String::as_str) {
             Some("waiting") => Ok(SharedJoin::Waiting),
-            Some("paired") if reply.len() >= 4 => Ok(SharedJoin::Paired(Match {
+            Some("paired") if reply.len() >= 5 => Ok(SharedJoin::Paired(Match {
                 me: seeker.id,
                 partner: parse_id(&reply[1])?,
                 partner_instance: reply[2].clone(),
+                partner_address: reply[4].parse().ok(),
                 mode: seeker.mode,
                 waited: Duration::ZERO,
                 partner_waited: Duration::from_millis(reply[3].parse().unwrap_or(0)),
-                common_interests: reply[4..].to_vec(),
+                common_interests: reply[5..].to_vec(),
                 offers: true,
             })),
             _ => Err(unexpected("join", &reply)),
@@ -249,6 +299,42 @@ impl SharedQueue {
     pub async fn tick(&self) -> RedisResult<u64> {
         let mut redis = self.redis.clone();
         self.tick.arg(&self.prefix).invoke_async(&mut redis).await
+    }
+
+    /// Counts a report by the network `reporter` against `reported`; returns the
+    /// ban it brought, if any (every live instance is told through its inbox).
+    pub async fn report(
+        &self,
+        reporter: AddressKey,
+        reported: AddressKey,
+    ) -> RedisResult<Option<Duration>> {
+        let mut redis = self.redis.clone();
+        let limits = &self.limits;
+        let ban: u64 = self
+            .report
+            .arg(&self.prefix)
+            .arg(reporter.to_string())
+            .arg(reported.to_string())
+            .arg(limits.reports_to_ban)
+            .arg(limits.report_window.as_millis() as u64)
+            .arg(limits.ban_duration.as_millis() as u64)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok((ban > 0).then(|| Duration::from_millis(ban)))
+    }
+
+    /// Every ban in force and how long it has left.
+    pub async fn bans(&self) -> RedisResult<Vec<(AddressKey, Duration)>> {
+        let mut redis = self.redis.clone();
+        let found: Vec<String> = self.bans.arg(&self.prefix).invoke_async(&mut redis).await?;
+        found
+            .chunks_exact(2)
+            .map(|pair| {
+                let address = pair[0].parse().map_err(|_| unexpected("ban", pair))?;
+                let left = pair[1].parse().map_err(|_| unexpected("ban", pair))?;
+                Ok((address, Duration::from_millis(left)))
+            })
+            .collect()
     }
 
     /// Writes `messages` to their instances' inboxes, in order, in one round trip.
@@ -362,6 +448,7 @@ impl Inbox {
         let options = redis::streams::StreamReadOptions::default()
             .block(wait.as_millis() as usize)
             .count(1000);
+        let before = self.position.clone();
         let (keys, positions) = ([self.key.clone()], [self.position.clone()]);
         let redis = self.connection().await?;
         let read = redis.xread_options(&keys, &positions, &options);
@@ -374,10 +461,15 @@ impl Inbox {
         for stream in reply.into_iter().flat_map(|r| r.keys) {
             for entry in stream.ids {
                 self.position = entry.id.clone();
-                events.push(parse_event(&entry.map)?);
+                // One unreadable entry (from a newer version, say) must not
+                // cost the others.
+                match parse_event(&entry.map) {
+                    Ok(event) => events.push(event),
+                    Err(error) => tracing::warn!(%error, "skipped an unreadable inbox entry"),
+                }
             }
         }
-        if !events.is_empty() {
+        if self.position != before {
             // What has been read is dropped, and only that: a length cap would
             // also drop what a lagging reader has not read yet. (A dead
             // instance's inbox is deleted by the sweep in `tick.lua`.)
@@ -405,6 +497,7 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
             me: parse_id(&text("to")?)?,
             partner: parse_id(&text("partner")?)?,
             partner_instance: text("partner_instance")?,
+            partner_address: text("partner_address")?.parse().ok(),
             mode: if text("mode")? == "video" {
                 Mode::Video
             } else {
@@ -424,6 +517,12 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
             to: parse_id(&text("to")?)?,
             message: ServerMessage::parse(&text("message")?)
                 .map_err(|_| unexpected("relayed message", &["unreadable"]))?,
+        }),
+        "banned" => Ok(Event::Banned {
+            address: text("address")?
+                .parse()
+                .map_err(|_| unexpected("ban", &["address"]))?,
+            remaining: Duration::from_millis(text("ms")?.parse().unwrap_or(0)),
         }),
         other => Err(unexpected("inbox entry", &[other])),
     }
@@ -464,6 +563,7 @@ pub const ALIVE_FOR: Duration = Duration::from_secs(3);
 pub async fn run(
     queue: SharedQueue,
     lobby: Lobby,
+    gate: Gatekeeper,
     mut requests: mpsc::UnboundedReceiver<Request>,
     mut outbound: mpsc::UnboundedReceiver<Outbound>,
     shutdown: CancellationToken,
@@ -477,12 +577,14 @@ pub async fn run(
     let mut batch = Vec::new();
     let mut retry = tokio::time::interval(RETRY);
     let mut missing = Missing::default();
+    // Reports not yet counted (Redis unreachable), tried again each heartbeat.
+    let mut reports = Vec::new();
     loop {
         tokio::select! {
             biased;
             () = shutdown.cancelled() => break,
             Some(request) = requests.recv() => match request {
-                Request::Join(seeker) => match queue.join(&seeker).await {
+                Request::Join(seeker, address) => match queue.join(&seeker, address).await {
                     Ok(SharedJoin::Waiting) => {}
                     Ok(SharedJoin::Paired(pairing)) => lobby.paired(pairing),
                     Err(error) => {
@@ -497,10 +599,24 @@ pub async fn run(
                         tracing::warn!(%error, "could not take a stranger out of the shared queue");
                     }
                 }
+                Request::Report(reporter, reported) => {
+                    // What the chat's end sent the reported partner goes first,
+                    // so they hear "stranger left" before any ban.
+                    while let Ok(message) = outbound.try_recv() {
+                        batch.push(message);
+                    }
+                    send_batch(&queue, &mut batch).await;
+                    reports.push((reporter, reported));
+                    count_reports(&queue, &mut reports).await;
+                }
             },
             Some(event) = events.recv() => match event {
                 Event::Paired(pairing) => lobby.paired(pairing),
                 Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
+                Event::Banned { address, remaining } => {
+                    gate.ban(address, remaining, tokio::time::Instant::now());
+                    lobby.ban(address, remaining.as_secs());
+                }
             },
             count = outbound.recv_many(&mut batch, 256), if batch.is_empty() => {
                 if count == 0 {
@@ -510,13 +626,49 @@ pub async fn run(
             }
             _ = retry.tick(), if !batch.is_empty() => send_batch(&queue, &mut batch).await,
             _ = heartbeat.tick() => {
-                if let Err(error) = beat(&queue, &lobby, &mut missing).await {
+                if let Err(error) = beat(&queue, &lobby, &gate, &mut missing).await {
                     tracing::warn!(%error, "could not reach Redis for the heartbeat");
                 }
+                count_reports(&queue, &mut reports).await;
             }
         }
     }
     reader.abort();
+}
+
+/// Counts `reports` in Redis, oldest first, and empties it; on an error keeps
+/// what is left for the next try. (The ban a report brings comes back through
+/// the inbox, like a ban from any other instance.)
+async fn count_reports(queue: &SharedQueue, reports: &mut Vec<(AddressKey, AddressKey)>) {
+    while let Some(&(reporter, reported)) = reports.first() {
+        match queue.report(reporter, reported).await {
+            Ok(ban) => {
+                if let Some(ban) = ban {
+                    tracing::info!(?ban, "a network was banned after reports");
+                }
+                reports.remove(0);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not reach Redis to count a report; will retry");
+                return;
+            }
+        }
+    }
+}
+
+/// Applies every ban in force in Redis here: for an instance that may have
+/// missed some being told.
+async fn catch_up_on_bans(
+    queue: &SharedQueue,
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+) -> RedisResult<()> {
+    let now = tokio::time::Instant::now();
+    for (address, remaining) in queue.bans().await? {
+        gate.ban(address, remaining, now);
+        lobby.ban(address, remaining.as_secs());
+    }
+    Ok(())
 }
 
 /// Writes `batch` to the other instances' inboxes and empties it; on an error
@@ -536,7 +688,7 @@ async fn read_inbox(
     shutdown: CancellationToken,
 ) {
     let mut inbox = loop {
-        match queue.inbox().await {
+        match open_inbox(&queue, &events).await {
             Ok(inbox) => break inbox,
             Err(error) => tracing::warn!(%error, "could not open the inbox; will retry"),
         }
@@ -566,6 +718,20 @@ async fn read_inbox(
     }
 }
 
+/// Opens this instance's inbox, then passes on the bans already in force:
+/// those told between this instance being listed and its inbox opening would
+/// be missed otherwise.
+async fn open_inbox(
+    queue: &SharedQueue,
+    events: &mpsc::UnboundedSender<Event>,
+) -> RedisResult<Inbox> {
+    let inbox = queue.inbox().await?;
+    for (address, remaining) in queue.bans().await? {
+        let _ = events.send(Event::Banned { address, remaining });
+    }
+    Ok(inbox)
+}
+
 /// Since when each instance our strangers' partners are on has been missing.
 /// An instance counts as dead only once missing for [`MISSING_GRACE`]: after
 /// Redis restarts, every instance is missing until its next heartbeat.
@@ -578,10 +744,18 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(2);
 /// One heartbeat: alive again for [`ALIVE_FOR`]; our waiters queued again if
 /// Redis had forgotten them; interest timeouts and dead instances swept; the
 /// online count shared; partners on dead instances noticed.
-async fn beat(queue: &SharedQueue, lobby: &Lobby, missing: &mut Missing) -> RedisResult<()> {
+async fn beat(
+    queue: &SharedQueue,
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+    missing: &mut Missing,
+) -> RedisResult<()> {
     if !queue.heartbeat(ALIVE_FOR).await? {
-        for seeker in lobby.waiting_seekers() {
-            match queue.join(&seeker).await? {
+        // Counted dead (its inbox swept, bans told meanwhile lost) or Redis
+        // restarted empty.
+        catch_up_on_bans(queue, lobby, gate).await?;
+        for (seeker, address) in lobby.waiting_seekers() {
+            match queue.join(&seeker, address).await? {
                 SharedJoin::Waiting => {}
                 SharedJoin::Paired(pairing) => lobby.paired(pairing),
             }

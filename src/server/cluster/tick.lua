@@ -18,7 +18,8 @@ end
 
 for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', now, 'LIMIT', 0, 1000)) do
   redis.call('ZREM', p .. 'deadlines', ticket)
-  local w = redis.call('HMGET', p .. 'waiter:' .. ticket, 'id', 'browser', 'mode', 'since', 'instance')
+  local w = redis.call('HMGET', p .. 'waiter:' .. ticket,
+    'id', 'browser', 'mode', 'since', 'instance', 'address')
   if w[1] then
     local seeker = {id = w[1], browser = w[2], recent = recent_of(w[1])}
     local fresh, stale = candidates(p .. 'open:' .. w[3], seeker)
@@ -27,8 +28,10 @@ for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', no
       remove(ticket)
       local other = remove(partner)
       remember(w[1], other.id)
-      tell_paired(other.instance, other.id, w[1], w[5], w[3], now - tonumber(other.since), {}, false)
-      tell_paired(w[5], w[1], other.id, other.instance, w[3], now - tonumber(w[4]), {}, true)
+      tell_paired(other.instance, other.id, w[1], w[5], w[6], w[3],
+        now - tonumber(other.since), {}, false)
+      tell_paired(w[5], w[1], other.id, other.instance, other.address, w[3],
+        now - tonumber(w[4]), {}, true)
       made = made + 1
     else
       redis.call('ZADD', p .. 'open:' .. w[3], ticket, ticket)
