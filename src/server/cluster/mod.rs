@@ -337,21 +337,20 @@ impl SharedQueue {
             .collect()
     }
 
-    /// Writes `messages` to their instances' inboxes, in order, in one round trip.
+    /// Writes `messages` to their instances' inboxes, in order, in one round
+    /// trip: one inbox entry per instance, holding its messages one per line
+    /// (`from to frame`; a JSON frame never holds a raw line break). An entry
+    /// per message cost Redis and both instances several times as much.
     pub async fn send(&self, messages: &[Outbound]) -> RedisResult<()> {
         let mut pipe = redis::pipe();
-        for message in messages {
+        for (instance, lines) in relay_lines(messages) {
             pipe.cmd("XADD")
-                .arg(format!("{}inbox:{}", self.prefix, message.instance))
+                .arg(format!("{}inbox:{instance}", self.prefix))
                 .arg("*")
                 .arg("kind")
-                .arg("relay")
-                .arg("from")
-                .arg(message.from.to_string())
-                .arg("to")
-                .arg(message.to.to_string())
-                .arg("message")
-                .arg(message.message.to_frame())
+                .arg("relays")
+                .arg("lines")
+                .arg(lines)
                 .ignore();
         }
         let mut redis = self.redis.clone();
@@ -463,8 +462,8 @@ impl Inbox {
                 self.position = entry.id.clone();
                 // One unreadable entry (from a newer version, say) must not
                 // cost the others.
-                match parse_event(&entry.map) {
-                    Ok(event) => events.push(event),
+                match parse_entry(&entry.map) {
+                    Ok(more) => events.extend(more),
                     Err(error) => tracing::warn!(%error, "skipped an unreadable inbox entry"),
                 }
             }
@@ -483,6 +482,52 @@ impl Inbox {
         }
         Ok(events)
     }
+}
+
+/// `messages` as the `lines` of one inbox entry per instance, in order.
+fn relay_lines(messages: &[Outbound]) -> Vec<(&str, String)> {
+    let mut entries: Vec<(&str, String)> = Vec::new();
+    for message in messages {
+        let at = match entries.iter().position(|(to, _)| *to == message.instance) {
+            Some(at) => at,
+            None => {
+                entries.push((&message.instance, String::new()));
+                entries.len() - 1
+            }
+        };
+        let lines = &mut entries[at].1;
+        lines.push_str(&format!("{} {} ", message.from, message.to));
+        lines.push_str(&message.message.to_frame());
+        lines.push('\n');
+    }
+    entries
+}
+
+/// The events in one inbox entry: one, or for relayed messages, one per line.
+fn parse_entry(fields: &HashMap<String, Value>) -> RedisResult<Vec<Event>> {
+    let Some(Value::BulkString(lines)) = fields.get("lines") else {
+        return parse_event(fields).map(|event| vec![event]);
+    };
+    let lines = std::str::from_utf8(lines).map_err(|_| unexpected("relays", &["not UTF-8"]))?;
+    let mut events = Vec::new();
+    for line in lines.lines() {
+        match parse_relayed(line) {
+            Some(event) => events.push(event),
+            None => tracing::warn!("skipped an unreadable relayed message"),
+        }
+    }
+    Ok(events)
+}
+
+/// One line of a `relays` entry: `from to frame`.
+fn parse_relayed(line: &str) -> Option<Event> {
+    let mut parts = line.splitn(3, ' ');
+    let (from, to, frame) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(Event::Relayed {
+        from: from.parse().ok()?,
+        to: to.parse().ok()?,
+        message: ServerMessage::parse(frame).ok()?,
+    })
 }
 
 fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
@@ -512,12 +557,6 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
                 .collect(),
             offers: text("offers")? == "1",
         })),
-        "relay" => Ok(Event::Relayed {
-            from: parse_id(&text("from")?)?,
-            to: parse_id(&text("to")?)?,
-            message: ServerMessage::parse(&text("message")?)
-                .map_err(|_| unexpected("relayed message", &["unreadable"]))?,
-        }),
         "banned" => Ok(Event::Banned {
             address: text("address")?
                 .parse()
@@ -780,4 +819,62 @@ async fn beat(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(lines: &str) -> HashMap<String, Value> {
+        HashMap::from([
+            ("kind".into(), Value::BulkString(b"relays".to_vec())),
+            ("lines".into(), Value::BulkString(lines.as_bytes().to_vec())),
+        ])
+    }
+
+    #[test]
+    fn relayed_messages_travel_one_entry_per_instance_in_order_whatever_their_text() {
+        let (alice, bob, carol) = (StrangerId::new(), StrangerId::new(), StrangerId::new());
+        let say = |to: StrangerId, instance: &str, text: &str| Outbound {
+            instance: instance.into(),
+            from: alice,
+            to,
+            message: ServerMessage::Message { text: text.into() },
+        };
+        let tricky = "two\nlines, \r\n spaces  and \u{2028} and a \"quote\"";
+        let messages = [
+            say(bob, "b", "first"),
+            say(carol, "c", "elsewhere"),
+            say(bob, "b", tricky),
+            say(bob, "b", ""),
+        ];
+        let entries = relay_lines(&messages);
+        assert_eq!(entries.iter().map(|e| e.0).collect::<Vec<_>>(), ["b", "c"]);
+        let told_b = parse_entry(&entry(&entries[0].1)).unwrap();
+        let expected: Vec<Event> = [&messages[0], &messages[2], &messages[3]]
+            .into_iter()
+            .map(|m| Event::Relayed {
+                from: m.from,
+                to: m.to,
+                message: m.message.clone(),
+            })
+            .collect();
+        assert_eq!(told_b, expected);
+        assert_eq!(parse_entry(&entry(&entries[1].1)).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unreadable_relayed_line_costs_only_itself() {
+        let (a, b) = (StrangerId::new(), StrangerId::new());
+        let good = format!("{a} {b} {}", ServerMessage::StrangerLeft.to_frame());
+        let lines = format!("garbage\n{a} not-an-id {{}}\n{good}\n{a} {b} {{\"type\":\"nope\"}}\n");
+        assert_eq!(
+            parse_entry(&entry(&lines)).unwrap(),
+            [Event::Relayed {
+                from: a,
+                to: b,
+                message: ServerMessage::StrangerLeft
+            }]
+        );
+    }
 }
