@@ -203,6 +203,28 @@ async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself()
     alice.expect(paired()).await;
     alice.send(&say("back")).await;
     bob.expect(heard("back")).await;
+
+    // The address secret the instances share is back too, so a ban holds on both.
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let ours = one.state.gate.secret().to_hex();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let stored: Option<String> = ::redis::cmd("GET")
+            .arg(format!("{}address_secret", cluster::KEY_PREFIX))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if stored.as_ref() == Some(&ours) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "secret never back: {stored:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(two.state.gate.secret(), one.state.gate.secret());
 }
 
 #[tokio::test]

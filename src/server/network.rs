@@ -242,6 +242,11 @@ impl Gatekeeper {
         AddressKey(u64::from_be_bytes(first))
     }
 
+    /// The secret addresses are hashed with (to share it through Redis).
+    pub fn secret(&self) -> AddressSecret {
+        self.secret
+    }
+
     /// The limits this gate applies (reports and bans counted elsewhere use them too).
     pub fn limits(&self) -> &AddressLimits {
         &self.limits

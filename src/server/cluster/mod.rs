@@ -228,12 +228,19 @@ impl SharedQueue {
     /// The secret every instance hashes network addresses with: the first
     /// instance to ask chooses it at random, the others read it.
     pub async fn address_secret(&self) -> RedisResult<AddressSecret> {
+        self.share_address_secret(AddressSecret::random()).await
+    }
+
+    /// Offers `ours` as the address secret, kept unless Redis holds one
+    /// already; returns the one Redis holds. (After Redis lost its data, the
+    /// running instances put theirs back.)
+    pub async fn share_address_secret(&self, ours: AddressSecret) -> RedisResult<AddressSecret> {
         let mut redis = self.redis.clone();
         let key = format!("{}address_secret", self.prefix);
         let (stored,): (String,) = redis::pipe()
             .set_options(
                 &key,
-                AddressSecret::random().to_hex(),
+                ours.to_hex(),
                 redis::SetOptions::default().conditional_set(redis::ExistenceCheck::NX),
             )
             .ignore()
@@ -791,7 +798,14 @@ async fn beat(
 ) -> RedisResult<()> {
     if !queue.heartbeat(ALIVE_FOR).await? {
         // Counted dead (its inbox swept, bans told meanwhile lost) or Redis
-        // restarted empty.
+        // restarted empty (the address secret lost too).
+        if queue.share_address_secret(gate.secret()).await? != gate.secret() {
+            tracing::warn!(
+                "Redis holds another address secret than this instance's (an instance started \
+                 while Redis had lost it): bans reach instances that hash alike until this one \
+                 restarts"
+            );
+        }
         catch_up_on_bans(queue, lobby, gate).await?;
         for (seeker, address) in lobby.waiting_seekers() {
             match queue.join(&seeker, address).await? {
