@@ -651,7 +651,9 @@ pub async fn run(
                     while let Ok(message) = outbound.try_recv() {
                         batch.push(message);
                     }
-                    send_batch(&queue, &mut batch).await;
+                    if !batch.is_empty() {
+                        send_batch(&queue, &mut batch).await;
+                    }
                     reports.push((reporter, reported));
                     count_reports(&queue, &mut reports).await;
                 }
@@ -659,10 +661,7 @@ pub async fn run(
             Some(event) = events.recv() => match event {
                 Event::Paired(pairing) => lobby.paired(pairing),
                 Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
-                Event::Banned { address, remaining } => {
-                    gate.ban(address, remaining, tokio::time::Instant::now());
-                    lobby.ban(address, remaining.as_secs());
-                }
+                Event::Banned { address, remaining } => apply_ban(&lobby, &gate, address, remaining),
             },
             count = outbound.recv_many(&mut batch, 256), if batch.is_empty() => {
                 if count == 0 {
@@ -709,12 +708,17 @@ async fn catch_up_on_bans(
     lobby: &Lobby,
     gate: &Gatekeeper,
 ) -> RedisResult<()> {
-    let now = tokio::time::Instant::now();
     for (address, remaining) in queue.bans().await? {
-        gate.ban(address, remaining, now);
-        lobby.ban(address, remaining.as_secs());
+        apply_ban(lobby, gate, address, remaining);
     }
     Ok(())
+}
+
+/// A ban counted in Redis, here: the network is turned away for `remaining`,
+/// and its strangers connected here are told and disconnected.
+fn apply_ban(lobby: &Lobby, gate: &Gatekeeper, address: AddressKey, remaining: Duration) {
+    gate.ban(address, remaining, tokio::time::Instant::now());
+    lobby.ban(address, remaining.as_secs());
 }
 
 /// Writes `batch` to the other instances' inboxes and empties it; on an error
