@@ -247,11 +247,6 @@ impl Gatekeeper {
         self.secret
     }
 
-    /// The limits this gate applies (reports and bans counted elsewhere use them too).
-    pub fn limits(&self) -> &AddressLimits {
-        &self.limits
-    }
-
     /// Lets a new chat connection from `address` in, or says why not.
     pub fn admit(&self, address: AddressKey, now: Instant) -> Result<Admission, Refusal> {
         let limits = &self.limits;
