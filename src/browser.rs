@@ -55,3 +55,27 @@ pub fn tab_hidden() -> bool {
         .and_then(|w| w.document())
         .is_some_and(|d| d.hidden())
 }
+
+/// Where this browser remembers that its person confirmed they are 18 or older
+/// and agree to the rules.
+const AGREED_KEY: &str = "strangers.agreed";
+
+/// Whether this browser's person already confirmed their age and the rules.
+pub fn agreed() -> bool {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|storage| storage.get_item(AGREED_KEY).ok().flatten())
+        .is_some_and(|value| value == "1")
+}
+
+/// Remembers (or forgets) the confirmation in this browser.
+pub fn remember_agreed(agreed: bool) {
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+        return;
+    };
+    let _ = if agreed {
+        storage.set_item(AGREED_KEY, "1")
+    } else {
+        storage.remove_item(AGREED_KEY)
+    };
+}

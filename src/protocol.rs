@@ -29,6 +29,13 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// The longest media id (`sdpMid`) in a candidate, in bytes.
 pub const MAX_SDP_MID_BYTES: usize = 64;
 
+/// The most chat lines a report may carry as evidence.
+pub const MAX_EVIDENCE_LINES: usize = 20;
+
+/// The most a report's evidence may take, in bytes of JSON (escapes counted),
+/// so that a report always fits in one WebSocket frame with room to spare.
+pub const MAX_EVIDENCE_BYTES: usize = 32 * 1024;
+
 /// The deepest nesting of JSON objects and arrays accepted in a client frame.
 /// The deepest real message (a call setup step) nests two levels; refusing
 /// deeper frames before parsing keeps a hostile one from costing anything.
@@ -145,6 +152,77 @@ pub struct CallSetup {
     pub ice_servers: Vec<IceServer>,
 }
 
+/// Why a stranger is reported: the choices the report dialog offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportReason {
+    /// Nudity or sexual content.
+    Sexual,
+    /// The stranger seems to be under 18.
+    Minor,
+    /// Harassment or hate.
+    Harassment,
+    /// Spam, or a bot.
+    Spam,
+    /// Something else.
+    Other,
+}
+
+impl ReportReason {
+    /// Every reason, in the order the dialog lists them.
+    pub const ALL: [ReportReason; 5] = [
+        ReportReason::Sexual,
+        ReportReason::Minor,
+        ReportReason::Harassment,
+        ReportReason::Spam,
+        ReportReason::Other,
+    ];
+
+    /// The reason as people read it (the dialog and the operator console).
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportReason::Sexual => "Nudity or sexual content",
+            ReportReason::Minor => "Seems under 18",
+            ReportReason::Harassment => "Harassment or hate",
+            ReportReason::Spam => "Spam or a bot",
+            ReportReason::Other => "Something else",
+        }
+    }
+
+    /// The reason's name on the wire: `sexual`, `minor`, `harassment`, `spam`, `other`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportReason::Sexual => "sexual",
+            ReportReason::Minor => "minor",
+            ReportReason::Harassment => "harassment",
+            ReportReason::Spam => "spam",
+            ReportReason::Other => "other",
+        }
+    }
+}
+
+/// Who wrote a line of a report's evidence, as the reporter saw the chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    /// The reporter.
+    You,
+    /// The reported stranger.
+    Stranger,
+}
+
+/// One chat line a reporter chose to send with a report, exactly as their
+/// browser showed it. The server cannot tell whether it was really said: the
+/// operator console says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceLine {
+    /// Who wrote it.
+    pub from: Author,
+    /// What they wrote.
+    pub text: String,
+}
+
 /// What a stranger's browser asks of the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -168,6 +246,10 @@ pub enum ClientMessage {
         /// Text, or video; only strangers in the same mode are paired.
         #[serde(default, skip_serializing_if = "Mode::is_text")]
         mode: Mode,
+        /// The person confirmed they are 18 or older and agree to the rules.
+        /// A join without it is refused ([`ErrorCode::RulesNotAccepted`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        agreed: bool,
     },
     /// A chat message for the stranger in my room.
     Message {
@@ -187,9 +269,17 @@ pub enum ClientMessage {
     },
     /// End the current chat, or stop waiting for one.
     Leave {},
-    /// Report the stranger in my chat for abuse. Ends the chat; reports from
-    /// enough different people ban the stranger's network for a while.
-    Report {},
+    /// Report the stranger in my chat for abuse. Ends the chat; the report,
+    /// with the evidence the reporter chose to send, goes to the operator, and
+    /// reports from enough different people ban the stranger's network for a while.
+    Report {
+        /// What is wrong.
+        reason: ReportReason,
+        /// The last lines of the chat, if the reporter chose to send them; see
+        /// [`check_report`] for the limits.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        evidence: Vec<EvidenceLine>,
+    },
 }
 
 /// What the server tells a stranger's browser.
@@ -275,6 +365,10 @@ pub enum ErrorCode {
     BadSignal,
     /// The server cannot reach the queue it shares with other servers right now.
     MatchingPaused,
+    /// A join without the confirmation of age and of the rules.
+    RulesNotAccepted,
+    /// A report whose evidence has too many lines, or lines that are empty or too long.
+    BadReport,
 }
 
 impl ServerMessage {
@@ -310,6 +404,12 @@ impl ErrorCode {
             ErrorCode::MatchingPaused => {
                 "Finding strangers is paused for a moment: this server lost touch with the others. \
                  Press New to try again."
+            }
+            ErrorCode::RulesNotAccepted => {
+                "To chat, confirm on the start page that you are 18 or older and agree to the rules."
+            }
+            ErrorCode::BadReport => {
+                "The report was not sent: its evidence had too many lines or lines that were too long."
             }
         }
     }
@@ -375,6 +475,55 @@ pub fn check_join(interests: &[String], browser: Option<&str>) -> Result<(), Err
     }
 }
 
+/// Checks a report's evidence the way the server requires it: at most
+/// [`MAX_EVIDENCE_LINES`] lines, each a message the chat could have carried,
+/// [`MAX_EVIDENCE_BYTES`] in all.
+pub fn check_report(evidence: &[EvidenceLine]) -> Result<(), ErrorCode> {
+    let lines_ok = evidence.len() <= MAX_EVIDENCE_LINES
+        && evidence
+            .iter()
+            .all(|line| check_message_text(&line.text).is_ok());
+    if lines_ok && evidence_bytes(evidence) <= MAX_EVIDENCE_BYTES {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadReport)
+    }
+}
+
+/// The evidence a report can carry from a chat's `lines` (oldest first): the
+/// last ones, as many as fit the limits of [`check_report`]. Blank lines are skipped.
+pub fn evidence_from<'a>(
+    lines: impl DoubleEndedIterator<Item = (Author, &'a str)>,
+) -> Vec<EvidenceLine> {
+    let mut evidence = Vec::new();
+    let mut bytes = 0;
+    for (from, text) in lines.rev() {
+        if check_message_text(text).is_err() {
+            continue;
+        }
+        let line = EvidenceLine {
+            from,
+            text: text.to_owned(),
+        };
+        let size = evidence_bytes(std::slice::from_ref(&line));
+        if evidence.len() == MAX_EVIDENCE_LINES || bytes + size > MAX_EVIDENCE_BYTES {
+            break;
+        }
+        bytes += size;
+        evidence.push(line);
+    }
+    evidence.reverse();
+    evidence
+}
+
+/// The size of `evidence` as JSON, escapes included.
+fn evidence_bytes(evidence: &[EvidenceLine]) -> usize {
+    evidence
+        .iter()
+        .map(|line| serde_json::to_string(line).map_or(usize::MAX / 2, |json| json.len() + 1))
+        .sum()
+}
+
 /// Checks a call setup step against the limits: descriptions and candidates
 /// non-empty and within [`MAX_SDP_BYTES`], [`MAX_CANDIDATE_BYTES`] and
 /// [`MAX_SDP_MID_BYTES`].
@@ -399,18 +548,19 @@ pub fn check_signal(signal: &CallSignal) -> Result<(), ErrorCode> {
 }
 
 impl ClientMessage {
-    /// Asks for anyone at all, in text mode.
+    /// Asks for anyone at all, in text mode, having agreed to the rules.
     pub fn join_anyone() -> Self {
         Self::join_mode(Mode::Text)
     }
 
-    /// Asks for anyone at all in `mode`.
+    /// Asks for anyone at all in `mode`, having agreed to the rules.
     pub fn join_mode(mode: Mode) -> Self {
         ClientMessage::Join {
             interests: Vec::new(),
             only_shared: false,
             browser: None,
             mode,
+            agreed: true,
         }
     }
 
@@ -481,7 +631,7 @@ mod tests {
     fn client_messages_are_tagged_json() {
         assert_eq!(
             ClientMessage::join_anyone().to_frame(),
-            r#"{"type":"join"}"#
+            r#"{"type":"join","agreed":true}"#
         );
         assert_eq!(
             ClientMessage::parse(r#"{"type":"join","interests":["music"],"only_shared":true}"#),
@@ -490,11 +640,12 @@ mod tests {
                 only_shared: true,
                 browser: None,
                 mode: Mode::Text,
+                agreed: false,
             })
         );
         assert_eq!(
             ClientMessage::join_mode(Mode::Video).to_frame(),
-            r#"{"type":"join","mode":"video"}"#
+            r#"{"type":"join","mode":"video","agreed":true}"#
         );
         assert_eq!(
             ClientMessage::Message { text: "hi".into() }.to_frame(),
@@ -505,9 +656,24 @@ mod tests {
             Ok(ClientMessage::Leave {})
         );
         assert_eq!(
-            ClientMessage::parse(r#"{"type":"report"}"#),
-            Ok(ClientMessage::Report {})
+            ClientMessage::parse(r#"{"type":"report","reason":"spam"}"#),
+            Ok(ClientMessage::Report {
+                reason: ReportReason::Spam,
+                evidence: Vec::new(),
+            })
         );
+        let report = ClientMessage::Report {
+            reason: ReportReason::Sexual,
+            evidence: vec![EvidenceLine {
+                from: Author::Stranger,
+                text: "hi".into(),
+            }],
+        };
+        assert_eq!(
+            report.to_frame(),
+            r#"{"type":"report","reason":"sexual","evidence":[{"from":"stranger","text":"hi"}]}"#
+        );
+        assert_eq!(ClientMessage::parse(&report.to_frame()), Ok(report));
     }
 
     #[test]
@@ -566,6 +732,10 @@ mod tests {
             r#"{"type":"signal","signal":{"kind":"offer"}}"#,
             r#"{"type":"signal","signal":{"kind":"offer","sdp":"v=0","x":1}}"#,
             r#"{"type":"signal"}"#,
+            r#"{"type":"report"}"#,
+            r#"{"type":"report","reason":"boredom"}"#,
+            r#"{"type":"report","reason":"spam","evidence":[{"from":"me","text":"x"}]}"#,
+            r#"{"type":"report","reason":"spam","evidence":[{"from":"you"}]}"#,
         ] {
             assert_eq!(
                 ClientMessage::parse(frame),
@@ -681,6 +851,64 @@ mod tests {
         assert_eq!(Mode::from_query(Some("video")), Mode::Video);
         assert_eq!(Mode::from_query(Some("VIDEO")), Mode::Text);
         assert_eq!(Mode::from_query(None), Mode::Text);
+    }
+
+    #[test]
+    fn report_evidence_is_the_last_lines_that_fit() {
+        let said = |n: usize| format!("line {n}");
+        let texts: Vec<String> = (0..30).map(said).collect();
+        let lines = texts.iter().enumerate().map(|(n, text)| {
+            let from = if n % 2 == 0 {
+                Author::You
+            } else {
+                Author::Stranger
+            };
+            (from, text.as_str())
+        });
+        let evidence = evidence_from(lines);
+        assert_eq!(evidence.len(), MAX_EVIDENCE_LINES);
+        assert_eq!(evidence[0].text, "line 10", "the oldest lines are left out");
+        assert_eq!(evidence[19].text, "line 29");
+        assert_eq!(evidence[19].from, Author::Stranger);
+        assert_eq!(check_report(&evidence), Ok(()));
+
+        // Twenty long lines of characters JSON escapes do not fit: fewer are taken.
+        let long = "\"\u{1}".repeat(MAX_MESSAGE_CHARS / 2);
+        let heavy = evidence_from((0..20).map(|_| (Author::Stranger, long.as_str())));
+        assert!(!heavy.is_empty() && heavy.len() < 20, "{}", heavy.len());
+        assert_eq!(check_report(&heavy), Ok(()));
+        let frame = ClientMessage::Report {
+            reason: ReportReason::Other,
+            evidence: heavy,
+        }
+        .to_frame();
+        assert!(frame.len() < 48 * 1024, "{}", frame.len());
+
+        let blank = evidence_from([(Author::You, "  "), (Author::Stranger, "hi")].into_iter());
+        assert_eq!(blank.len(), 1);
+    }
+
+    #[test]
+    fn reports_with_too_much_or_malformed_evidence_are_refused() {
+        let line = |text: &str| EvidenceLine {
+            from: Author::Stranger,
+            text: text.into(),
+        };
+        let too_many: Vec<EvidenceLine> = (0..=MAX_EVIDENCE_LINES).map(|_| line("x")).collect();
+        assert_eq!(check_report(&too_many), Err(ErrorCode::BadReport));
+        assert_eq!(check_report(&[line("")]), Err(ErrorCode::BadReport));
+        let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+        assert_eq!(check_report(&[line(&long)]), Err(ErrorCode::BadReport));
+        let heavy: Vec<EvidenceLine> = (0..MAX_EVIDENCE_LINES)
+            .map(|_| line(&"\u{1}".repeat(MAX_MESSAGE_CHARS)))
+            .collect();
+        assert_eq!(check_report(&heavy), Err(ErrorCode::BadReport));
+        assert_eq!(check_report(&[]), Ok(()));
+        for reason in ReportReason::ALL {
+            assert!(!reason.label().is_empty());
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(json, format!("\"{}\"", reason.as_str()));
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! signal; the socket feeds it server messages and sends what it returns.
 
 use crate::protocol::{
-    CallSetup, CallSignal, ClientMessage, ErrorCode, Mode, ServerMessage, check_message_text,
+    Author, CallSetup, CallSignal, ClientMessage, ErrorCode, EvidenceLine, Mode, ReportReason,
+    ServerMessage, check_message_text, evidence_from,
 };
 
 /// Where the visitor's chat stands.
@@ -127,6 +128,8 @@ pub struct Preferences {
     /// Video only: connect the call through a relay, so the stranger never
     /// learns this person's IP address.
     pub hide_ip: bool,
+    /// The person confirmed they are 18 or older and agree to the rules.
+    pub agreed: bool,
 }
 
 /// A visitor's chat session.
@@ -157,6 +160,10 @@ pub struct ChatSession {
     microphone_on: bool,
     /// Whether the camera is sending (the person can turn it off).
     camera_on: bool,
+    /// The id of the first log line of the current (or last) chat.
+    chat_began: u64,
+    /// The server refused to search because the rules were not agreed to.
+    needs_agreement: bool,
 }
 
 /// One of the two things a video caller sends, each switchable during a call.
@@ -268,6 +275,7 @@ impl ChatSession {
             only_shared: self.preferences.only_shared,
             browser: self.preferences.browser.clone(),
             mode: self.preferences.mode,
+            agreed: self.preferences.agreed,
         }
     }
 
@@ -410,6 +418,7 @@ impl ChatSession {
                 },
             ) => {
                 self.enter(Phase::Chatting);
+                self.chat_began = self.next_line;
                 self.attention += 1;
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
@@ -435,13 +444,26 @@ impl ChatSession {
             }
             (_, ServerMessage::Banned { seconds }) => {
                 self.enter(Phase::Offline);
-                self.note(
-                    Speaker::Error,
+                let notice = if seconds >= BAN_FOR_GOOD_S {
+                    "You are banned from Strangers, after reports from other strangers.".to_owned()
+                } else {
                     format!(
                         "You are banned from Strangers for {}, after reports from other strangers.",
                         describe_wait(seconds)
-                    ),
-                );
+                    )
+                };
+                self.note(Speaker::Error, notice);
+            }
+            (
+                Phase::Searching,
+                ServerMessage::Error {
+                    code: ErrorCode::RulesNotAccepted,
+                    message,
+                },
+            ) => {
+                self.enter(Phase::Ended);
+                self.needs_agreement = true;
+                self.note(Speaker::Error, message);
             }
             // The search stopped on the server's side: "New" asks again.
             (
@@ -506,18 +528,42 @@ impl ChatSession {
         }
     }
 
-    /// The visitor reports the stranger: the chat ends at once, and the server
-    /// counts the report against the stranger's network.
-    pub fn report(&mut self) -> Action {
+    /// The lines a report would carry: the last messages of the current chat,
+    /// as this browser showed them, within the protocol's limits.
+    pub fn evidence(&self) -> Vec<EvidenceLine> {
+        let said = self
+            .log
+            .iter()
+            .filter(|line| line.id >= self.chat_began)
+            .filter_map(|line| match line.speaker {
+                Speaker::You => Some((Author::You, line.text.as_str())),
+                Speaker::Stranger => Some((Author::Stranger, line.text.as_str())),
+                Speaker::Notice | Speaker::Error => None,
+            });
+        evidence_from(said.collect::<Vec<_>>().into_iter())
+    }
+
+    /// Whether the server refused to search because the person has not
+    /// confirmed their age and the rules (so the page can send them back).
+    pub fn needs_agreement(&self) -> bool {
+        self.needs_agreement
+    }
+
+    /// The visitor reports the stranger for `reason`, with the chat's last
+    /// lines if `with_evidence`: the chat ends at once, and the report goes to
+    /// the operator and counts against the stranger's network.
+    pub fn report(&mut self, reason: ReportReason, with_evidence: bool) -> Action {
         if self.phase != Phase::Chatting {
             return Action::Nothing;
         }
+        let evidence = if with_evidence {
+            self.evidence()
+        } else {
+            Vec::new()
+        };
         self.enter(Phase::Ended);
-        self.note(
-            Speaker::Notice,
-            "You reported the stranger and left the chat. Thank you for keeping Strangers safe.",
-        );
-        Action::Send(ClientMessage::Report {})
+        self.note(Speaker::Notice, "Thanks. Your report was sent.");
+        Action::Send(ClientMessage::Report { reason, evidence })
     }
 
     /// The visitor presses the Stop/New button (or Esc). In a chat, the first
@@ -561,6 +607,9 @@ impl ChatSession {
     }
 }
 
+/// A ban this long (ten years or more) is a ban for good, and said so.
+const BAN_FOR_GOOD_S: u64 = 10 * 365 * 24 * 60 * 60;
+
 /// "23 h 59 min", "12 min", "less than a minute": how long a wait of
 /// `seconds` is, rounded up to the minute.
 pub fn describe_wait(seconds: u64) -> String {
@@ -594,8 +643,16 @@ mod tests {
 
     const WELCOME: ServerMessage = ServerMessage::Welcome { relay: false };
 
+    /// A session of someone who ticked "I am 18 or older and agree to the rules".
+    fn agreed() -> ChatSession {
+        ChatSession::new(Preferences {
+            agreed: true,
+            ..Preferences::default()
+        })
+    }
+
     fn chatting() -> ChatSession {
-        let mut session = ChatSession::default();
+        let mut session = agreed();
         assert_eq!(session.phase(), Phase::Connecting);
         assert_eq!(
             session.receive(WELCOME),
@@ -702,7 +759,7 @@ mod tests {
 
     #[test]
     fn a_pairing_that_arrives_after_stop_is_ignored() {
-        let mut session = ChatSession::default();
+        let mut session = agreed();
         session.receive(WELCOME);
         session.press_stop_or_new();
         session.receive(PAIRED);
@@ -731,7 +788,7 @@ mod tests {
 
     #[test]
     fn a_search_the_server_cannot_run_ends_and_new_asks_again() {
-        let mut session = ChatSession::default();
+        let mut session = agreed();
         session.receive(WELCOME);
         session.receive(ServerMessage::Waiting);
         session.receive(ServerMessage::error(ErrorCode::MatchingPaused));
@@ -773,7 +830,7 @@ mod tests {
 
     #[test]
     fn searching_stops_at_the_first_press() {
-        let mut session = ChatSession::default();
+        let mut session = agreed();
         session.receive(WELCOME);
         assert_eq!(
             session.press_stop_or_new(),
@@ -788,6 +845,7 @@ mod tests {
             interests: vec!["music".into(), "chess".into()],
             only_shared: true,
             browser: Some("tab-family".into()),
+            agreed: true,
             ..Preferences::default()
         };
         let expected = ClientMessage::Join {
@@ -795,6 +853,7 @@ mod tests {
             only_shared: true,
             browser: Some("tab-family".into()),
             mode: Mode::Text,
+            agreed: true,
         };
         let mut session = ChatSession::new(preferences);
         assert_eq!(session.receive(WELCOME), Action::Send(expected.clone()));
@@ -813,7 +872,7 @@ mod tests {
                 "You both like go, chess and jazz.",
             ),
         ] {
-            let mut session = ChatSession::default();
+            let mut session = agreed();
             session.receive(WELCOME);
             session.receive(ServerMessage::Paired {
                 common_interests: common.iter().map(|c| c.to_string()).collect(),
@@ -890,6 +949,7 @@ mod tests {
         ChatSession::new(Preferences {
             mode: Mode::Video,
             hide_ip,
+            agreed: true,
             ..Preferences::default()
         })
     }
@@ -1018,19 +1078,88 @@ mod tests {
     }
 
     #[test]
-    fn reporting_ends_the_chat_and_tells_the_server() {
+    fn reporting_ends_the_chat_and_sends_the_chosen_reason_and_evidence() {
         let mut session = chatting();
-        assert_eq!(session.report(), Action::Send(ClientMessage::Report {}));
+        session.receive(ServerMessage::Message {
+            text: "hello".into(),
+        });
+        assert!(session.send("go away").is_some());
+        session.receive(ServerMessage::Typing { typing: true });
+        let evidence = vec![
+            EvidenceLine {
+                from: Author::Stranger,
+                text: "hello".into(),
+            },
+            EvidenceLine {
+                from: Author::You,
+                text: "go away".into(),
+            },
+        ];
+        assert_eq!(session.evidence(), evidence, "what this browser showed");
+        assert_eq!(
+            session.report(ReportReason::Harassment, true),
+            Action::Send(ClientMessage::Report {
+                reason: ReportReason::Harassment,
+                evidence
+            })
+        );
         assert_eq!(session.phase(), Phase::Ended);
-        assert!(
-            session.log()[0]
-                .text
-                .starts_with("You reported the stranger")
+        assert_eq!(
+            session.log().last().unwrap().text,
+            "Thanks. Your report was sent."
         );
         assert_eq!(
-            session.report(),
+            session.report(ReportReason::Spam, true),
             Action::Nothing,
             "only a chat can be reported"
+        );
+    }
+
+    #[test]
+    fn a_report_without_evidence_sends_no_lines_and_evidence_is_of_this_chat_only() {
+        let mut session = chatting();
+        session.receive(ServerMessage::Message {
+            text: "from the first chat".into(),
+        });
+        session.receive(ServerMessage::StrangerLeft);
+        session.press_stop_or_new();
+        session.receive(PAIRED);
+        assert_eq!(session.evidence(), [], "an earlier chat is not evidence");
+        session.receive(ServerMessage::Message {
+            text: "rude".into(),
+        });
+        assert_eq!(session.evidence().len(), 1);
+        assert_eq!(
+            session.report(ReportReason::Other, false),
+            Action::Send(ClientMessage::Report {
+                reason: ReportReason::Other,
+                evidence: Vec::new()
+            })
+        );
+    }
+
+    #[test]
+    fn a_search_refused_for_want_of_agreement_ends_and_says_why() {
+        let mut session = ChatSession::default();
+        let Action::Send(ClientMessage::Join { agreed, .. }) = session.receive(WELCOME) else {
+            panic!("joins");
+        };
+        assert!(!agreed, "not ticked: the server is not told otherwise");
+        session.receive(ServerMessage::error(ErrorCode::RulesNotAccepted));
+        assert_eq!(session.phase(), Phase::Ended);
+        assert!(session.needs_agreement());
+        assert!(session.log()[0].text.contains("18 or older"));
+    }
+
+    #[test]
+    fn a_ban_for_good_says_so() {
+        let mut session = chatting();
+        session.receive(ServerMessage::Banned {
+            seconds: 9_000_000_000_000,
+        });
+        assert_eq!(
+            session.log().last().unwrap().text,
+            "You are banned from Strangers, after reports from other strangers."
         );
     }
 

@@ -10,8 +10,10 @@ use std::time::Duration;
 use common::redis::Redis;
 
 use strangers::protocol::Mode;
+use strangers::protocol::{Author, EvidenceLine, ReportReason};
 use strangers::server::cluster::{Event, Match, SharedJoin, SharedQueue};
 use strangers::server::matchmaker::Seeker;
+use strangers::server::moderation::{BanOrigin, FOREVER_MS, FiledReport, now_ms};
 use strangers::server::network::{AddressKey, AddressLimits, Gatekeeper};
 use strangers::server::stranger::StrangerId;
 
@@ -33,6 +35,15 @@ async fn instance_alive_for(redis: &Redis, alive_for: Duration) -> SharedQueue {
     )
     .await
     .expect("connect to the test Redis")
+}
+
+/// A report by the network `reporter` against `reported`, with one line of evidence.
+fn filed(reporter: AddressKey, reported: AddressKey) -> FiledReport {
+    let evidence = vec![EvidenceLine {
+        from: Author::Stranger,
+        text: "buy my stuff".into(),
+    }];
+    FiledReport::new(ReportReason::Spam, evidence, Mode::Text, reporter, reported)
 }
 
 fn seeker(interests: &[&str]) -> Seeker {
@@ -312,16 +323,16 @@ async fn reports_from_three_networks_on_any_instances_ban_on_every_instance() {
     )
     .await;
 
-    assert_eq!(a.report(one, troll).await.unwrap(), None);
+    assert_eq!(a.report(&filed(one, troll)).await.unwrap(), None);
     assert_eq!(
-        b.report(one, troll).await.unwrap(),
+        b.report(&filed(one, troll)).await.unwrap(),
         None,
         "one network counts once, on whichever instance"
     );
-    assert_eq!(b.report(two, troll).await.unwrap(), None);
+    assert_eq!(b.report(&filed(two, troll)).await.unwrap(), None);
     assert_eq!(a.bans().await.unwrap(), []);
     let day = AddressLimits::default().ban_duration;
-    assert_eq!(c.report(three, troll).await.unwrap(), Some(day));
+    assert_eq!(c.report(&filed(three, troll)).await.unwrap(), Some(day));
 
     for inbox in &mut inboxes {
         match &events(inbox, 1).await[..] {
@@ -341,5 +352,109 @@ async fn reports_from_three_networks_on_any_instances_ban_on_every_instance() {
         other => panic!("expected one ban, got {other:?}"),
     }
     // Reports start over after a ban; the others are untouched.
-    assert_eq!(a.report(one, three).await.unwrap(), None);
+    assert_eq!(a.report(&filed(one, three)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn reports_filed_on_one_instance_are_read_and_acted_on_from_another() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut inboxes = [a.inbox().await.unwrap(), b.inbox().await.unwrap()];
+    let [troll, one, two] = addresses(&a, ["198.51.100.66", "203.0.113.1", "203.0.113.2"]).await;
+
+    let first = filed(one, troll);
+    a.report(&first).await.unwrap();
+    let second = filed(two, troll);
+    a.report(&second).await.unwrap();
+    let seen = b.reports(0).await.unwrap();
+    assert_eq!(
+        seen,
+        [second.clone(), first.clone()],
+        "newest first, evidence and all"
+    );
+    assert_eq!(seen[1].evidence[0].text, "buy my stuff");
+    assert!(
+        b.reports(second.at_ms).await.unwrap().is_empty(),
+        "only reports made after the cut-off"
+    );
+
+    // An operator on b bans the network for good: both instances are told.
+    let until = b
+        .ban(troll, Duration::from_millis(FOREVER_MS))
+        .await
+        .unwrap();
+    assert_eq!(until, FOREVER_MS);
+    for inbox in &mut inboxes {
+        match &events(inbox, 1).await[..] {
+            [Event::Banned { address, remaining }] => {
+                assert_eq!(*address, troll);
+                assert!(*remaining > Duration::from_secs(100 * 365 * 86_400));
+            }
+            other => panic!("expected the ban, got {other:?}"),
+        }
+    }
+    let bans = a.ban_records().await.unwrap();
+    assert_eq!(bans.len(), 1);
+    assert_eq!(
+        (bans[0].origin, bans[0].until_ms),
+        (BanOrigin::Operator, FOREVER_MS)
+    );
+    assert!(now_ms() - bans[0].since_ms < 5_000);
+
+    // Lifted from a: both are told, and it is gone from the list.
+    assert!(a.lift(troll).await.unwrap());
+    for inbox in &mut inboxes {
+        assert_eq!(events(inbox, 1).await, [Event::Unbanned { address: troll }]);
+    }
+    assert!(b.ban_records().await.unwrap().is_empty());
+    assert!(!a.lift(troll).await.unwrap(), "nothing left to lift");
+
+    assert!(b.delete_report(&first.id).await.unwrap());
+    assert_eq!(a.reports(0).await.unwrap(), [second]);
+
+    let entry = strangers::server::moderation::AuditEntry {
+        at_ms: now_ms(),
+        action: "Lifted the ban".into(),
+    };
+    a.audit(&entry).await.unwrap();
+    assert_eq!(b.audit_log().await.unwrap(), [entry]);
+}
+
+#[tokio::test]
+async fn reports_in_redis_are_deleted_after_the_retention_time() {
+    let redis = Redis::start();
+    let queue = instance(&redis)
+        .await
+        .keeping_reports_for(Duration::from_millis(300));
+    let [troll, one] = addresses(&queue, ["198.51.100.66", "203.0.113.1"]).await;
+    let report = filed(one, troll);
+    queue.report(&report).await.unwrap();
+    assert_eq!(queue.reports(0).await.unwrap(), [report]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        queue.reports(0).await.unwrap().is_empty(),
+        "expired in Redis"
+    );
+}
+
+#[tokio::test]
+async fn a_ban_after_reports_is_listed_as_automatic() {
+    let redis = Redis::start();
+    let queue = instance(&redis).await;
+    let [troll, one, two, three] = addresses(
+        &queue,
+        ["198.51.100.66", "203.0.113.1", "203.0.113.2", "203.0.113.3"],
+    )
+    .await;
+    for reporter in [one, two, three] {
+        queue.report(&filed(reporter, troll)).await.unwrap();
+    }
+    let bans = queue.ban_records().await.unwrap();
+    assert_eq!(bans.len(), 1);
+    assert_eq!(
+        (bans[0].address, bans[0].origin),
+        (troll, BanOrigin::Reports)
+    );
+    let day = AddressLimits::default().ban_duration.as_millis() as u64;
+    assert!(bans[0].until_ms.abs_diff(now_ms() + day) < 5_000);
 }

@@ -163,7 +163,7 @@ async fn report(server: &TestServer, reporter_address: &str, troll: &mut Client)
     reporter.send(&ClientMessage::join_anyone()).await;
     reporter.expect(common::paired()).await;
     troll.expect(common::paired()).await;
-    reporter.send(&ClientMessage::Report {}).await;
+    reporter.send(&common::report()).await;
     reporter
 }
 
@@ -206,7 +206,7 @@ async fn reports_from_three_networks_ban_the_reported_one_and_it_is_told_for_how
 async fn a_report_outside_a_chat_is_refused() {
     let server = TestServer::start().await;
     let mut loner = server.client().await;
-    loner.send(&ClientMessage::Report {}).await;
+    loner.send(&common::report()).await;
     loner
         .expect(ServerMessage::error(ErrorCode::NotInChat))
         .await;
@@ -361,7 +361,7 @@ async fn bad_input_of_every_kind_is_answered_reaches_nobody_and_bystanders_lose_
     partner.expect(ServerMessage::StrangerLeft).await;
     hostile.say("are you still there?").await;
     hostile.expect(error(ErrorCode::NotInChat)).await;
-    hostile.send(&ClientMessage::Report {}).await;
+    hostile.send(&common::report()).await;
     hostile.expect(error(ErrorCode::NotInChat)).await;
     partner.expect_silence().await;
 

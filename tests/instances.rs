@@ -274,7 +274,7 @@ async fn a_network_reported_from_three_networks_on_any_instance_is_banned_on_eve
     for (n, (server, address)) in reporters.into_iter().enumerate() {
         let mut reporter = server.client_from(address).await;
         pair_across(&mut troll, &mut reporter).await;
-        reporter.send(&ClientMessage::Report {}).await;
+        reporter.send(&common::report()).await;
         troll.expect(ServerMessage::StrangerLeft).await;
         if n < 3 {
             troll.expect_silence().await;

@@ -12,6 +12,7 @@ fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientM
         only_shared,
         browser: browser.map(str::to_string),
         mode: Mode::Text,
+        agreed: true,
     }
 }
 
@@ -70,6 +71,7 @@ async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
             only_shared: false,
             browser: None,
             mode: Mode::Text,
+            agreed: true,
         },
     ] {
         alice.send(&bad).await;

@@ -1,25 +1,31 @@
 //! The parts of the pages, one per file.
 
+mod age_gate;
 mod chat_log;
 mod composer;
 mod interests_input;
 mod media_toggles;
 mod online_count;
 mod report_button;
+mod report_dialog;
 mod save_log;
+mod site_footer;
 mod status_line;
 mod stop_button;
 mod typing_indicator;
 mod video_problem_choices;
 mod video_stage;
 
+pub use age_gate::AgeGate;
 pub use chat_log::ChatLog;
 pub use composer::Composer;
 pub use interests_input::InterestsInput;
 pub use media_toggles::MediaToggles;
 pub use online_count::OnlineCount;
 pub use report_button::ReportButton;
+pub use report_dialog::ReportDialog;
 pub use save_log::SaveLog;
+pub use site_footer::SiteFooter;
 pub use status_line::StatusLine;
 pub use stop_button::StopButton;
 pub use typing_indicator::TypingIndicator;

@@ -3,8 +3,8 @@ use leptos::prelude::*;
 use crate::pages::Chat;
 use crate::session::Phase;
 
-/// "Report", while chatting: ends the chat and reports the stranger. Reports
-/// from several different people ban the stranger's network for a while.
+/// "Report", while chatting: opens the report dialog, where the person says
+/// what is wrong and sends the report (which ends the chat).
 #[component]
 pub fn ReportButton(chat: Chat) -> impl IntoView {
     let chatting = move || chat.session.with(|s| s.phase() == Phase::Chatting);
@@ -13,8 +13,9 @@ pub fn ReportButton(chat: Chat) -> impl IntoView {
             <button
                 type="button"
                 class="report"
-                title="End this chat and report the stranger for abuse"
-                on:click=move |_| chat.report()
+                title="Report the stranger for abuse"
+                aria-haspopup="dialog"
+                on:click=move |_| chat.open_report()
             >
                 "Report"
             </button>

@@ -6,10 +6,12 @@ use leptos_router::hooks::use_query_map;
 use leptos::html::Video;
 
 use crate::components::{
-    ChatLog, Composer, OnlineCount, ReportButton, SaveLog, StatusLine, StopButton, TypingIndicator,
-    VideoProblemChoices, VideoStage,
+    ChatLog, Composer, OnlineCount, ReportButton, ReportDialog, SaveLog, SiteFooter, StatusLine,
+    StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
 };
-use crate::protocol::{CallSetup, CallSignal, ClientMessage, Mode, interests_from_input};
+use crate::protocol::{
+    CallSetup, CallSignal, ClientMessage, Mode, ReportReason, interests_from_input,
+};
 use crate::session::{Action, ChatSession, Device, Preferences};
 
 /// After this long without a key, the stranger is told we stopped typing.
@@ -60,6 +62,8 @@ pub struct Chat {
     pub remote_video: NodeRef<Video>,
     /// Whether the browser refused to play the stranger's sound until a click.
     pub sound_blocked: RwSignal<bool>,
+    /// Whether the report dialog is open.
+    pub reporting: RwSignal<bool>,
 }
 
 impl Chat {
@@ -73,6 +77,7 @@ impl Chat {
             local_video: NodeRef::new(),
             remote_video: NodeRef::new(),
             sound_blocked: RwSignal::new(false),
+            reporting: RwSignal::new(false),
         }
     }
 
@@ -155,9 +160,21 @@ impl Chat {
         self.update(ChatSession::press_stop_or_new);
     }
 
-    /// "Report": ends the chat and reports the stranger.
-    pub fn report(self) {
-        self.update(ChatSession::report);
+    /// "Report": opens the report dialog (nothing is sent yet).
+    pub fn open_report(self) {
+        self.reporting.set(true);
+    }
+
+    /// The report dialog closes without reporting.
+    pub fn close_report(self) {
+        self.reporting.set(false);
+    }
+
+    /// "Send report": ends the chat and reports the stranger for `reason`,
+    /// with the chat's last lines if `with_evidence`.
+    pub fn report(self, reason: ReportReason, with_evidence: bool) {
+        self.reporting.set(false);
+        self.update(|s| s.report(reason, with_evidence));
     }
 
     /// "Continue in text" after video could not start.
@@ -345,12 +362,27 @@ fn preferences_from_address() -> Preferences {
             only_shared: q.get_str("only_shared") == Some("1"),
             mode: Mode::from_query(q.get_str("mode")),
             hide_ip: q.get_str("hide_ip") == Some("1"),
+            agreed: agreed_here(q.get_str("agreed") == Some("1")),
             #[cfg(feature = "hydrate")]
             browser: crate::browser::browser_id(),
             #[cfg(not(feature = "hydrate"))]
             browser: None,
         }
     })
+}
+
+/// Whether the visitor confirmed their age and the rules: ticked on the page
+/// that sent them here (`in_address`, then remembered), or earlier in this browser.
+fn agreed_here(in_address: bool) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        if in_address {
+            crate::browser::remember_agreed(true);
+        }
+        in_address || crate::browser::agreed()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    in_address
 }
 
 /// `/chat`: connects as soon as it is in the browser and looks for a stranger.
@@ -373,7 +405,11 @@ pub fn ChatPage() -> impl IntoView {
         let handle = window_event_listener(ev::keydown, move |event| {
             if event.key() == "Escape" && !event.repeat() {
                 event.prevent_default();
-                chat.press_stop_or_new();
+                if chat.reporting.get_untracked() {
+                    chat.close_report();
+                } else {
+                    chat.press_stop_or_new();
+                }
             }
         });
         on_cleanup(move || handle.remove());
@@ -399,8 +435,25 @@ pub fn ChatPage() -> impl IntoView {
                     <Composer chat/>
                 </div>
                 <SaveLog chat/>
+                <AgreementNeeded chat/>
             </div>
+            <ReportDialog chat/>
         </main>
+        <SiteFooter/>
+    }
+}
+
+/// When the server refused to search because the age and the rules were not
+/// confirmed: the way back to the start page, where the box is.
+#[component]
+fn AgreementNeeded(chat: Chat) -> impl IntoView {
+    let needed = move || chat.session.with(ChatSession::needs_agreement);
+    view! {
+        <Show when=needed>
+            <p class="after-chat">
+                <a href="/" rel="external">"Go to the start page"</a>
+            </p>
+        </Show>
     }
 }
 

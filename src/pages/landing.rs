@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::{InterestsInput, OnlineCount};
+use crate::components::{AgeGate, InterestsInput, OnlineCount, SiteFooter};
 
 /// `/`: what Strangers is, interests, and the way in.
 ///
@@ -12,6 +12,17 @@ pub fn LandingPage() -> impl IntoView {
     // Whether the server can relay video calls; unknown until it says.
     let relay = RwSignal::new(None::<bool>);
     watch_server(online, relay);
+    let agreed = RwSignal::new(false);
+    let missing = RwSignal::new(false);
+    // Text and Video start nothing until the box is ticked; they say why, next
+    // to it. (Before hydration the form goes through, and the chat page gets
+    // the server's refusal instead.)
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        if !agreed.get_untracked() {
+            ev.prevent_default();
+            missing.set(true);
+        }
+    };
     view! {
         <main class="landing">
             <h1 class="brand">"Strangers"</h1>
@@ -22,13 +33,14 @@ pub fn LandingPage() -> impl IntoView {
                 "No sign-up, no names: you are \"You\" and they are \"Stranger\". "
                 "Nothing is stored, and you can leave at any time."
             </p>
-            <form class="start" action="/chat" method="get">
+            <form class="start" action="/chat" method="get" on:submit=on_submit>
                 <InterestsInput/>
                 <label class="option">
                     <input type="checkbox" name="only_shared" value="1"/>
                     "Only match on shared interests"
                 </label>
                 <HideIpOption relay/>
+                <AgeGate agreed missing/>
                 <fieldset class="modes">
                     <legend>"Start chatting:"</legend>
                     <button type="submit" class="primary" name="mode" value="text">"Text"</button>
@@ -37,6 +49,7 @@ pub fn LandingPage() -> impl IntoView {
                 </fieldset>
             </form>
         </main>
+        <SiteFooter/>
     }
 }
 

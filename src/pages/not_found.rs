@@ -1,5 +1,7 @@
 use leptos::prelude::*;
 
+use crate::components::SiteFooter;
+
 /// Shown for any address that is not a page.
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -8,5 +10,6 @@ pub fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p><a href="/">"Back to Strangers"</a></p>
         </main>
+        <SiteFooter/>
     }
 }

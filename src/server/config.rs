@@ -5,11 +5,13 @@
 //! names the flag, rather than a server running without what the operator asked for.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
 use super::Settings;
+use super::documents::{Contact, Document, SitePages};
 use super::flood::Rate;
 use super::ice::{self, IceConfig};
 use super::network::AddressLimits;
@@ -137,7 +139,32 @@ pub struct Config {
     /// e.g. redis://127.0.0.1:6379 (unset: this instance alone, in memory).
     #[arg(long, env = "STRANGERS_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+
+    /// Your own rules page instead of the default: a Markdown (.md) or HTML (.html) file.
+    #[arg(long, env = "STRANGERS_RULES_FILE")]
+    pub rules_file: Option<PathBuf>,
+
+    /// Your own privacy page instead of the default: a Markdown (.md) or HTML (.html) file.
+    #[arg(long, env = "STRANGERS_PRIVACY_FILE")]
+    pub privacy_file: Option<PathBuf>,
+
+    /// How visitors reach you: an e-mail address or an http(s) address.
+    #[arg(long, env = "STRANGERS_CONTACT")]
+    pub contact: Option<String>,
+
+    /// The token that opens the operator console at /admin (unset: no console, /admin is 404).
+    #[arg(long, env = "STRANGERS_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// How long reports are kept for the operator before they are deleted (days).
+    #[arg(long, env = "STRANGERS_REPORT_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub report_retention_days: u64,
 }
+
+/// The shortest operator token accepted: a guessable token would open the
+/// console to anyone.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 
 /// The parsed `--ice-servers` list.
 #[derive(Debug, Clone)]
@@ -165,6 +192,33 @@ impl Config {
             self.turn_secret.clone().filter(|s| !s.is_empty()),
             Duration::from_secs(self.turn_credential_lifetime_s),
         )?;
+        let admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        if admin_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < MIN_ADMIN_TOKEN_CHARS)
+        {
+            return Err(format!(
+                "--admin-token: use at least {MIN_ADMIN_TOKEN_CHARS} characters (a long random one)"
+            ));
+        }
+        let pages = SitePages {
+            rules: self
+                .rules_file
+                .as_deref()
+                .map(|path| Document::load("rules-file", path))
+                .transpose()?,
+            privacy: self
+                .privacy_file
+                .as_deref()
+                .map(|path| Document::load("privacy-file", path))
+                .transpose()?,
+            contact: self
+                .contact
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(Contact::parse)
+                .transpose()?,
+        };
         Ok(Settings {
             interest_timeout: Duration::from_millis(self.interest_timeout_ms),
             online_interval: Duration::from_millis(self.online_interval_ms),
@@ -202,6 +256,9 @@ impl Config {
             header_timeout: Duration::from_secs(self.header_timeout_s),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
             redis_url: self.redis_url.clone().filter(|url| !url.is_empty()),
+            pages,
+            admin_token,
+            report_retention: Duration::from_secs(self.report_retention_days * 24 * 60 * 60),
         })
     }
 }
@@ -231,6 +288,8 @@ mod tests {
         assert_eq!(settings.trusted_proxy_hops, defaults.trusted_proxy_hops);
         assert_eq!(settings.header_timeout, defaults.header_timeout);
         assert_eq!(settings.shutdown_timeout, defaults.shutdown_timeout);
+        assert_eq!(settings.report_retention, defaults.report_retention);
+        assert_eq!(settings.admin_token, None);
         assert!(!settings.ice.relays());
     }
 
@@ -273,6 +332,16 @@ mod tests {
         );
         let zero = parse(&["--typing-per-second=0"]).unwrap();
         assert!(zero.settings().unwrap_err().contains("--typing-per-second"));
+        let short = parse(&["--admin-token=hunter2"]).unwrap();
+        assert!(short.settings().unwrap_err().contains("--admin-token"));
+        let contact = parse(&["--contact=nobody"]).unwrap();
+        assert!(contact.settings().unwrap_err().contains("--contact"));
+        let rules = parse(&["--rules-file=/nonexistent/rules.md"]).unwrap();
+        assert!(rules.settings().unwrap_err().contains("--rules-file"));
+        let error = parse(&["--report-retention-days=0"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--report-retention-days"), "{error}");
     }
 
     #[test]

@@ -12,11 +12,13 @@ use super::AppState;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
+use super::moderation::{BanOrigin, BanRecord, FiledReport, Moderation, now_ms};
 use super::network::BANNED_REASON;
 use super::network::{Admission, Gatekeeper, Reported};
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
 use crate::protocol::{
-    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_signal,
+    ClientMessage, ErrorCode, EvidenceLine, ReportReason, ServerMessage, check_join,
+    check_message_text, check_report, check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
@@ -48,6 +50,7 @@ pub fn serve(
         gate,
         settings,
         metrics,
+        moderation,
         ..
     } = state;
     let (outbox, inbox) = outbox(OUTBOX_CAPACITY);
@@ -99,7 +102,8 @@ pub fn serve(
                         match flood.check(kind, tokio::time::Instant::now()) {
                             Verdict::Allow => {
                                 let frame = Arrived { parsed, at: last_heard };
-                                if let Some(code) = handle_frame(&lobby, &gate, &stranger, frame) {
+                                let keepers = Keepers { lobby: &lobby, gate: &gate, moderation: &moderation };
+                                if let Some(code) = handle_frame(keepers, &stranger, frame) {
                                     metrics.rejected(RejectionReason::for_error(code));
                                     stranger.deliver(ServerMessage::error(code));
                                 }
@@ -229,20 +233,27 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
     while let Some(Ok(_)) = stream.next().await {}
 }
 
+/// What a frame can change: the lobby, the per-network tables, and the
+/// operator's records.
+#[derive(Clone, Copy)]
+struct Keepers<'a> {
+    lobby: &'a Lobby,
+    gate: &'a Gatekeeper,
+    moderation: &'a Moderation,
+}
+
 /// Acts on one parsed text frame; returns the refusal for the sender, if any.
-fn handle_frame(
-    lobby: &Lobby,
-    gate: &Gatekeeper,
-    stranger: &Stranger,
-    frame: Arrived,
-) -> Option<ErrorCode> {
+fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Option<ErrorCode> {
+    let lobby = keepers.lobby;
     let refusal = match frame.parsed {
         Err(code) => code,
+        Ok(ClientMessage::Join { agreed: false, .. }) => ErrorCode::RulesNotAccepted,
         Ok(ClientMessage::Join {
             interests,
             only_shared,
             browser,
             mode,
+            agreed: true,
         }) => match check_join(&interests, browser.as_deref()) {
             Err(code) => code,
             Ok(()) => {
@@ -275,20 +286,17 @@ fn handle_frame(
             lobby.leave(stranger.id());
             return None;
         }
-        Ok(ClientMessage::Report {}) => match lobby.report(stranger.id()) {
-            Ok(reported) => {
-                if let (Some(reporter), Some(reported)) = (stranger.address(), reported)
-                    && !lobby.share_report(reporter, reported)
-                {
-                    let now = tokio::time::Instant::now();
-                    if let Reported::Banned(ban) = gate.report(reporter, reported, now) {
-                        tracing::info!(?ban, "a network was banned after reports");
-                        lobby.ban(reported, ban.as_secs());
+        Ok(ClientMessage::Report { reason, evidence }) => match check_report(&evidence) {
+            Err(code) => code,
+            Ok(()) => match lobby.report(stranger.id()) {
+                Ok((reported, mode)) => {
+                    if let (Some(reporter), Some(reported)) = (stranger.address(), reported) {
+                        file_report(keepers, reason, evidence, mode, reporter, reported);
                     }
+                    return None;
                 }
-                return None;
-            }
-            Err(_) => ErrorCode::NotInChat,
+                Err(_) => ErrorCode::NotInChat,
+            },
         },
         Ok(ClientMessage::Message { text }) => match check_message_text(&text) {
             Err(code) => code,
@@ -299,4 +307,33 @@ fn handle_frame(
         },
     };
     Some(refusal)
+}
+
+/// Files a report for the operator and counts it toward a ban: in Redis with
+/// every instance's, or here when this instance works alone.
+fn file_report(
+    keepers: Keepers<'_>,
+    reason: ReportReason,
+    evidence: Vec<EvidenceLine>,
+    mode: crate::protocol::Mode,
+    reporter: super::network::AddressKey,
+    reported: super::network::AddressKey,
+) {
+    let report = FiledReport::new(reason, evidence, mode, reporter, reported);
+    if keepers.lobby.share_report(report.clone()) {
+        return;
+    }
+    keepers.moderation.file_here(report);
+    let now = tokio::time::Instant::now();
+    if let Reported::Banned(ban) = keepers.gate.report(reporter, reported, now) {
+        tracing::info!(?ban, "a network was banned after reports");
+        let since_ms = now_ms();
+        keepers.moderation.note_ban_here(BanRecord {
+            address: reported,
+            since_ms,
+            until_ms: since_ms + ban.as_millis() as u64,
+            origin: BanOrigin::Reports,
+        });
+        keepers.lobby.ban(reported, ban.as_secs());
+    }
 }

@@ -48,6 +48,12 @@ impl TokenBucket {
         }
     }
 
+    /// Whether a token could be taken at `now`, without taking it.
+    pub(crate) fn has_token(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+        (self.tokens + elapsed * self.rate.per_second).min(self.rate.burst) >= 1.0
+    }
+
     /// Whether the bucket would be full at `now`: nothing in it remembers anything.
     pub(crate) fn is_full(&self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();

@@ -14,6 +14,7 @@ use super::cluster::{ClusterSide, Match, Request};
 use super::ice::IceConfig;
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, Snapshot};
+use super::moderation::FiledReport;
 use super::network::AddressKey;
 use super::room::{RemotePartner, Room, RoomId};
 use super::stranger::{Kick, Stranger, StrangerId};
@@ -382,10 +383,12 @@ impl Lobby {
     }
 
     /// `id` reports their partner: the chat ends (the partner hears only that the
-    /// stranger left), and the partner's address comes back for the report.
-    pub fn report(&self, id: StrangerId) -> Result<Option<AddressKey>, LobbyError> {
+    /// stranger left), and the partner's address and the chat's mode come back
+    /// for the report.
+    pub fn report(&self, id: StrangerId) -> Result<(Option<AddressKey>, Mode), LobbyError> {
         let mut state = self.state();
         let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        let mode = room.mode();
         let remote = room.remote().and_then(|partner| partner.address);
         let reported = room
             .member_ids()
@@ -393,16 +396,16 @@ impl Lobby {
             .find_map(|member| state.strangers.get(&member)?.stranger.address())
             .or(remote);
         state.leave(id);
-        Ok(reported)
+        Ok((reported, mode))
     }
 
     /// With a shared queue, hands a report to Redis to be counted with those
     /// of every instance, and returns true; alone, returns false (the caller
     /// counts it here).
-    pub fn share_report(&self, reporter: AddressKey, reported: AddressKey) -> bool {
+    pub fn share_report(&self, report: FiledReport) -> bool {
         match &self.state().cluster {
             Some(cluster) => {
-                let _ = cluster.requests.send(Request::Report(reporter, reported));
+                let _ = cluster.requests.send(Request::Report(report));
                 true
             }
             None => false,
@@ -433,6 +436,12 @@ impl Lobby {
     /// Where `id` is, if connected.
     pub fn place(&self, id: StrangerId) -> Option<Place> {
         self.state().strangers.get(&id).map(|seat| seat.place)
+    }
+
+    /// How many strangers are connected to every instance together.
+    pub fn online_everywhere(&self) -> usize {
+        let state = self.state();
+        state.strangers.len() + state.online_elsewhere
     }
 
     /// How many strangers are connected.
@@ -978,7 +987,7 @@ mod tests {
         drain(&mut reporter_rx);
         drain(&mut troll_rx);
 
-        assert_eq!(lobby.report(reporter), Ok(Some(troll_home)));
+        assert_eq!(lobby.report(reporter), Ok((Some(troll_home), Mode::Text)));
         lobby.assert_consistent();
         assert_eq!(drain(&mut troll_rx), [ServerMessage::StrangerLeft]);
         assert_eq!(lobby.place(reporter), Some(Place::Idle));
@@ -1035,7 +1044,7 @@ mod tests {
         });
         drain(&mut reporter_rx);
 
-        assert_eq!(lobby.report(reporter), Ok(Some(troll_home)));
+        assert_eq!(lobby.report(reporter), Ok((Some(troll_home), Mode::Text)));
         assert_eq!(
             outbound.try_recv().unwrap(),
             Outbound {
@@ -1045,10 +1054,17 @@ mod tests {
                 message: ServerMessage::StrangerLeft,
             }
         );
-        assert!(lobby.share_report(home, troll_home));
-        assert_eq!(asked.try_recv(), Ok(Request::Report(home, troll_home)));
+        let report = FiledReport::new(
+            crate::protocol::ReportReason::Spam,
+            Vec::new(),
+            Mode::Text,
+            home,
+            troll_home,
+        );
+        assert!(lobby.share_report(report.clone()));
+        assert_eq!(asked.try_recv(), Ok(Request::Report(report.clone())));
         assert!(
-            !Lobby::default().share_report(home, troll_home),
+            !Lobby::default().share_report(report),
             "alone: counted here"
         );
         lobby.assert_consistent();

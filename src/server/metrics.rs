@@ -52,6 +52,8 @@ pub enum RejectionReason {
     AddressLimit,
     /// A join while the queue shared with other instances was unreachable.
     Unavailable,
+    /// A join without the confirmation of age and of the rules.
+    Rules,
 }
 
 /// One label, as Prometheus likes them: `reason="too_slow"`.
@@ -85,8 +87,10 @@ impl RejectionReason {
             ErrorCode::BadMessage
             | ErrorCode::EmptyMessage
             | ErrorCode::BadJoin
-            | ErrorCode::BadSignal => RejectionReason::Malformed,
+            | ErrorCode::BadSignal
+            | ErrorCode::BadReport => RejectionReason::Malformed,
             ErrorCode::MatchingPaused => RejectionReason::Unavailable,
+            ErrorCode::RulesNotAccepted => RejectionReason::Rules,
         }
     }
 
@@ -100,6 +104,7 @@ impl RejectionReason {
             RejectionReason::Ban => "ban",
             RejectionReason::AddressLimit => "address_limit",
             RejectionReason::Unavailable => "unavailable",
+            RejectionReason::Rules => "rules",
         };
         [("reason", value)]
     }
@@ -113,6 +118,8 @@ pub struct Metrics {
     waiting: Family<Label, Gauge>,
     rooms: Gauge,
     matches: Family<Label, Counter>,
+    /// Pairings in each of the last 60 seconds, for the operator's console.
+    recent_matches: std::sync::Mutex<LastMinute>,
     messages_relayed: Counter,
     bytes_relayed: Counter,
     disconnects: Family<Label, Counter>,
@@ -138,6 +145,7 @@ impl Metrics {
             waiting: Family::default(),
             rooms: Gauge::default(),
             matches: Family::default(),
+            recent_matches: std::sync::Mutex::default(),
             messages_relayed: Counter::default(),
             bytes_relayed: Counter::default(),
             disconnects: Family::default(),
@@ -212,6 +220,24 @@ impl Metrics {
     /// Two strangers in `mode` were paired.
     pub fn paired(&self, mode: Mode) {
         self.matches.get_or_create(&mode_label(mode)).inc();
+        let second = std::time::Instant::now()
+            .duration_since(*PROCESS_START)
+            .as_secs();
+        self.recent_matches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(second);
+    }
+
+    /// How many pairings were made in the last minute.
+    pub fn matches_last_minute(&self) -> u64 {
+        let second = std::time::Instant::now()
+            .duration_since(*PROCESS_START)
+            .as_secs();
+        self.recent_matches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .total(second)
     }
 
     /// A stranger was paired `waited` after asking for one.
@@ -257,6 +283,46 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+/// When the process started: the origin of [`LastMinute`]'s seconds.
+static PROCESS_START: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
+/// Counts of something in each of the last 60 seconds: cheap to add to at any
+/// rate, and the memory never grows.
+#[derive(Debug)]
+struct LastMinute {
+    /// `counts[s % 60]` counts second `s`, if `seconds[s % 60] == s`.
+    counts: [u64; 60],
+    seconds: [u64; 60],
+}
+
+impl Default for LastMinute {
+    fn default() -> Self {
+        LastMinute {
+            counts: [0; 60],
+            seconds: [0; 60],
+        }
+    }
+}
+
+impl LastMinute {
+    fn add(&mut self, second: u64) {
+        let slot = (second % 60) as usize;
+        if self.seconds[slot] != second {
+            self.seconds[slot] = second;
+            self.counts[slot] = 0;
+        }
+        self.counts[slot] += 1;
+    }
+
+    fn total(&self, now: u64) -> u64 {
+        (0..60)
+            .filter(|&slot| now.saturating_sub(self.seconds[slot]) < 60 && self.counts[slot] > 0)
+            .map(|slot| self.counts[slot])
+            .sum()
     }
 }
 
@@ -330,5 +396,22 @@ mod tests {
         }
         #[cfg(target_os = "linux")]
         assert!(!text.contains("strangers_process_resident_memory_bytes 0\n"));
+    }
+
+    #[test]
+    fn matches_are_counted_over_the_last_minute_only() {
+        let mut minute = LastMinute::default();
+        for second in [100, 100, 130, 159] {
+            minute.add(second);
+        }
+        assert_eq!(minute.total(159), 4);
+        assert_eq!(minute.total(160), 2, "second 100 is over a minute ago");
+        minute.add(160);
+        assert_eq!(minute.total(160), 3, "its slot is reused");
+        assert_eq!(minute.total(1000), 0);
+        let metrics = Metrics::new();
+        metrics.paired(Mode::Text);
+        metrics.paired(Mode::Video);
+        assert_eq!(metrics.matches_last_minute(), 2);
     }
 }

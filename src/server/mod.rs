@@ -10,15 +10,21 @@
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
 //! - [`flood`]: per-connection rate limits (token buckets).
 //! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
+//! - [`moderation`]: reports with evidence, bans and the audit log, for the operator.
+//! - [`console`]: the operator's console at `/admin`.
+//! - [`documents`]: the rules, privacy and contact pages.
 
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod console;
+pub mod documents;
 pub mod flood;
 pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
 pub mod metrics;
+pub mod moderation;
 pub mod network;
 pub mod origin;
 pub mod room;
@@ -48,9 +54,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 use crate::protocol::ServerMessage;
+use console::Console;
+use documents::SitePages;
 use ice::IceConfig;
 use lobby::Lobby;
 use metrics::{Metrics, RejectionReason};
+use moderation::Moderation;
 use network::{AddressLimits, Gatekeeper, Refusal};
 use origin::OriginPolicy;
 
@@ -113,6 +122,12 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// The Redis shared with other instances; `None`: this instance alone.
     pub redis_url: Option<String>,
+    /// The operator's rules, privacy page and contact.
+    pub pages: SitePages,
+    /// The token that opens the operator's console; `None`: no console.
+    pub admin_token: Option<String>,
+    /// How long reports are kept.
+    pub report_retention: Duration,
 }
 
 impl Default for Settings {
@@ -141,6 +156,9 @@ impl Default for Settings {
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             redis_url: None,
+            pages: SitePages::default(),
+            admin_token: None,
+            report_retention: Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }
@@ -158,6 +176,10 @@ pub struct AppState {
     pub connections: TaskTracker,
     /// Per-address limits, reports and bans.
     pub gate: Gatekeeper,
+    /// Reports, bans and the audit log, for the operator.
+    pub moderation: Moderation,
+    /// The operator's console, if a token is configured.
+    pub console: Option<Console>,
     /// The counts `/metrics` shows.
     pub metrics: Arc<Metrics>,
     /// The tunables this server started with.
@@ -177,6 +199,8 @@ impl AppState {
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             gate: Gatekeeper::new(settings.limits.clone(), settings.trusted_proxy_hops),
+            moderation: Moderation::local(settings.report_retention),
+            console: settings.admin_token.as_deref().map(Console::new),
             settings,
         }
     }
@@ -200,7 +224,9 @@ impl AppState {
             state.settings.limits.clone(),
             cluster::ALIVE_FOR,
         )
-        .await?;
+        .await?
+        .keeping_reports_for(state.settings.report_retention);
+        state.moderation = Moderation::shared(state.settings.report_retention, queue.clone());
         // Addresses hashed alike on every instance, so a ban holds on all of them.
         state.gate = Gatekeeper::with_secret(
             state.settings.limits.clone(),
@@ -235,6 +261,7 @@ impl AppState {
 async fn housekeeping(
     lobby: Lobby,
     gate: Gatekeeper,
+    moderation: Moderation,
     settings: Settings,
     shutdown: CancellationToken,
 ) {
@@ -251,7 +278,10 @@ async fn housekeeping(
                 lobby.tick(tokio::time::Instant::now());
             }
             _ = counting.tick() => lobby.announce_online(),
-            _ = sweeping.tick() => gate.sweep(tokio::time::Instant::now()),
+            _ = sweeping.tick() => {
+                gate.sweep(tokio::time::Instant::now());
+                moderation.sweep();
+            }
         }
     }
 }
@@ -261,7 +291,12 @@ async fn housekeeping(
 /// Content-Security-Policy, which carries a fresh nonce each time).
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let mut router = Router::new()
+    let mut router: Router<AppState> = Router::new();
+    if state.console.is_some() {
+        router = router.merge(console::routes());
+    }
+    let mut router = router
+        .merge(documents::routes())
         .route("/ws", get(upgrade))
         .route("/metrics", get(scrape))
         .route("/healthz", get(|| async { "ok" }))
@@ -408,6 +443,7 @@ pub async fn serve(
     let clockwork = tokio::spawn(housekeeping(
         state.lobby.clone(),
         state.gate.clone(),
+        state.moderation.clone(),
         settings.clone(),
         stop.clone(),
     ));

@@ -35,6 +35,19 @@ impl fmt::Display for AddressKey {
     }
 }
 
+impl serde::Serialize for AddressKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AddressKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for AddressKey {
     type Err = std::num::ParseIntError;
 
@@ -305,6 +318,11 @@ impl Gatekeeper {
         let mut tables = self.tables();
         tables.reports.remove(&address);
         tables.bans.insert(address, now + remaining);
+    }
+
+    /// Lifts the ban on `address` (an operator's decision), here.
+    pub fn unban(&self, address: AddressKey) {
+        self.tables().bans.remove(&address);
     }
 
     /// Forgets what no longer matters: ended bans, old reports, idle addresses.

@@ -124,6 +124,14 @@ pub fn settings() -> server::Settings {
     }
 }
 
+/// A report of harassment, with no evidence.
+pub fn report() -> ClientMessage {
+    ClientMessage::Report {
+        reason: strangers::protocol::ReportReason::Harassment,
+        evidence: Vec::new(),
+    }
+}
+
 /// The pairing notice for strangers matched without shared interests.
 pub fn paired() -> ServerMessage {
     ServerMessage::Paired {

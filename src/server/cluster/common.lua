@@ -21,6 +21,12 @@
 --   online                            hash: instance -> strangers connected to it
 --   reports:<address>                 zset of reporting addresses by when (ms)
 --   bans                              zset of banned addresses by when the ban ends (ms)
+--   ban_info                          hash: banned address -> "<origin>:<since ms>"
+--                                     (origin: reports or operator)
+--   report:<id>                       a report for the operator (JSON), expires after
+--                                     the retention time
+--   reports                           zset of report ids by when they were made (ms)
+--   audit                             list of operator actions (JSON), newest first
 --   address_secret                    the key every instance hashes addresses with
 local p = ARGV[1]
 local MAX_SKIPPED = 64
@@ -114,4 +120,29 @@ local function tell_paired(instance, to, partner, partner_instance, partner_addr
     'kind', 'paired', 'to', to, 'partner', partner, 'partner_instance', partner_instance,
     'partner_address', partner_address or '', 'mode', mode, 'waited', tostring(waited),
     'common', table.concat(shared, '\n'), 'offers', offers and '1' or '0')
+end
+
+-- A number of milliseconds as Redis and the instances read it back: digits
+-- only (tostring would write large ones in exponent form).
+local function ms_text(ms)
+  return string.format('%.0f', ms)
+end
+
+-- Tells every live instance, through its inbox, that `address` is banned for
+-- `ms` more, so each disconnects that network's strangers and turns it away.
+local function tell_banned(address, ms)
+  for _, instance in ipairs(redis.call('SMEMBERS', p .. 'instances')) do
+    if redis.call('EXISTS', p .. 'alive:' .. instance) == 1 then
+      redis.call('XADD', p .. 'inbox:' .. instance, '*',
+        'kind', 'banned', 'address', address, 'ms', ms_text(ms))
+    end
+  end
+end
+
+-- Bans `address` until `until_ms`, decided by `origin` at `now`.
+local function ban_until(address, until_ms, origin, now)
+  redis.call('DEL', p .. 'reports:' .. address)
+  redis.call('ZADD', p .. 'bans', until_ms, address)
+  redis.call('HSET', p .. 'ban_info', address, origin .. ':' .. ms_text(now))
+  tell_banned(address, until_ms - now)
 end

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lobby::Lobby;
 use super::matchmaker::Seeker;
+use super::moderation::{AUDIT_ENTRIES, AuditEntry, BanOrigin, BanRecord, FiledReport};
 use super::network::{AddressKey, AddressLimits, AddressSecret, Gatekeeper};
 use super::stranger::StrangerId;
 use crate::protocol::{Mode, ServerMessage};
@@ -41,6 +42,11 @@ const TICK: &str = include_str!("tick.lua");
 const LEAVE: &str = include_str!("leave.lua");
 const REPORT: &str = include_str!("report.lua");
 const BANS: &str = include_str!("bans.lua");
+const BAN: &str = include_str!("ban.lua");
+const LIFT: &str = include_str!("lift.lua");
+
+/// How long reports are kept unless [`SharedQueue::keeping_reports_for`] says otherwise.
+const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// The matchmaking state all instances share, seen from one instance.
 #[derive(Clone)]
@@ -54,11 +60,15 @@ pub struct SharedQueue {
     interest_timeout: Duration,
     /// How many reports ban a network, within what window, for how long.
     limits: AddressLimits,
+    /// How long reports are kept for the operator.
+    report_retention: Duration,
     join: Script,
     tick: Script,
     leave: Script,
     report: Script,
     bans: Script,
+    ban: Script,
+    lift: Script,
 }
 
 /// A message for a stranger connected to another instance.
@@ -102,8 +112,8 @@ pub enum Request {
     Join(Seeker, Option<AddressKey>),
     /// Take this stranger out of the shared queue.
     Leave(StrangerId),
-    /// Count a report, by the first network against the second.
-    Report(AddressKey, AddressKey),
+    /// File a report for the operator and count it against the reported network.
+    Report(FiledReport),
 }
 
 /// The lobby's side of the cluster: its instance's name, and the queues to the
@@ -167,6 +177,8 @@ pub enum Event {
         address: AddressKey,
         remaining: Duration,
     },
+    /// An operator lifted a network's ban.
+    Unbanned { address: AddressKey },
 }
 
 impl SharedQueue {
@@ -188,14 +200,23 @@ impl SharedQueue {
             instance: uuid::Uuid::new_v4().simple().to_string(),
             interest_timeout,
             limits,
+            report_retention: DEFAULT_REPORT_RETENTION,
             join: Script::new(&format!("{COMMON}\n{JOIN}")),
             tick: Script::new(&format!("{COMMON}\n{TICK}")),
             leave: Script::new(&format!("{COMMON}\n{LEAVE}")),
             report: Script::new(&format!("{COMMON}\n{REPORT}")),
             bans: Script::new(&format!("{COMMON}\n{BANS}")),
+            ban: Script::new(&format!("{COMMON}\n{BAN}")),
+            lift: Script::new(&format!("{COMMON}\n{LIFT}")),
         };
         queue.heartbeat(alive_for).await?;
         Ok(queue)
+    }
+
+    /// Keeps the reports filed from now on for `retention`.
+    pub fn keeping_reports_for(mut self, retention: Duration) -> Self {
+        self.report_retention = retention;
+        self
     }
 
     /// This instance's name.
@@ -308,38 +329,165 @@ impl SharedQueue {
         self.tick.arg(&self.prefix).invoke_async(&mut redis).await
     }
 
-    /// Counts a report by the network `reporter` against `reported`; returns the
-    /// ban it brought, if any (every live instance is told through its inbox).
-    pub async fn report(
-        &self,
-        reporter: AddressKey,
-        reported: AddressKey,
-    ) -> RedisResult<Option<Duration>> {
+    /// Files `report` for the operator (kept for the retention time) and counts
+    /// it against the reported network; returns the ban it brought, if any
+    /// (every live instance is told through its inbox).
+    pub async fn report(&self, report: &FiledReport) -> RedisResult<Option<Duration>> {
         let mut redis = self.redis.clone();
         let limits = &self.limits;
+        let record = serde_json::to_string(report).map_err(|_| unexpected("report", &["JSON"]))?;
         let ban: u64 = self
             .report
             .arg(&self.prefix)
-            .arg(reporter.to_string())
-            .arg(reported.to_string())
+            .arg(report.reporter.to_string())
+            .arg(report.reported.to_string())
             .arg(limits.reports_to_ban)
             .arg(limits.report_window.as_millis() as u64)
             .arg(limits.ban_duration.as_millis() as u64)
+            .arg(&report.id)
+            .arg(record)
+            .arg(report.at_ms)
+            .arg(self.report_retention.as_millis().max(1) as u64)
             .invoke_async(&mut redis)
             .await?;
         Ok((ban > 0).then(|| Duration::from_millis(ban)))
     }
 
+    /// The reports kept that were made after `oldest` (ms since 1970), newest first.
+    pub async fn reports(&self, oldest: u64) -> RedisResult<Vec<FiledReport>> {
+        let mut redis = self.redis.clone();
+        let index = format!("{}reports", self.prefix);
+        let ids: Vec<String> = redis
+            .zrevrangebyscore(&index, "+inf", format!("({oldest}"))
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{}report:{id}", self.prefix))
+            .collect();
+        let records: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut redis)
+            .await?;
+        let mut reports = Vec::new();
+        for (id, record) in ids.iter().zip(records) {
+            match record.map(|json| serde_json::from_str::<FiledReport>(&json)) {
+                Some(Ok(report)) => reports.push(report),
+                // Expired (or unreadable): drop it from the index too.
+                _ => {
+                    let _: u64 = redis.zrem(&index, id).await?;
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Deletes a report; whether it was there.
+    pub async fn delete_report(&self, id: &str) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let (deleted, _): (u64, u64) = redis::pipe()
+            .del(format!("{}report:{id}", self.prefix))
+            .zrem(format!("{}reports", self.prefix), id)
+            .query_async(&mut redis)
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    /// An operator bans `address` for `duration` (at most until [`FOREVER_MS`]
+    /// since 1970); returns when the ban ends. Every live instance is told.
+    ///
+    /// [`FOREVER_MS`]: super::moderation::FOREVER_MS
+    pub async fn ban(&self, address: AddressKey, duration: Duration) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        let until: String = self
+            .ban
+            .arg(&self.prefix)
+            .arg(address.to_string())
+            .arg(
+                duration
+                    .as_millis()
+                    .min(super::moderation::FOREVER_MS as u128) as u64,
+            )
+            .invoke_async(&mut redis)
+            .await?;
+        until.parse().map_err(|_| unexpected("ban", &[until]))
+    }
+
+    /// An operator lifts the ban on `address`; whether there was one. Every
+    /// live instance is told.
+    pub async fn lift(&self, address: AddressKey) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let was: u64 = self
+            .lift
+            .arg(&self.prefix)
+            .arg(address.to_string())
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(was == 1)
+    }
+
+    /// Adds `entry` to the audit log every instance shares.
+    pub async fn audit(&self, entry: &AuditEntry) -> RedisResult<()> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}audit", self.prefix);
+        let json = serde_json::to_string(entry).map_err(|_| unexpected("audit", &["JSON"]))?;
+        redis::pipe()
+            .lpush(&key, json)
+            .ignore()
+            .ltrim(&key, 0, AUDIT_ENTRIES as isize - 1)
+            .ignore()
+            .query_async(&mut redis)
+            .await
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self) -> RedisResult<Vec<AuditEntry>> {
+        let mut redis = self.redis.clone();
+        let entries: Vec<String> = redis.lrange(format!("{}audit", self.prefix), 0, -1).await?;
+        Ok(entries
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect())
+    }
+
     /// Every ban in force and how long it has left.
     pub async fn bans(&self) -> RedisResult<Vec<(AddressKey, Duration)>> {
+        Ok(self
+            .ban_records_left()
+            .await?
+            .into_iter()
+            .map(|(record, left)| (record.address, left))
+            .collect())
+    }
+
+    /// Every ban in force, as the console lists them.
+    pub async fn ban_records(&self) -> RedisResult<Vec<BanRecord>> {
+        Ok(self
+            .ban_records_left()
+            .await?
+            .into_iter()
+            .map(|(record, _)| record)
+            .collect())
+    }
+
+    async fn ban_records_left(&self) -> RedisResult<Vec<(BanRecord, Duration)>> {
         let mut redis = self.redis.clone();
         let found: Vec<String> = self.bans.arg(&self.prefix).invoke_async(&mut redis).await?;
         found
-            .chunks_exact(2)
-            .map(|pair| {
-                let address = pair[0].parse().map_err(|_| unexpected("ban", pair))?;
-                let left = pair[1].parse().map_err(|_| unexpected("ban", pair))?;
-                Ok((address, Duration::from_millis(left)))
+            .chunks_exact(4)
+            .map(|ban| {
+                let bad = || unexpected("ban", ban);
+                let (origin, since) = ban[3].split_once(':').ok_or_else(bad)?;
+                let record = BanRecord {
+                    address: ban[0].parse().map_err(|_| bad())?,
+                    until_ms: ban[2].parse().map_err(|_| bad())?,
+                    since_ms: since.parse().map_err(|_| bad())?,
+                    origin: BanOrigin::parse(origin).ok_or_else(bad)?,
+                };
+                let left = Duration::from_millis(ban[1].parse().map_err(|_| bad())?);
+                Ok((record, left))
             })
             .collect()
     }
@@ -564,6 +712,11 @@ fn parse_event(fields: &HashMap<String, Value>) -> RedisResult<Event> {
                 .collect(),
             offers: text("offers")? == "1",
         })),
+        "unbanned" => Ok(Event::Unbanned {
+            address: text("address")?
+                .parse()
+                .map_err(|_| unexpected("unban", &["address"]))?,
+        }),
         "banned" => Ok(Event::Banned {
             address: text("address")?
                 .parse()
@@ -645,7 +798,7 @@ pub async fn run(
                         tracing::warn!(%error, "could not take a stranger out of the shared queue");
                     }
                 }
-                Request::Report(reporter, reported) => {
+                Request::Report(report) => {
                     // What the chat's end sent the reported partner goes first,
                     // so they hear "stranger left" before any ban.
                     while let Ok(message) = outbound.try_recv() {
@@ -654,7 +807,7 @@ pub async fn run(
                     if !batch.is_empty() {
                         send_batch(&queue, &mut batch).await;
                     }
-                    reports.push((reporter, reported));
+                    reports.push(report);
                     count_reports(&queue, &mut reports).await;
                 }
             },
@@ -662,6 +815,7 @@ pub async fn run(
                 Event::Paired(pairing) => lobby.paired(pairing),
                 Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
                 Event::Banned { address, remaining } => apply_ban(&lobby, &gate, address, remaining),
+                Event::Unbanned { address } => gate.unban(address),
             },
             count = outbound.recv_many(&mut batch, 256), if batch.is_empty() => {
                 if count == 0 {
@@ -684,9 +838,9 @@ pub async fn run(
 /// Counts `reports` in Redis, oldest first, and empties it; on an error keeps
 /// what is left for the next try. (The ban a report brings comes back through
 /// the inbox, like a ban from any other instance.)
-async fn count_reports(queue: &SharedQueue, reports: &mut Vec<(AddressKey, AddressKey)>) {
-    while let Some(&(reporter, reported)) = reports.first() {
-        match queue.report(reporter, reported).await {
+async fn count_reports(queue: &SharedQueue, reports: &mut Vec<FiledReport>) {
+    while let Some(report) = reports.first() {
+        match queue.report(report).await {
             Ok(ban) => {
                 if let Some(ban) = ban {
                     tracing::info!(?ban, "a network was banned after reports");
