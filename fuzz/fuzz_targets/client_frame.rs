@@ -3,7 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use strangers::protocol::{ClientMessage, check_join, check_message_text, check_signal};
+use strangers::protocol::{
+    ClientMessage, check_join, check_message_text, check_report, check_signal,
+};
 
 fuzz_target!(|data: &[u8]| {
     // WebSocket text frames are UTF-8; the socket layer refuses anything else.
@@ -25,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
         ClientMessage::Signal { signal } => {
             let _ = check_signal(signal);
         }
-        ClientMessage::Typing { .. } | ClientMessage::Leave {} | ClientMessage::Report {} => {}
+        ClientMessage::Report { evidence, .. } => {
+            let _ = check_report(evidence);
+        }
+        ClientMessage::Typing { .. } | ClientMessage::Leave {} => {}
     }
     assert_eq!(
         ClientMessage::parse(&message.to_frame()),

@@ -1,6 +1,7 @@
 //! A real server on 127.0.0.1:0 and WebSocket clients that talk to it.
 #![allow(dead_code)] // each test file uses its own part of this kit
 
+pub mod http;
 pub mod process;
 pub mod redis;
 
