@@ -364,7 +364,10 @@ async fn reports_filed_on_one_instance_are_read_and_acted_on_from_another() {
 
     let first = filed(one, troll);
     a.report(&first).await.unwrap();
-    let second = filed(two, troll);
+    let second = FiledReport {
+        at_ms: first.at_ms + 1,
+        ..filed(two, troll)
+    };
     a.report(&second).await.unwrap();
     let seen = b.reports(0).await.unwrap();
     assert_eq!(

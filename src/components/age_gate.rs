@@ -1,21 +1,25 @@
+use leptos::html::Input;
 use leptos::prelude::*;
 
 /// "I am 18 or older and agree to the rules", remembered in this browser.
 ///
-/// `agreed` is shared with the landing page's form, which refuses to start a
-/// chat without it and sets `missing`, shown here, next to the box.
+/// The box itself holds the answer (`tick`, read by the landing page's form,
+/// which refuses to start a chat without it and sets `missing`, shown here,
+/// next to the box). It is not driven by a signal, so a tick made before the
+/// page hydrated stays ticked.
 #[component]
-pub fn AgeGate(agreed: RwSignal<bool>, missing: RwSignal<bool>) -> impl IntoView {
-    // Only in the browser: what this browser remembered.
+pub fn AgeGate(tick: NodeRef<Input>, missing: RwSignal<bool>) -> impl IntoView {
+    // Only in the browser: tick it if this browser remembered the answer.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        if crate::browser::agreed() {
-            agreed.set(true);
+        if let Some(input) = tick.get()
+            && crate::browser::agreed()
+        {
+            input.set_checked(true);
         }
     });
     let on_change = move |ev: leptos::ev::Event| {
         let ticked = event_target_checked(&ev);
-        agreed.set(ticked);
         if ticked {
             missing.set(false);
         }
@@ -29,7 +33,7 @@ pub fn AgeGate(agreed: RwSignal<bool>, missing: RwSignal<bool>) -> impl IntoView
                     type="checkbox"
                     name="agreed"
                     value="1"
-                    prop:checked=move || agreed.get()
+                    node_ref=tick
                     on:change=on_change
                     aria-describedby="gate-hint"
                     aria-invalid=move || missing.get().to_string()

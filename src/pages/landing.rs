@@ -12,15 +12,19 @@ pub fn LandingPage() -> impl IntoView {
     // Whether the server can relay video calls; unknown until it says.
     let relay = RwSignal::new(None::<bool>);
     watch_server(online, relay);
-    let agreed = RwSignal::new(false);
+    let tick = NodeRef::<leptos::html::Input>::new();
     let missing = RwSignal::new(false);
     // Text and Video start nothing until the box is ticked; they say why, next
     // to it. (Before hydration the form goes through, and the chat page gets
     // the server's refusal instead.)
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        if !agreed.get_untracked() {
+        let agreed = tick.get_untracked().is_some_and(|input| input.checked());
+        if !agreed {
             ev.prevent_default();
             missing.set(true);
+            if let Some(input) = tick.get_untracked() {
+                let _ = input.focus();
+            }
         }
     };
     view! {
@@ -40,7 +44,7 @@ pub fn LandingPage() -> impl IntoView {
                     "Only match on shared interests"
                 </label>
                 <HideIpOption relay/>
-                <AgeGate agreed missing/>
+                <AgeGate tick missing/>
                 <fieldset class="modes">
                     <legend>"Start chatting:"</legend>
                     <button type="submit" class="primary" name="mode" value="text">"Text"</button>
