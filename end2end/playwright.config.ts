@@ -1,6 +1,19 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig, devices } from "@playwright/test";
 
-import { PORT, REDIS_PORT, RELAY_SITE_PORT, SHARED_SITE_PORTS, TURN_PORT } from "./ports";
+import {
+  ADMIN_TOKEN,
+  BEHIND_CADDY_PORT,
+  CADDY_HTTP_PORT,
+  CADDY_HTTPS_PORT,
+  CONTACT,
+  PORT,
+  REDIS_PORT,
+  RELAY_SITE_PORT,
+  SHARED_SITE_PORTS,
+  TURN_PORT,
+} from "./ports";
 
 /** Shared by the relay and the instance that makes passwords for it. */
 const TURN_SECRET = "end-to-end-relay-secret";
@@ -51,6 +64,8 @@ export default defineConfig({
       STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
       // The report test gives each stranger a network of their own this way.
       STRANGERS_TRUSTED_PROXY_HOPS: "1",
+      STRANGERS_ADMIN_TOKEN: ADMIN_TOKEN,
+      STRANGERS_CONTACT: CONTACT,
     }),
     // A second instance with a TURN relay, for video callers who hide their address.
     strangersServer(RELAY_SITE_PORT, {
@@ -75,6 +90,38 @@ export default defineConfig({
       }),
       command: `bash -c 'until (exec 3<>/dev/tcp/127.0.0.1/${REDIS_PORT}) 2>/dev/null; do sleep 0.1; done; exec target/release/strangers'`,
     })),
+    // The deploy kit as written: an instance behind Caddy with deploy/Caddyfile,
+    // over TLS from Caddy's internal authority, on loopback ports.
+    strangersServer(BEHIND_CADDY_PORT, {
+      STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
+      STRANGERS_TRUSTED_PROXY_HOPS: "1",
+      STRANGERS_ADMIN_TOKEN: ADMIN_TOKEN,
+    }),
+    {
+      command: "caddy run --config ../deploy/Caddyfile --adapter caddyfile",
+      url: `https://localhost:${CADDY_HTTPS_PORT}/healthz`,
+      ignoreHTTPSErrors: true,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: {
+        ...process.env,
+        STRANGERS_DOMAIN: "localhost",
+        STRANGERS_UPSTREAM: `127.0.0.1:${BEHIND_CADDY_PORT}`,
+        STRANGERS_CADDY_OPTIONS: [
+          `http_port ${CADDY_HTTP_PORT}`,
+          `https_port ${CADDY_HTTPS_PORT}`,
+          "default_bind 127.0.0.1",
+          "admin off",
+          "local_certs",
+          "skip_install_trust",
+        ].join("\n"),
+        // Caddy's certificates and state stay out of the machine's own.
+        XDG_DATA_HOME: join(tmpdir(), `strangers-caddy-${CADDY_HTTPS_PORT}`, "data"),
+        XDG_CONFIG_HOME: join(tmpdir(), `strangers-caddy-${CADDY_HTTPS_PORT}`, "config"),
+      },
+    },
     // coturn on loopback, checking the short-lived passwords that instance hands out.
     {
       command: [

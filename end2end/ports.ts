@@ -11,3 +11,13 @@ export const RESTART_PORT = PORT + 2;
 /** Two instances sharing matchmaking through Redis, and that Redis. */
 export const SHARED_SITE_PORTS = [PORT + 3, PORT + 4];
 export const REDIS_PORT = PORT + 34100;
+/** Caddy in front of an instance of its own, over TLS (its internal authority). */
+export const CADDY_HTTPS_PORT = PORT + 5343;
+export const CADDY_HTTP_PORT = PORT + 5380;
+/** The instance behind Caddy. */
+export const BEHIND_CADDY_PORT = PORT + 5;
+
+/** The operator console's token on the suite's servers. */
+export const ADMIN_TOKEN = "end-to-end-operator-token";
+/** The contact the main instance publishes. */
+export const CONTACT = "abuse@strangers.test";

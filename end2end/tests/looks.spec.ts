@@ -67,6 +67,12 @@ test("everything works from the keyboard alone", async ({ browser }) => {
     alice.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }),
   ).toBeDisabled();
   await keys.press("Tab");
+  await expect(alice.gate()).toBeFocused();
+  await keys.press("Space");
+  await expect(alice.gate()).toBeChecked();
+  await keys.press("Tab");
+  await expect(alice.page.getByRole("link", { name: "rules" })).toBeFocused();
+  await keys.press("Tab");
   await expect(alice.page.getByRole("button", { name: "Text", exact: true })).toBeFocused();
   await keys.press("Enter");
   await expect(alice.status()).toHaveText(LOOKING);

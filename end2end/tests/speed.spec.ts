@@ -19,7 +19,7 @@ test("time from navigation to a usable chat page", async ({ browser }) => {
   for (let run = 0; run < RUNS; run++) {
     const visitor = await Stranger.arrive(browser);
     opened.push(visitor);
-    await visitor.page.goto("/chat");
+    await visitor.page.goto("/chat?agreed=1");
     const usable = await visitor.page.waitForFunction(() => {
       const status = document.querySelector("[role=status]")?.textContent ?? "";
       return status.startsWith("Looking for someone") ? performance.now() : 0;

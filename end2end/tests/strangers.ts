@@ -2,6 +2,7 @@ import { Browser, BrowserContext, Page, expect, test } from "@playwright/test";
 
 export const LOOKING = "Looking for someone you can chat with...";
 export const CHATTING = "You're now chatting with a random stranger. Say hi!";
+export const GATE = "I am 18 or older and agree to the rules";
 
 /** A person in their own browser context (own cookies, own tab). */
 export class Stranger {
@@ -51,8 +52,30 @@ export class Stranger {
     if (hideIp) {
       await this.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }).check();
     }
+    await this.gate().check();
     await this.page.getByRole("button", { name: mode === "video" ? "Video" : "Text", exact: true }).click();
     await expect(this.page).toHaveURL(/\/chat/);
+  }
+
+  /** The landing page's "I am 18 or older and agree to the rules". */
+  gate() {
+    return this.page.getByRole("checkbox", { name: GATE });
+  }
+
+  /**
+   * Reports the stranger through the dialog: picks `reason`, keeps or drops the
+   * evidence, and sends. The chat ends.
+   */
+  async report(reason: string, { evidence = true }: { evidence?: boolean } = {}): Promise<void> {
+    await this.button("Report").click();
+    const dialog = this.page.getByRole("dialog", { name: "Report this stranger" });
+    await dialog.getByRole("radio", { name: reason }).check();
+    const include = dialog.getByRole("checkbox", { name: "Include the last messages of this chat" });
+    if (evidence) await expect(include).toBeChecked();
+    else await include.uncheck();
+    await dialog.getByRole("button", { name: "Send report" }).click();
+    await expect(dialog).toBeHidden();
+    await expect(this.log()).toContainText("Thanks. Your report was sent.");
   }
 
   /** Presses Stop, then "Really?": the chat ends. */

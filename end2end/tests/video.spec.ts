@@ -186,7 +186,7 @@ test("hiding the IP address without a relay server says so before anything start
   browser,
 }) => {
   const alice = await videoStranger(browser);
-  await alice.page.goto("/chat?mode=video&hide_ip=1");
+  await alice.page.goto("/chat?mode=video&hide_ip=1&agreed=1");
   await expect(alice.status()).toContainText("needs a relay (TURN) server");
   expect(await alice.page.evaluate(() => (window as any).__streams.length)).toBe(0);
 
