@@ -1,6 +1,7 @@
 import { test, expect, Browser, Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { LOOKING, Stranger, pair, trackStrangers } from "./strangers";
+import { ADMIN_TOKEN } from "../ports";
 
 // How the app looks and whether everyone can use it: WCAG AA checks (axe-core)
 // in light and dark mode, the keyboard alone, and the README's screenshots.
@@ -45,6 +46,28 @@ for (const colorScheme of ["light", "dark"] as const) {
   test(`the chat page meets WCAG AA in ${colorScheme} mode`, async ({ browser }) => {
     const alice = await conversation(browser, { colorScheme });
     await expectAccessible(alice.page);
+    // And with the report dialog open.
+    await alice.button("Report").click();
+    await expect(alice.page.getByRole("dialog", { name: "Report this stranger" })).toBeVisible();
+    await expectAccessible(alice.page);
+  });
+
+  test(`the rules, privacy, contact and console pages meet WCAG AA in ${colorScheme} mode`, async ({
+    browser,
+  }) => {
+    const visitor = await Stranger.arrive(browser, { colorScheme });
+    opened.push(visitor);
+    for (const path of ["/rules", "/privacy", "/contact", "/admin"]) {
+      await visitor.page.goto(path);
+      await expectAccessible(visitor.page);
+    }
+    await visitor.page.getByLabel("Operator token").fill(ADMIN_TOKEN);
+    await visitor.page.getByRole("button", { name: "Sign in" }).click();
+    for (const path of ["/admin", "/admin/reports", "/admin/bans", "/admin/audit"]) {
+      await visitor.page.goto(path);
+      await expect(visitor.page.getByRole("navigation", { name: "Console" })).toBeVisible();
+      await expectAccessible(visitor.page);
+    }
   });
 }
 
@@ -92,7 +115,7 @@ test("everything works from the keyboard alone", async ({ browser }) => {
 });
 
 test("screenshots for the README", async ({ browser }) => {
-  const visitor = await Stranger.arrive(browser, { viewport: { width: 900, height: 620 } });
+  const visitor = await Stranger.arrive(browser, { viewport: { width: 900, height: 780 } });
   opened.push(visitor);
   await visitor.page.goto("/");
   const box = visitor.page.getByRole("textbox", { name: "What do you want to talk about?" });
@@ -124,6 +147,25 @@ test("screenshots for the README", async ({ browser }) => {
     hasTouch: true,
   });
   await phone.page.screenshot({ path: "screenshots/phone.png" });
+  await Promise.all(opened.map((s) => s.leave()));
+  opened.length = 0;
+
+  const reporter = await conversation(browser, { viewport: { width: 900, height: 620 } });
+  await reporter.button("Report").click();
+  const dialog = reporter.page.getByRole("dialog", { name: "Report this stranger" });
+  await dialog.getByRole("radio", { name: "Harassment or hate" }).check();
+  await reporter.page.screenshot({ path: "screenshots/report.png" });
+  await dialog.getByRole("button", { name: "Send report" }).click();
+  await expect(reporter.log()).toContainText("Thanks. Your report was sent.");
+
+  const operator = await Stranger.arrive(browser, { viewport: { width: 900, height: 720 } });
+  opened.push(operator);
+  await operator.page.goto("/admin");
+  await operator.page.getByLabel("Operator token").fill(ADMIN_TOKEN);
+  await operator.page.getByRole("button", { name: "Sign in" }).click();
+  await operator.page.getByRole("link", { name: "Reports" }).click();
+  await expect(operator.page.getByText("Reported stranger: Lisbon, it's late here. You?").first()).toBeVisible();
+  await operator.page.screenshot({ path: "screenshots/console.png" });
 });
 
 test("a video chat meets WCAG AA and is screenshotted for the README", async ({ browser }) => {

@@ -144,7 +144,8 @@ pub struct Moderation {
 #[derive(Clone)]
 enum Store {
     Local(Arc<Mutex<Local>>),
-    Shared(SharedQueue),
+    /// Boxed: the queue's scripts and connection are large, the local store a pointer.
+    Shared(Box<SharedQueue>),
 }
 
 /// The records of an instance that works alone.
@@ -175,7 +176,7 @@ impl Moderation {
     pub fn shared(retention: Duration, queue: SharedQueue) -> Self {
         Moderation {
             retention,
-            store: Store::Shared(queue),
+            store: Store::Shared(Box::new(queue)),
         }
     }
 
