@@ -394,6 +394,15 @@ pub fn ChatPage() -> impl IntoView {
     // Effects run only in the browser, so the server never opens a socket.
     Effect::new(move |_| chat.connect());
     chat.release_media_when_done();
+    // The report dialog belongs to one chat: once it is over, it is closed.
+    Effect::new(move |_| {
+        if chat
+            .session
+            .with(|s| s.phase() != crate::session::Phase::Chatting)
+        {
+            chat.reporting.set(false);
+        }
+    });
     on_cleanup(move || {
         chat.disconnect();
         chat.call.try_set_value(None);

@@ -648,7 +648,7 @@ async fn bans(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
             body.push_str(&format!(
                 "<tr><td><code>{address}</code></td><td>{since}</td><td>{ends}</td><td>{origin}</td>\
                  <td><form method=\"post\" action=\"/admin/bans/{address}/lift\">{hidden}\
-                 <button type=\"submit\" aria-label=\"Lift the ban on {address}\">Lift ban</button>\
+                 <button type=\"submit\" aria-label=\"Lift ban on network {address}\">Lift ban</button>\
                  </form></td></tr>",
                 address = ban.address,
                 since = time_text(ban.since_ms),
