@@ -735,9 +735,15 @@ fn console_page(
         &format!("<div class=\"console\">{nav}{body}</div>"),
     );
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The site sends no referrer anywhere else; here its own forms need one:
+    // under `no-referrer` a browser sends `Origin: null` with them, and the
+    // forgery check could not tell the console's page from another site's.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
