@@ -304,6 +304,19 @@ async fn console_forms_refuse_requests_forged_by_another_site() {
     )
     .await;
     assert_eq!(elsewhere.status, 403);
+    // An origin the browser hid ("null") cannot be told from another site's.
+    let hidden = request(
+        server.addr,
+        "POST",
+        &dismiss,
+        &[("Cookie", &operator.cookie), ("Origin", "null")],
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(hidden.status, 403);
+    // The console's own pages let the browser say where their forms come from.
+    let page = operator.get("/admin/reports").await;
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     // No cookie at all.
     let anonymous = request(server.addr, "POST", &dismiss, &[], Some(&fields)).await;
     assert_eq!(anonymous.status, 303);

@@ -44,7 +44,7 @@ test("two strangers chat through Caddy over https and wss, and the operator sign
   await operator.page.getByLabel("Operator token").fill(ADMIN_TOKEN);
   await operator.page.getByRole("button", { name: "Sign in" }).click();
   await expect(operator.page.getByRole("heading", { name: "Overview" })).toBeVisible();
-  const [cookie] = await operator.context.cookies(SITE);
+  const [cookie] = await operator.context.cookies(`${SITE}/admin`);
   expect(cookie).toMatchObject({
     name: "strangers_console",
     secure: true,

@@ -94,7 +94,7 @@ test("everything works from the keyboard alone", async ({ browser }) => {
   await keys.press("Space");
   await expect(alice.gate()).toBeChecked();
   await keys.press("Tab");
-  await expect(alice.page.getByRole("link", { name: "rules" })).toBeFocused();
+  await expect(alice.page.getByRole("link", { name: "rules", exact: true })).toBeFocused();
   await keys.press("Tab");
   await expect(alice.page.getByRole("button", { name: "Text", exact: true })).toBeFocused();
   await keys.press("Enter");

@@ -78,8 +78,14 @@ impl Document {
         match self.format {
             Format::Html => self.text.to_string(),
             Format::Markdown => {
-                let parser =
-                    pulldown_cmark::Parser::new_ext(&self.text, pulldown_cmark::Options::all());
+                // CommonMark with GitHub's tables, strikethrough and task lists;
+                // quotes and dashes are left as the operator typed them.
+                use pulldown_cmark::Options;
+                let options = Options::ENABLE_TABLES
+                    | Options::ENABLE_STRIKETHROUGH
+                    | Options::ENABLE_TASKLISTS
+                    | Options::ENABLE_FOOTNOTES;
+                let parser = pulldown_cmark::Parser::new_ext(&self.text, options);
                 let mut html = String::new();
                 pulldown_cmark::html::push_html(&mut html, parser);
                 html
@@ -277,6 +283,8 @@ mod tests {
         let html = markdown.to_html();
         assert!(html.contains("<h1>Rules</h1>"), "{html}");
         assert!(html.contains("<strong>Be kind</strong>"), "{html}");
+        let quoted = Document::new("the server's memory", Format::Markdown).to_html();
+        assert!(quoted.contains("server's"), "quotes as typed: {quoted}");
         let own = Document::new("<h1>Our rules</h1>", Format::Html);
         assert_eq!(own.to_html(), "<h1>Our rules</h1>");
     }
