@@ -540,7 +540,7 @@ impl ChatSession {
                 Speaker::Stranger => Some((Author::Stranger, line.text.as_str())),
                 Speaker::Notice | Speaker::Error => None,
             });
-        evidence_from(said.collect::<Vec<_>>().into_iter())
+        evidence_from(said)
     }
 
     /// Whether the server refused to search because the person has not

@@ -81,6 +81,11 @@ pub fn serve(
         let mut last_heard = tokio::time::Instant::now();
         let mut pulse = tokio::time::interval(settings.ping_interval.min(settings.pong_timeout));
 
+        let keepers = Keepers {
+            lobby: &lobby,
+            gate: &gate,
+            moderation: &moderation,
+        };
         let mut flood = FloodGuard::new(
             settings.message_rate,
             settings.typing_rate,
@@ -102,7 +107,6 @@ pub fn serve(
                         match flood.check(kind, tokio::time::Instant::now()) {
                             Verdict::Allow => {
                                 let frame = Arrived { parsed, at: last_heard };
-                                let keepers = Keepers { lobby: &lobby, gate: &gate, moderation: &moderation };
                                 if let Some(code) = handle_frame(keepers, &stranger, frame) {
                                     metrics.rejected(RejectionReason::for_error(code));
                                     stranger.deliver(ServerMessage::error(code));

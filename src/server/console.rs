@@ -593,8 +593,7 @@ pub async fn ban_network(
     let now = now_ms();
     let until_ms = duration.map_or(FOREVER_MS, |d| now + d.as_millis() as u64);
     let remaining = Duration::from_millis(until_ms.saturating_sub(now));
-    state.gate.ban(address, remaining, Instant::now());
-    state.lobby.ban(address, remaining.as_secs());
+    super::apply_ban(&state.lobby, &state.gate, address, remaining);
     state.moderation.note_ban_here(BanRecord {
         address,
         since_ms: now,

@@ -220,24 +220,18 @@ impl Metrics {
     /// Two strangers in `mode` were paired.
     pub fn paired(&self, mode: Mode) {
         self.matches.get_or_create(&mode_label(mode)).inc();
-        let second = std::time::Instant::now()
-            .duration_since(*PROCESS_START)
-            .as_secs();
-        self.recent_matches
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .add(second);
+        self.recent_matches().add(this_second());
     }
 
     /// How many pairings were made in the last minute.
     pub fn matches_last_minute(&self) -> u64 {
-        let second = std::time::Instant::now()
-            .duration_since(*PROCESS_START)
-            .as_secs();
+        self.recent_matches().total(this_second())
+    }
+
+    fn recent_matches(&self) -> std::sync::MutexGuard<'_, LastMinute> {
         self.recent_matches
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .total(second)
     }
 
     /// A stranger was paired `waited` after asking for one.
@@ -289,6 +283,13 @@ impl Metrics {
 /// When the process started: the origin of [`LastMinute`]'s seconds.
 static PROCESS_START: std::sync::LazyLock<std::time::Instant> =
     std::sync::LazyLock::new(std::time::Instant::now);
+
+/// Seconds since the process started, for [`LastMinute`].
+fn this_second() -> u64 {
+    std::time::Instant::now()
+        .duration_since(*PROCESS_START)
+        .as_secs()
+}
 
 /// Counts of something in each of the last 60 seconds: cheap to add to at any
 /// rate, and the memory never grows.

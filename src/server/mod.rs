@@ -256,6 +256,19 @@ impl AppState {
     }
 }
 
+/// A ban, here, wherever it was decided (reports counted in Redis, an operator
+/// in any console): the network is turned away for `remaining`, and its
+/// strangers connected here are told and disconnected.
+pub(crate) fn apply_ban(
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+    address: network::AddressKey,
+    remaining: Duration,
+) {
+    gate.ban(address, remaining, tokio::time::Instant::now());
+    lobby.ban(address, remaining.as_secs());
+}
+
 /// The lobby's clockwork: interest timeouts, the online count, and forgetting
 /// expired bans and reports, until shutdown.
 async fn housekeeping(

@@ -198,9 +198,10 @@ impl Moderation {
         self.retention
     }
 
+    /// The records in memory, when this instance keeps its own.
     fn memory(&self) -> Option<MutexGuard<'_, Local>> {
         match &self.store {
-            Store::Local(local) => Some(local.lock().unwrap_or_else(PoisonError::into_inner)),
+            Store::Local(local) => Some(lock(local)),
             Store::Shared(_) => None,
         }
     }
@@ -229,8 +230,8 @@ impl Moderation {
     pub async fn reports_at(&self, now: u64) -> Result<Vec<FiledReport>, Unreachable> {
         let oldest = now.saturating_sub(self.retention.as_millis() as u64);
         match &self.store {
-            Store::Local(_) => {
-                let mut local = self.memory().expect("a local store");
+            Store::Local(local) => {
+                let mut local = lock(local);
                 local.reports.retain(|report| report.at_ms > oldest);
                 Ok(local.reports.iter().rev().cloned().collect())
             }
@@ -240,15 +241,22 @@ impl Moderation {
 
     /// One report, if still kept.
     pub async fn report(&self, id: &str) -> Result<Option<FiledReport>, Unreachable> {
-        let reports = self.reports().await?;
-        Ok(reports.into_iter().find(|report| report.id == id))
+        let oldest = now_ms().saturating_sub(self.retention.as_millis() as u64);
+        match &self.store {
+            Store::Local(local) => Ok(lock(local)
+                .reports
+                .iter()
+                .find(|report| report.id == id && report.at_ms > oldest)
+                .cloned()),
+            Store::Shared(queue) => Ok(queue.stored_report(id).await?),
+        }
     }
 
     /// Deletes a report (dismissed, or dealt with); whether it was there.
     pub async fn delete_report(&self, id: &str) -> Result<bool, Unreachable> {
         match &self.store {
-            Store::Local(_) => {
-                let mut local = self.memory().expect("a local store");
+            Store::Local(local) => {
+                let mut local = lock(local);
                 let before = local.reports.len();
                 local.reports.retain(|report| report.id != id);
                 Ok(local.reports.len() < before)
@@ -261,8 +269,8 @@ impl Moderation {
     pub async fn bans(&self) -> Result<Vec<BanRecord>, Unreachable> {
         let now = now_ms();
         let mut bans = match &self.store {
-            Store::Local(_) => {
-                let mut local = self.memory().expect("a local store");
+            Store::Local(local) => {
+                let mut local = lock(local);
                 local.bans.retain(|_, ban| ban.until_ms > now);
                 local.bans.values().cloned().collect()
             }
@@ -286,8 +294,8 @@ impl Moderation {
             action,
         };
         match &self.store {
-            Store::Local(_) => {
-                let mut local = self.memory().expect("a local store");
+            Store::Local(local) => {
+                let mut local = lock(local);
                 if local.audit.len() == AUDIT_ENTRIES {
                     local.audit.pop_front();
                 }
@@ -301,8 +309,8 @@ impl Moderation {
     /// The audit log, newest first.
     pub async fn audit_log(&self) -> Result<Vec<AuditEntry>, Unreachable> {
         match &self.store {
-            Store::Local(_) => {
-                let local = self.memory().expect("a local store");
+            Store::Local(local) => {
+                let local = lock(local);
                 Ok(local.audit.iter().rev().cloned().collect())
             }
             Store::Shared(queue) => Ok(queue.audit_log().await?),
@@ -319,6 +327,12 @@ impl Moderation {
             local.bans.retain(|_, ban| ban.until_ms > now);
         }
     }
+}
+
+/// The records of a lone instance; a panic elsewhere while they were held
+/// leaves them whole (every change is one step), so the lock is taken anyway.
+fn lock(local: &Mutex<Local>) -> MutexGuard<'_, Local> {
+    local.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// How many of `reports` are against each network.

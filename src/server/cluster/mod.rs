@@ -24,6 +24,7 @@ use redis::{AsyncCommands, RedisResult, Script, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::apply_ban;
 use super::lobby::Lobby;
 use super::matchmaker::Seeker;
 use super::moderation::{AUDIT_ENTRIES, AuditEntry, BanOrigin, BanRecord, FiledReport};
@@ -382,6 +383,13 @@ impl SharedQueue {
             }
         }
         Ok(reports)
+    }
+
+    /// One report, if still kept (Redis expires it after the retention time).
+    pub async fn stored_report(&self, id: &str) -> RedisResult<Option<FiledReport>> {
+        let mut redis = self.redis.clone();
+        let record: Option<String> = redis.get(format!("{}report:{id}", self.prefix)).await?;
+        Ok(record.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     /// Deletes a report; whether it was there.
@@ -866,13 +874,6 @@ async fn catch_up_on_bans(
         apply_ban(lobby, gate, address, remaining);
     }
     Ok(())
-}
-
-/// A ban counted in Redis, here: the network is turned away for `remaining`,
-/// and its strangers connected here are told and disconnected.
-fn apply_ban(lobby: &Lobby, gate: &Gatekeeper, address: AddressKey, remaining: Duration) {
-    gate.ban(address, remaining, tokio::time::Instant::now());
-    lobby.ban(address, remaining.as_secs());
 }
 
 /// Writes `batch` to the other instances' inboxes and empties it; on an error
