@@ -155,6 +155,8 @@ export function strangersServer(port: number, env: Record<string, string>) {
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_ENV: "PROD",
       RUST_LOG: "warn",
+      // Every browser of the suite connects from 127.0.0.1.
+      STRANGERS_MAX_HTTP_CONNECTIONS_PER_ADDRESS: "0",
       ...env,
     },
   };

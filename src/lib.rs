@@ -10,6 +10,7 @@
 //! - [`components`]: the chat page's parts: status line, log, message box, Stop/New button.
 //! - `socket` (browser only): the WebSocket to the server.
 //! - `video` (browser only): the camera and microphone, and the WebRTC call to the stranger.
+//! - `bot_check` (browser only): solves the server's bot check with WebCrypto.
 //! - `browser` (browser only): the per-browser id, file downloads, tab visibility.
 //! - `server` (server only): `/ws`, the lobby, matchmaker, rooms and connections.
 
@@ -22,6 +23,8 @@ pub mod pages;
 pub mod protocol;
 pub mod session;
 
+#[cfg(feature = "hydrate")]
+pub mod bot_check;
 #[cfg(feature = "hydrate")]
 pub mod browser;
 #[cfg(feature = "ssr")]

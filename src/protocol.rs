@@ -280,6 +280,54 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         evidence: Vec<EvidenceLine>,
     },
+    /// The answer to the welcome's bot check: the number whose hash it gave.
+    Solve {
+        /// The number found (see [`Challenge`]).
+        number: u64,
+    },
+}
+
+/// A bot check in the style of ALTCHA, with no third party: the server picks a
+/// secret number up to `max` and sends the SHA-256 of `salt` followed by that
+/// number in decimal; the browser tries numbers from 0 until the hash matches
+/// and answers with [`ClientMessage::Solve`]. About `max / 2` hashes for a
+/// person's browser once; the same for every connection a bot farm opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    /// Random text hashed in front of the number (hex).
+    pub salt: String,
+    /// The SHA-256 digest to find, as 64 lowercase hex digits.
+    pub hash: String,
+    /// The largest number it can be.
+    pub max: u64,
+}
+
+/// The most numbers a challenge may make a browser try. A server asking for
+/// more is refused by the browser rather than left to run for minutes.
+pub const MAX_CHALLENGE_NUMBER: u64 = 10_000_000;
+
+impl Challenge {
+    /// What the browser hashes for `number`.
+    pub fn input(&self, number: u64) -> String {
+        format!("{}{number}", self.salt)
+    }
+
+    /// The digest to find, as bytes; `None` if `hash` is not hex.
+    pub fn digest(&self) -> Option<Vec<u8>> {
+        from_hex(&self.hash)
+    }
+}
+
+/// Bytes from hex digits (either case); `None` for anything else.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// What the server tells a stranger's browser.
@@ -293,6 +341,10 @@ pub enum ServerMessage {
         /// hide their address from the stranger.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         relay: bool,
+        /// A bot check to pass before joining: present when this network
+        /// tripped a limit lately, or when the server always asks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        challenge: Option<Challenge>,
     },
     /// You are in the queue, waiting for a stranger.
     Waiting,
@@ -369,6 +421,12 @@ pub enum ErrorCode {
     RulesNotAccepted,
     /// A report whose evidence has too many lines, or lines that are empty or too long.
     BadReport,
+    /// A join before the welcome's bot check was solved.
+    ChallengeRequired,
+    /// A [`ClientMessage::Solve`] with the wrong number.
+    ChallengeFailed,
+    /// More call setup offers and answers than one call needs.
+    TooManyOffers,
 }
 
 impl ServerMessage {
@@ -410,6 +468,15 @@ impl ErrorCode {
             }
             ErrorCode::BadReport => {
                 "The report was not sent: its evidence had too many lines or lines that were too long."
+            }
+            ErrorCode::ChallengeRequired => {
+                "Your browser must finish checking that you are not a bot before you can chat."
+            }
+            ErrorCode::ChallengeFailed => {
+                "The check that you are not a bot failed. Reload the page to try again."
+            }
+            ErrorCode::TooManyOffers => {
+                "This call has been set up too many times; start a new chat to call again."
             }
         }
     }
@@ -674,13 +741,41 @@ mod tests {
             r#"{"type":"report","reason":"sexual","evidence":[{"from":"stranger","text":"hi"}]}"#
         );
         assert_eq!(ClientMessage::parse(&report.to_frame()), Ok(report));
+        assert_eq!(
+            ClientMessage::parse(r#"{"type":"solve","number":41217}"#),
+            Ok(ClientMessage::Solve { number: 41217 })
+        );
+        for bad in [
+            r#"{"type":"solve"}"#,
+            r#"{"type":"solve","number":-1}"#,
+            r#"{"type":"solve","number":"7"}"#,
+            r#"{"type":"solve","number":1.5}"#,
+        ] {
+            assert_eq!(
+                ClientMessage::parse(bad),
+                Err(ErrorCode::BadMessage),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
     fn server_messages_round_trip() {
         for message in [
             ServerMessage::Waiting,
-            ServerMessage::Welcome { relay: true },
+            ServerMessage::Welcome {
+                relay: true,
+                challenge: None,
+            },
+            ServerMessage::Welcome {
+                relay: false,
+                challenge: Some(Challenge {
+                    salt: "5eed".into(),
+                    hash: "ab".repeat(32),
+                    max: 50_000,
+                }),
+            },
+            ServerMessage::error(ErrorCode::ChallengeRequired),
             ServerMessage::Paired {
                 common_interests: vec!["chess".into()],
                 call: None,

@@ -5,8 +5,8 @@
 //! signal; the socket feeds it server messages and sends what it returns.
 
 use crate::protocol::{
-    Author, CallSetup, CallSignal, ClientMessage, ErrorCode, EvidenceLine, Mode, ReportReason,
-    ServerMessage, check_message_text, evidence_from,
+    Author, CallSetup, CallSignal, Challenge, ClientMessage, ErrorCode, EvidenceLine, Mode,
+    ReportReason, ServerMessage, check_message_text, evidence_from,
 };
 
 /// Where the visitor's chat stands.
@@ -15,6 +15,8 @@ pub enum Phase {
     /// Opening the connection to the server.
     #[default]
     Connecting,
+    /// Solving the server's bot check before searching.
+    Checking,
     /// Video only: asking for the camera and microphone before searching.
     StartingCamera,
     /// Video only: a video chat cannot start, for this reason; text is offered.
@@ -110,6 +112,9 @@ pub enum Action {
     StartCall(CallSetup),
     /// Hand a call setup step from the stranger to the call.
     Signal(CallSignal),
+    /// Solve the bot check, send the answer, then report with
+    /// [`ChatSession::checked`] or [`ChatSession::check_failed`].
+    Solve(Challenge),
     /// Nothing to do.
     Nothing,
 }
@@ -303,6 +308,27 @@ impl ChatSession {
         })
     }
 
+    /// The bot check is solved and its answer sent: now search.
+    pub fn checked(&mut self) -> Action {
+        if self.phase == Phase::Checking {
+            self.search()
+        } else {
+            Action::Nothing
+        }
+    }
+
+    /// The bot check could not be solved here: say so; "New" reconnects for
+    /// another.
+    pub fn check_failed(&mut self) {
+        if self.phase == Phase::Checking {
+            self.enter(Phase::Offline);
+            self.note(
+                Speaker::Error,
+                "Your browser could not finish checking that you are not a bot.",
+            );
+        }
+    }
+
     /// The camera or microphone could not be had: say why and offer text.
     pub fn camera_failed(&mut self, problem: VideoProblem) {
         if self.phase == Phase::StartingCamera {
@@ -357,6 +383,7 @@ impl ChatSession {
     pub fn status(&self) -> &'static str {
         match self.phase {
             Phase::Connecting => "Connecting to the server...",
+            Phase::Checking => "Checking that you are not a bot...",
             Phase::StartingCamera => "Waiting for your camera and microphone...",
             Phase::NoVideo(problem) => problem.describe(),
             Phase::Searching => "Looking for someone you can chat with...",
@@ -370,9 +397,11 @@ impl ChatSession {
     pub fn button_label(&self) -> &'static str {
         match self.phase {
             Phase::Chatting if self.confirming => "Really?",
-            Phase::Connecting | Phase::StartingCamera | Phase::Searching | Phase::Chatting => {
-                "Stop"
-            }
+            Phase::Connecting
+            | Phase::Checking
+            | Phase::StartingCamera
+            | Phase::Searching
+            | Phase::Chatting => "Stop",
             Phase::NoVideo(_) => "Try again",
             Phase::Ended | Phase::Offline => "New",
         }
@@ -405,9 +434,15 @@ impl ChatSession {
     /// shown in the wrong chat, since the server's replies come in order.
     pub fn receive(&mut self, message: ServerMessage) -> Action {
         match (self.phase, message) {
-            (Phase::Connecting, ServerMessage::Welcome { relay }) => {
+            (Phase::Connecting, ServerMessage::Welcome { relay, challenge }) => {
                 self.relay = relay;
-                return self.search();
+                return match challenge {
+                    Some(challenge) => {
+                        self.enter(Phase::Checking);
+                        Action::Solve(challenge)
+                    }
+                    None => self.search(),
+                };
             }
             (_, ServerMessage::Online { count }) => self.online = Some(count),
             (
@@ -463,6 +498,17 @@ impl ChatSession {
             ) => {
                 self.enter(Phase::Ended);
                 self.needs_agreement = true;
+                self.note(Speaker::Error, message);
+            }
+            // The check was not passed: a new connection brings a new one.
+            (
+                Phase::Searching,
+                ServerMessage::Error {
+                    code: ErrorCode::ChallengeRequired | ErrorCode::ChallengeFailed,
+                    message,
+                },
+            ) => {
+                self.enter(Phase::Offline);
                 self.note(Speaker::Error, message);
             }
             // The search stopped on the server's side: "New" asks again.
@@ -570,7 +616,8 @@ impl ChatSession {
     /// press asks "Really?" and the second ends it, so a stray key does not.
     pub fn press_stop_or_new(&mut self) -> Action {
         match self.phase {
-            Phase::Connecting => Action::Nothing,
+            // The server has not been asked for anything yet.
+            Phase::Connecting | Phase::Checking => Action::Nothing,
             Phase::Chatting if !self.confirming => {
                 self.confirming = true;
                 Action::Nothing
@@ -641,7 +688,10 @@ mod tests {
         call: None,
     };
 
-    const WELCOME: ServerMessage = ServerMessage::Welcome { relay: false };
+    const WELCOME: ServerMessage = ServerMessage::Welcome {
+        relay: false,
+        challenge: None,
+    };
 
     /// A session of someone who ticked "I am 18 or older and agree to the rules".
     fn agreed() -> ChatSession {
@@ -678,6 +728,62 @@ mod tests {
             .iter()
             .map(|l| (l.speaker, l.text.as_str()))
             .collect()
+    }
+
+    #[test]
+    fn a_bot_check_in_the_welcome_is_solved_before_searching() {
+        let mut session = ChatSession::new(Preferences {
+            agreed: true,
+            ..Preferences::default()
+        });
+        let challenge = Challenge {
+            salt: "5a17".into(),
+            hash: "0".repeat(64),
+            max: 1000,
+        };
+        assert_eq!(
+            session.receive(ServerMessage::Welcome {
+                relay: false,
+                challenge: Some(challenge.clone()),
+            }),
+            Action::Solve(challenge)
+        );
+        assert_eq!(session.status(), "Checking that you are not a bot...");
+        assert_eq!(
+            session.press_stop_or_new(),
+            Action::Nothing,
+            "nothing to stop yet"
+        );
+        assert!(matches!(
+            session.checked(),
+            Action::Send(ClientMessage::Join { agreed: true, .. })
+        ));
+        assert_eq!(session.phase(), Phase::Searching);
+        assert_eq!(session.checked(), Action::Nothing, "only once");
+
+        session.receive(ServerMessage::error(ErrorCode::ChallengeFailed));
+        assert_eq!(session.phase(), Phase::Offline);
+        assert_eq!(session.press_stop_or_new(), Action::Reconnect);
+    }
+
+    #[test]
+    fn a_bot_check_the_browser_cannot_solve_is_explained() {
+        let mut session = ChatSession::new(Preferences::default());
+        session.receive(ServerMessage::Welcome {
+            relay: false,
+            challenge: Some(Challenge {
+                salt: String::new(),
+                hash: String::new(),
+                max: 1,
+            }),
+        });
+        session.check_failed();
+        assert_eq!(session.phase(), Phase::Offline);
+        assert!(
+            lines(&session)
+                .iter()
+                .any(|(speaker, text)| *speaker == Speaker::Error && text.contains("not a bot"))
+        );
     }
 
     #[test]
@@ -1039,7 +1145,10 @@ mod tests {
 
         let mut session = video(true);
         assert_eq!(
-            session.receive(ServerMessage::Welcome { relay: true }),
+            session.receive(ServerMessage::Welcome {
+                relay: true,
+                challenge: None
+            }),
             Action::StartCamera
         );
     }

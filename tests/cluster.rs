@@ -71,7 +71,7 @@ fn pairing(event: Event) -> Match {
 /// The keys of `ips`, hashed as every instance on `queue`'s Redis hashes them.
 async fn addresses<const N: usize>(queue: &SharedQueue, ips: [&str; N]) -> [AddressKey; N] {
     let secret = queue.address_secret().await.unwrap();
-    let gate = Gatekeeper::with_secret(AddressLimits::default(), 0, secret);
+    let gate = Gatekeeper::with_secret(AddressLimits::default(), Default::default(), secret);
     ips.map(|ip| gate.key_of(ip.parse().unwrap()))
 }
 
@@ -353,6 +353,68 @@ async fn reports_from_three_networks_on_any_instances_ban_on_every_instance() {
     }
     // Reports start over after a ban; the others are untouched.
     assert_eq!(a.report(&filed(one, three)).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn in_redis_uncounted_reports_ban_nobody_a_network_counts_ten_a_day_and_bans_grow() {
+    let redis = Redis::start();
+    redis.wait_until_up().await;
+    let limits = AddressLimits {
+        reports_to_ban: 1,
+        reports_per_day: 3,
+        ..AddressLimits::default()
+    };
+    let queue = SharedQueue::connect(
+        &redis.url(),
+        "test:",
+        INTEREST_TIMEOUT,
+        limits.clone(),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let [one, two, silent, a, b, c] = addresses(
+        &queue,
+        [
+            "203.0.113.1",
+            "203.0.113.2",
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.3",
+            "198.51.100.4",
+        ],
+    )
+    .await;
+
+    let instant = filed(one, silent).counting(false);
+    assert_eq!(queue.report(&instant).await.unwrap(), None);
+    let kept = queue.stored_report(&instant.id).await.unwrap().unwrap();
+    assert!(!kept.counted, "filed, marked as not counting");
+
+    // The daily allowance: three counted reports, then no more.
+    for target in [a, b, c] {
+        assert_eq!(
+            queue.report(&filed(one, target)).await.unwrap(),
+            Some(limits.ban_for(0))
+        );
+    }
+    let over = filed(one, silent);
+    assert_eq!(queue.report(&over).await.unwrap(), None);
+    assert!(
+        !queue
+            .stored_report(&over.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .counted
+    );
+
+    // Another network reports `a` again: its second ban is four times longer.
+    assert_eq!(
+        queue.report(&filed(two, a)).await.unwrap(),
+        Some(limits.ban_for(1))
+    );
+    assert_eq!(limits.ban_for(1), 4 * limits.ban_for(0));
 }
 
 #[tokio::test]

@@ -21,7 +21,7 @@ const TOKEN: &str = "a-long-operator-token-for-tests";
 fn with_console() -> Settings {
     Settings {
         admin_token: Some(TOKEN.into()),
-        trusted_proxy_hops: 1,
+        proxies: strangers::server::network::Proxies::behind(1),
         ..common::settings()
     }
 }

@@ -162,7 +162,22 @@ async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
         .await
         .map_err(|e| format!("handshake: {e}"))?;
     match next_message(&mut ws).await {
-        Some(ServerMessage::Welcome { .. }) => Ok(ws),
+        Some(ServerMessage::Welcome {
+            challenge: None, ..
+        }) => Ok(ws),
+        // A server asking for the bot check (`--challenge always`) is answered
+        // the way a browser would, by trying numbers.
+        Some(ServerMessage::Welcome {
+            challenge: Some(challenge),
+            ..
+        }) => {
+            let number = strangers::server::challenge::solve(&challenge)
+                .ok_or("the bot check has no answer")?;
+            ws.send(Message::text(ClientMessage::Solve { number }.to_frame()))
+                .await
+                .map_err(|e| format!("send the answer: {e}"))?;
+            Ok(ws)
+        }
         other => Err(format!("expected a welcome, got {other:?}")),
     }
 }

@@ -64,6 +64,10 @@ pub struct Chat {
     pub sound_blocked: RwSignal<bool>,
     /// Whether the report dialog is open.
     pub reporting: RwSignal<bool>,
+    /// How many connections this page has opened, so a bot check solved for
+    /// an earlier one is not answered on a later one.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    connections: StoredValue<u64>,
 }
 
 impl Chat {
@@ -78,6 +82,7 @@ impl Chat {
             remote_video: NodeRef::new(),
             sound_blocked: RwSignal::new(false),
             reporting: RwSignal::new(false),
+            connections: StoredValue::new(0),
         }
     }
 
@@ -91,6 +96,7 @@ impl Chat {
         #[cfg(feature = "hydrate")]
         {
             let session = self.session;
+            self.connections.update_value(|count| *count += 1);
             let opened = crate::socket::ChatConnection::open(
                 || {},
                 move |message| {
@@ -225,8 +231,30 @@ impl Chat {
             Action::StartCamera => self.start_camera(),
             Action::StartCall(setup) => self.start_call(&setup),
             Action::Signal(signal) => self.pass_signal(signal),
+            Action::Solve(challenge) => self.solve(challenge),
             Action::Nothing => {}
         }
+    }
+
+    /// Solves the bot check in the background, answers it, then searches.
+    /// Browser only.
+    #[cfg_attr(not(feature = "hydrate"), allow(unused_variables))]
+    fn solve(self, challenge: crate::protocol::Challenge) {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let connection = self.connections.get_value();
+            let found = crate::bot_check::solve(&challenge).await;
+            if self.connections.try_get_value() != Some(connection) {
+                return; // that connection is gone, and its check with it
+            }
+            match found {
+                Some(number) => {
+                    self.transmit(ClientMessage::Solve { number });
+                    self.update(ChatSession::checked);
+                }
+                None => self.session.update(ChatSession::check_failed),
+            }
+        });
     }
 
     #[cfg(feature = "hydrate")]

@@ -98,7 +98,9 @@ fn watch_server(online: RwSignal<Option<u64>>, relay: RwSignal<Option<bool>>) {
                 || {},
                 move |message| match message {
                     ServerMessage::Online { count } => online.set(Some(count)),
-                    ServerMessage::Welcome { relay: has_relay } => relay.set(Some(has_relay)),
+                    ServerMessage::Welcome {
+                        relay: has_relay, ..
+                    } => relay.set(Some(has_relay)),
                     _ => {}
                 },
                 |_| {},

@@ -4,19 +4,21 @@
 //! A value that cannot be used stops the server at startup with a message that
 //! names the flag, rather than a server running without what the operator asked for.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use ipnet::IpNet;
 
 use super::Settings;
+use super::challenge::{ChallengeMode, ChallengePolicy};
 use super::documents::{Contact, Document, SitePages};
 use super::flood::Rate;
 use super::ice::{self, IceConfig};
-use super::network::AddressLimits;
-use super::origin::OriginPolicy;
-use crate::protocol::IceServer;
+use super::network::{AddressLimits, Proxies};
+use super::origin::{OriginPolicy, PublicOrigin};
+use crate::protocol::{IceServer, MAX_CHALLENGE_NUMBER};
 
 /// Strangers: anonymous one-to-one chat with a random stranger.
 #[derive(Debug, Clone, Parser)]
@@ -107,10 +109,36 @@ pub struct Config {
     )]
     pub new_connections_per_minute: u32,
 
+    /// Plain HTTP connections one network address may hold open at once (0: no
+    /// limit; trusted proxies are not counted).
+    #[arg(
+        long,
+        env = "STRANGERS_MAX_HTTP_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 64
+    )]
+    pub max_http_connections_per_address: u32,
+
     /// How many reverse proxies in front of the server append to X-Forwarded-For
     /// (0: ignore the header; clients can forge it).
     #[arg(long, env = "STRANGERS_TRUSTED_PROXY_HOPS", default_value_t = 0)]
     pub trusted_proxy_hops: usize,
+
+    /// Which peers may set X-Forwarded-For (comma-separated addresses or CIDR
+    /// networks); from anyone else it is ignored.
+    #[arg(long, env = "STRANGERS_TRUSTED_PROXIES", value_delimiter = ',',
+          default_value = "127.0.0.0/8,::1/128", value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The address people reach the site at, e.g. https://chat.example.org: requests
+    /// for any other host are refused (421), and only its pages may open /ws.
+    #[arg(long, env = "STRANGERS_PUBLIC_ORIGIN")]
+    pub public_origin: Option<String>,
+
+    /// IPv6 addresses sharing this many leading bits are one network for reports
+    /// and bans (connection caps stay per /64).
+    #[arg(long, env = "STRANGERS_IPV6_NETWORK_BITS", default_value_t = 48,
+          value_parser = clap::value_parser!(u8).range(16..=64))]
+    pub ipv6_network_bits: u8,
 
     /// Reports from this many different networks ban the reported one.
     #[arg(long, env = "STRANGERS_REPORTS_TO_BAN", default_value_t = 3,
@@ -121,9 +149,55 @@ pub struct Config {
     #[arg(long, env = "STRANGERS_REPORT_WINDOW_S", default_value_t = 3600)]
     pub report_window_s: u64,
 
-    /// How long a ban lasts (s).
-    #[arg(long, env = "STRANGERS_BAN_S", default_value_t = 86_400)]
+    /// A report counts toward a ban only if the chat lasted this long (s)...
+    #[arg(long, env = "STRANGERS_REPORT_MIN_CHAT_S", default_value_t = 10)]
+    pub report_min_chat_s: u64,
+
+    /// ...or the reported stranger sent something (a message, or their camera).
+    #[arg(long, env = "STRANGERS_REPORT_COUNTS_IF_SENT", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub report_counts_if_sent: bool,
+
+    /// How many of one network's reports count toward bans in a day (0: all).
+    #[arg(
+        long,
+        env = "STRANGERS_REPORTS_PER_NETWORK_PER_DAY",
+        default_value_t = 10
+    )]
+    pub reports_per_network_per_day: u32,
+
+    /// How long a network's first automatic ban lasts (s).
+    #[arg(long, env = "STRANGERS_BAN_S", default_value_t = 3600)]
     pub ban_s: u64,
+
+    /// Each further automatic ban of a network lasts this many times longer.
+    #[arg(long, env = "STRANGERS_BAN_GROWTH", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ban_growth: u32,
+
+    /// No automatic ban lasts longer than this (s).
+    #[arg(long, env = "STRANGERS_MAX_BAN_S", default_value_t = 604_800)]
+    pub max_ban_s: u64,
+
+    /// How long a past ban counts as a previous offence (days).
+    #[arg(long, env = "STRANGERS_OFFENCE_MEMORY_DAYS", default_value_t = 30)]
+    pub offence_memory_days: u64,
+
+    /// When new connections must pass the bot check (a proof of work in the browser).
+    #[arg(long, env = "STRANGERS_CHALLENGE", value_enum, default_value_t = ChallengeMode::Suspicious)]
+    pub challenge: ChallengeMode,
+
+    /// How hard the bot check is: the largest secret number (a browser tries half
+    /// as many SHA-256 hashes on average).
+    #[arg(long, env = "STRANGERS_CHALLENGE_MAX_NUMBER", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CHALLENGE_NUMBER))]
+    pub challenge_max_number: u64,
+
+    /// How long a write may wait for a client that does not read before the
+    /// connection is dropped (s).
+    #[arg(long, env = "STRANGERS_WRITE_TIMEOUT_S", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout_s: u64,
 
     /// How long a client may take to send a request's headers, the WebSocket
     /// handshake included (s).
@@ -169,6 +243,14 @@ pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 /// The parsed `--ice-servers` list.
 #[derive(Debug, Clone)]
 pub struct IceServers(pub Vec<IceServer>);
+
+/// A CIDR network, or a single address (as its own network).
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a network like 10.0.0.0/8"))
+}
 
 fn parse_ice_servers(json: &str) -> Result<IceServers, String> {
     ice::parse_ice_servers(json).map(IceServers)
@@ -219,14 +301,18 @@ impl Config {
                 .map(Contact::parse)
                 .transpose()?,
         };
+        let mut origins = if self.allowed_origins.is_empty() {
+            OriginPolicy::same_origin_only()
+        } else {
+            OriginPolicy::allowing(self.allowed_origins.iter().map(String::as_str))
+        };
+        if let Some(public) = self.public_origin.as_deref().filter(|o| !o.is_empty()) {
+            origins = origins.served_at(PublicOrigin::parse(public)?);
+        }
         Ok(Settings {
             interest_timeout: Duration::from_millis(self.interest_timeout_ms),
             online_interval: Duration::from_millis(self.online_interval_ms),
-            origins: if self.allowed_origins.is_empty() {
-                OriginPolicy::same_origin_only()
-            } else {
-                OriginPolicy::allowing(self.allowed_origins.iter().map(String::as_str))
-            },
+            origins,
             message_rate: rate(
                 "messages-per-second",
                 self.messages_per_second,
@@ -248,11 +334,27 @@ impl Config {
             limits: AddressLimits {
                 max_connections: self.max_connections_per_address,
                 new_per_minute: self.new_connections_per_minute,
+                max_http_connections: self.max_http_connections_per_address,
                 reports_to_ban: self.reports_to_ban as usize,
                 report_window: Duration::from_secs(self.report_window_s),
+                report_min_chat: Duration::from_secs(self.report_min_chat_s),
+                report_counts_if_sent: self.report_counts_if_sent,
+                reports_per_day: self.reports_per_network_per_day,
                 ban_duration: Duration::from_secs(self.ban_s),
+                ban_growth: self.ban_growth,
+                max_ban: Duration::from_secs(self.max_ban_s),
+                offence_memory: Duration::from_secs(self.offence_memory_days * 24 * 60 * 60),
+                ipv6_network_bits: self.ipv6_network_bits,
             },
-            trusted_proxy_hops: self.trusted_proxy_hops,
+            proxies: Proxies {
+                hops: self.trusted_proxy_hops,
+                trusted: self.trusted_proxies.clone(),
+            },
+            challenge: ChallengePolicy {
+                mode: self.challenge,
+                max_number: self.challenge_max_number,
+            },
+            write_timeout: Duration::from_secs(self.write_timeout_s),
             header_timeout: Duration::from_secs(self.header_timeout_s),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
             redis_url: self.redis_url.clone().filter(|url| !url.is_empty()),
@@ -285,7 +387,10 @@ mod tests {
         assert_eq!(settings.ping_interval, defaults.ping_interval);
         assert_eq!(settings.pong_timeout, defaults.pong_timeout);
         assert_eq!(settings.limits, defaults.limits);
-        assert_eq!(settings.trusted_proxy_hops, defaults.trusted_proxy_hops);
+        assert_eq!(settings.proxies, defaults.proxies);
+        assert_eq!(settings.challenge, defaults.challenge);
+        assert_eq!(settings.write_timeout, defaults.write_timeout);
+        assert_eq!(settings.origins, defaults.origins);
         assert_eq!(settings.header_timeout, defaults.header_timeout);
         assert_eq!(settings.shutdown_timeout, defaults.shutdown_timeout);
         assert_eq!(settings.report_retention, defaults.report_retention);
@@ -303,12 +408,23 @@ mod tests {
             "--turn-secret=s3cret",
             "--messages-per-second=3",
             "--ban-s=60",
+            "--trusted-proxy-hops=1",
+            "--trusted-proxies=10.0.0.0/8, 192.0.2.7",
+            "--challenge=always",
+            "--report-counts-if-sent=false",
+            "--public-origin=https://chat.example.org",
         ])
         .unwrap();
         assert_eq!(config.listen, "0.0.0.0:8080".parse().unwrap());
         let settings = config.settings().unwrap();
         assert_eq!(settings.limits.max_connections, 5);
         assert_eq!(settings.limits.ban_duration, Duration::from_secs(60));
+        assert!(!settings.limits.report_counts_if_sent);
+        assert!(settings.proxies.trusts("192.0.2.7".parse().unwrap()));
+        assert!(settings.proxies.trusts("10.9.8.7".parse().unwrap()));
+        assert!(!settings.proxies.trusts("127.0.0.1".parse().unwrap()));
+        assert_eq!(settings.challenge.mode, ChallengeMode::Always);
+        assert!(!settings.origins.serves_host(Some("evil.example")));
         assert_eq!(settings.message_rate.per_second, 3.0);
         assert!(settings.ice.relays());
         assert!(
@@ -336,6 +452,14 @@ mod tests {
         assert!(short.settings().unwrap_err().contains("--admin-token"));
         let contact = parse(&["--contact=nobody"]).unwrap();
         assert!(contact.settings().unwrap_err().contains("--contact"));
+        let origin = parse(&["--public-origin=chat.example.org"]).unwrap();
+        assert!(origin.settings().unwrap_err().contains("--public-origin"));
+        let error = parse(&["--trusted-proxies=10.0.0.0/33"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--trusted-proxies"), "{error}");
+        let error = parse(&["--challenge=sometimes"]).unwrap_err().to_string();
+        assert!(error.contains("--challenge"), "{error}");
         let rules = parse(&["--rules-file=/nonexistent/rules.md"]).unwrap();
         assert!(rules.settings().unwrap_err().contains("--rules-file"));
         let error = parse(&["--report-retention-days=0"])

@@ -9,6 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
+use super::challenge::Puzzle;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
@@ -17,8 +18,8 @@ use super::network::BANNED_REASON;
 use super::network::{Admission, Gatekeeper, Reported};
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
 use crate::protocol::{
-    ClientMessage, ErrorCode, EvidenceLine, ReportReason, ServerMessage, check_join,
-    check_message_text, check_report, check_signal,
+    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_report,
+    check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
@@ -57,7 +58,13 @@ pub fn serve(
     let kick = CancellationToken::new();
     let stranger = Stranger::new(outbox, kick.clone()).from_address(admission.address());
     let id = stranger.id();
-    lobby.arrive(stranger.clone());
+    // A network that tripped a limit lately (or everyone, if the operator says
+    // so) proves it is not a bot before it may join.
+    let mut puzzle = settings.challenge.for_connection(admission.suspect());
+    lobby.arrive(
+        stranger.clone(),
+        puzzle.as_ref().map(|p| p.challenge().clone()),
+    );
     tracing::debug!(stranger = %id, "connected");
 
     let (sink, stream) = socket.split();
@@ -71,7 +78,7 @@ pub fn serve(
     ));
     async move {
         // Holds this connection's place in its network's limits until it ends.
-        let _admission = admission;
+        let admission = admission;
         let mut stream = stream;
 
         // Anything from the browser, a pong included, shows it is still there. The
@@ -107,7 +114,7 @@ pub fn serve(
                         match flood.check(kind, tokio::time::Instant::now()) {
                             Verdict::Allow => {
                                 let frame = Arrived { parsed, at: last_heard };
-                                if let Some(code) = handle_frame(keepers, &stranger, frame) {
+                                if let Some(code) = handle_frame(keepers, &stranger, &mut puzzle, frame) {
                                     metrics.rejected(RejectionReason::for_error(code));
                                     stranger.deliver(ServerMessage::error(code));
                                 }
@@ -148,6 +155,9 @@ pub fn serve(
 
         lobby.depart(id);
         metrics.disconnected(ending);
+        if ending == Ending::Flooding {
+            gate.suspect(admission.address(), tokio::time::Instant::now());
+        }
         // The lobby has dropped its handle; dropping ours lets the writer finish
         // the outbox and end.
         drop(stranger);
@@ -247,10 +257,24 @@ struct Keepers<'a> {
 }
 
 /// Acts on one parsed text frame; returns the refusal for the sender, if any.
-fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Option<ErrorCode> {
+/// `puzzle` is the bot check this connection has yet to pass, if any.
+fn handle_frame(
+    keepers: Keepers<'_>,
+    stranger: &Stranger,
+    puzzle: &mut Option<Puzzle>,
+    frame: Arrived,
+) -> Option<ErrorCode> {
     let lobby = keepers.lobby;
     let refusal = match frame.parsed {
         Err(code) => code,
+        Ok(ClientMessage::Solve { number }) => match puzzle {
+            Some(unsolved) if !unsolved.solved_by(number) => ErrorCode::ChallengeFailed,
+            _ => {
+                *puzzle = None;
+                return None;
+            }
+        },
+        Ok(ClientMessage::Join { .. }) if puzzle.is_some() => ErrorCode::ChallengeRequired,
         Ok(ClientMessage::Join { agreed: false, .. }) => ErrorCode::RulesNotAccepted,
         Ok(ClientMessage::Join {
             interests,
@@ -271,6 +295,7 @@ fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Op
                     Ok(()) | Err(LobbyError::UnknownStranger) => return None,
                     Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
                     Err(LobbyError::NotInCall) => ErrorCode::NotInCall,
+                    Err(LobbyError::TooManyOffers) => ErrorCode::TooManyOffers,
                 }
             }
         },
@@ -278,6 +303,7 @@ fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Op
             Err(code) => code,
             Ok(()) => match lobby.signal(stranger.id(), signal) {
                 Ok(()) => return None,
+                Err(LobbyError::TooManyOffers) => ErrorCode::TooManyOffers,
                 Err(_) => ErrorCode::NotInCall,
             },
         },
@@ -293,9 +319,16 @@ fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Op
         Ok(ClientMessage::Report { reason, evidence }) => match check_report(&evidence) {
             Err(code) => code,
             Ok(()) => match lobby.report(stranger.id()) {
-                Ok((reported, mode)) => {
-                    if let (Some(reporter), Some(reported)) = (stranger.address(), reported) {
-                        file_report(keepers, reason, evidence, mode, reporter, reported);
+                Ok(chat) => {
+                    if let (Some(reporter), Some(reported)) = (stranger.address(), chat.reported) {
+                        let counts = keepers
+                            .gate
+                            .limits()
+                            .report_counts(chat.facts.lasted, chat.facts.reported_sent);
+                        let report =
+                            FiledReport::new(reason, evidence, chat.mode, reporter, reported)
+                                .counting(counts);
+                        file_report(keepers, report);
                     }
                     return None;
                 }
@@ -313,23 +346,18 @@ fn handle_frame(keepers: Keepers<'_>, stranger: &Stranger, frame: Arrived) -> Op
     Some(refusal)
 }
 
-/// Files a report for the operator and counts it toward a ban: in Redis with
-/// every instance's, or here when this instance works alone.
-fn file_report(
-    keepers: Keepers<'_>,
-    reason: ReportReason,
-    evidence: Vec<EvidenceLine>,
-    mode: crate::protocol::Mode,
-    reporter: super::network::AddressKey,
-    reported: super::network::AddressKey,
-) {
-    let report = FiledReport::new(reason, evidence, mode, reporter, reported);
+/// Files a report for the operator and, if it counts, counts it toward a ban:
+/// in Redis with every instance's, or here when this instance works alone.
+fn file_report(keepers: Keepers<'_>, report: FiledReport) {
     if keepers.lobby.share_report(report.clone()) {
         return;
     }
-    keepers.moderation.file_here(report);
     let now = tokio::time::Instant::now();
-    if let Reported::Banned(ban) = keepers.gate.report(reporter, reported, now) {
+    let (reporter, reported) = (report.reporter, report.reported);
+    let outcome = keepers.gate.report(reporter, reported, report.counted, now);
+    let counted = outcome != Reported::NotCounted;
+    keepers.moderation.file_here(report.counting(counted));
+    if let Reported::Banned(ban) = outcome {
         tracing::info!(?ban, "a network was banned after reports");
         let since_ms = now_ms();
         keepers.moderation.note_ban_here(BanRecord {

@@ -15,11 +15,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::time::Instant;
@@ -28,7 +28,7 @@ use super::AppState;
 use super::documents::{escape, page};
 use super::flood::{Rate, TokenBucket};
 use super::moderation::{BanOrigin, BanRecord, FOREVER_MS, FiledReport, Unreachable, now_ms};
-use super::network::AddressKey;
+use super::network::{AddressKey, ClientAddress};
 
 /// The session cookie's name.
 const COOKIE: &str = "strangers_console";
@@ -118,7 +118,7 @@ impl Console {
             return None;
         }
         self.mac(&format!("session:{signed}"))
-            .verify_slice(&unhex(mac)?)
+            .verify_slice(&crate::protocol::from_hex(mac)?)
             .ok()?;
         Some(value.to_owned())
     }
@@ -130,7 +130,7 @@ impl Console {
 
     /// Whether `tried` is `session`'s form token (compared in constant time).
     fn is_form_token(&self, session: &str, tried: &str) -> bool {
-        unhex(tried).is_some_and(|tried| {
+        crate::protocol::from_hex(tried).is_some_and(|tried| {
             self.mac(&format!("form:{session}"))
                 .verify_slice(&tried)
                 .is_ok()
@@ -331,6 +331,7 @@ fn sign_in_page(status: StatusCode, problem: Option<&str>) -> Response {
 async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddress>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, Refused> {
@@ -338,7 +339,7 @@ async fn sign_in(
     if !same_site(&state, &headers) {
         return Err(Refused::Forged);
     }
-    let network = state.gate.address_of(peer, &headers);
+    let network = client.network;
     let now = Instant::now();
     if !console.may_try(network, now) {
         let mut response = sign_in_page(
@@ -361,7 +362,7 @@ async fn sign_in(
     let expires = now_ms() / 1000 + SESSION.as_secs();
     let session = console.session_for(expires);
     state.moderation.audit("Signed in".into()).await?;
-    let secure = if is_https(&state, &headers) {
+    let secure = if is_https(&state, peer, &headers) {
         "; Secure"
     } else {
         ""
@@ -379,8 +380,8 @@ async fn sign_in(
 
 /// Whether the browser reached the site over https: as the trusted proxy in
 /// front says (`X-Forwarded-Proto`); the server itself speaks plain HTTP.
-fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state.settings.trusted_proxy_hops > 0
+fn is_https(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
+    state.settings.proxies.trusts(peer.ip())
         && headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
@@ -760,16 +761,6 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 /// `2026-12-01 10:23 UTC`.

@@ -16,9 +16,9 @@ use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
-use super::room::{RemotePartner, Room, RoomId};
+use super::room::{ChatFacts, RemotePartner, Room, RoomId};
 use super::stranger::{Kick, Stranger, StrangerId};
-use crate::protocol::{CallRole, CallSetup, CallSignal, ErrorCode, Mode, ServerMessage};
+use crate::protocol::{CallRole, CallSetup, CallSignal, Challenge, ErrorCode, Mode, ServerMessage};
 
 /// Where a stranger is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,20 @@ pub enum LobbyError {
     /// A call setup step from someone who is not in a video chat.
     #[error("not in a video chat")]
     NotInCall,
+    /// A call offer or answer beyond what one call needs.
+    #[error("too many call offers")]
+    TooManyOffers,
+}
+
+/// A chat ended by a report: whom to report, and what the report should know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportedChat {
+    /// The reported stranger's network, if known.
+    pub reported: Option<AddressKey>,
+    /// Text or video.
+    pub mode: Mode,
+    /// How long it lasted, and whether the reported stranger sent anything.
+    pub facts: ChatFacts,
 }
 
 /// Below this many strangers online every change of the count is announced;
@@ -179,7 +193,7 @@ impl Lobby {
     /// It reaches `to` only if `from` is still their partner.
     pub fn from_remote(&self, from: StrangerId, to: StrangerId, message: ServerMessage) {
         let mut state = self.state();
-        let Ok(Some(room)) = state.room_of(to) else {
+        let Ok(Some(room)) = state.room_of_mut(to) else {
             return;
         };
         let room_id = room.id();
@@ -280,11 +294,11 @@ impl Lobby {
 
     /// A new connection: the stranger starts idle, is welcomed with what the
     /// service offers, and hears how many are online.
-    pub fn arrive(&self, stranger: Stranger) {
+    pub fn arrive(&self, stranger: Stranger, challenge: Option<Challenge>) {
         let mut state = self.state();
         let count = (state.strangers.len() + 1 + state.online_elsewhere) as u64;
         let relay = state.ice.relays();
-        stranger.deliver(ServerMessage::Welcome { relay });
+        stranger.deliver(ServerMessage::Welcome { relay, challenge });
         stranger.deliver(ServerMessage::Online { count });
         // Everyone else hears of the newcomer at the next announcement, even if by
         // then the count is back to what was last announced: the newcomer's own
@@ -321,7 +335,7 @@ impl Lobby {
         let message = ServerMessage::Message {
             text: text.to_owned(),
         };
-        let state = self.state();
+        let mut state = self.state();
         state.relay(id, message, received)?;
         state.metrics.relayed(text.len());
         Ok(())
@@ -335,14 +349,19 @@ impl Lobby {
 
     /// Passes a call setup step from `id` to their partner in a video chat.
     /// Outside a video chat it reaches nobody.
+    /// A call gets at most [`MAX_DESCRIPTIONS_PER_CALL`] offers and answers.
     pub fn signal(&self, id: StrangerId, signal: CallSignal) -> Result<(), LobbyError> {
-        let state = self.state();
-        match state.room_of(id)? {
-            Some(room) if room.mode() == Mode::Video => room
-                .relay(id, ServerMessage::Signal { signal })
-                .map_err(|_| LobbyError::NotInCall),
-            _ => Err(LobbyError::NotInCall),
+        let mut state = self.state();
+        let room = state.room_of_mut(id)?;
+        let Some(room) = room.filter(|room| room.mode() == Mode::Video) else {
+            return Err(LobbyError::NotInCall);
+        };
+        let description = matches!(signal, CallSignal::Offer { .. } | CallSignal::Answer { .. });
+        if description && !room.allow_description() {
+            return Err(LobbyError::TooManyOffers);
         }
+        room.relay(id, ServerMessage::Signal { signal })
+            .map_err(|_| LobbyError::NotInCall)
     }
 
     /// Pairs the strangers whose interest timeout has passed by `now`, as the
@@ -385,10 +404,11 @@ impl Lobby {
     /// `id` reports their partner: the chat ends (the partner hears only that the
     /// stranger left), and the partner's address and the chat's mode come back
     /// for the report.
-    pub fn report(&self, id: StrangerId) -> Result<(Option<AddressKey>, Mode), LobbyError> {
+    pub fn report(&self, id: StrangerId) -> Result<ReportedChat, LobbyError> {
         let mut state = self.state();
         let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
         let mode = room.mode();
+        let facts = room.facts_for(id);
         let remote = room.remote().and_then(|partner| partner.address);
         let reported = room
             .member_ids()
@@ -396,7 +416,11 @@ impl Lobby {
             .find_map(|member| state.strangers.get(&member)?.stranger.address())
             .or(remote);
         state.leave(id);
-        Ok((reported, mode))
+        Ok(ReportedChat {
+            reported,
+            mode,
+            facts,
+        })
     }
 
     /// With a shared queue, hands a report to Redis to be counted with those
@@ -561,15 +585,24 @@ impl State {
         })
     }
 
+    /// The room `id` is chatting in, if any, to change it.
+    fn room_of_mut(&mut self, id: StrangerId) -> Result<Option<&mut Room>, LobbyError> {
+        let seat = self.strangers.get(&id).ok_or(LobbyError::UnknownStranger)?;
+        Ok(match seat.place {
+            Place::Chatting(room_id) => self.rooms.get_mut(&room_id),
+            Place::Idle | Place::Waiting => None,
+        })
+    }
+
     /// Relays `message`, which reached the server at `since`, from `id` to
     /// the others in their room.
     fn relay(
-        &self,
+        &mut self,
         id: StrangerId,
         message: ServerMessage,
         since: Instant,
     ) -> Result<(), LobbyError> {
-        let room = self.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        let room = self.room_of_mut(id)?.ok_or(LobbyError::NotInChat)?;
         room.relay_since(id, message, since)
             .map_err(|_| LobbyError::NotInChat)
     }
@@ -782,7 +815,7 @@ mod tests {
     fn arrive(lobby: &Lobby) -> (StrangerId, Inbox) {
         let (s, mut rx) = stranger();
         let id = s.id();
-        lobby.arrive(s);
+        lobby.arrive(s, None);
         assert!(matches!(rx.try_recv(), Ok(ServerMessage::Welcome { .. })));
         assert!(matches!(rx.try_recv(), Ok(ServerMessage::Online { .. })));
         (id, rx)
@@ -920,12 +953,15 @@ mod tests {
         let (alice, mut alice_rx) = {
             let (s, rx) = stranger();
             let id = s.id();
-            lobby.arrive(s);
+            lobby.arrive(s, None);
             (id, rx)
         };
         assert_eq!(
             alice_rx.try_recv(),
-            Ok(ServerMessage::Welcome { relay: true }),
+            Ok(ServerMessage::Welcome {
+                relay: true,
+                challenge: None
+            }),
             "a TURN server means addresses can be hidden"
         );
         let (bob, mut bob_rx) = arrive(&lobby);
@@ -975,19 +1011,30 @@ mod tests {
 
     #[test]
     fn a_report_ends_the_chat_and_names_the_partners_address() {
-        let gate = crate::server::network::Gatekeeper::new(Default::default(), 0);
+        let gate = crate::server::network::Gatekeeper::new(Default::default(), Default::default());
         let troll_home = gate.key_of("198.51.100.66".parse().unwrap());
         let lobby = Lobby::default();
         let (reporter, mut reporter_rx) = arrive(&lobby);
         let (s, mut troll_rx) = stranger();
         let troll = s.id();
-        lobby.arrive(s.clone().from_address(troll_home));
+        lobby.arrive(s.clone().from_address(troll_home), None);
         lobby.join(reporter, JoinRequest::default()).unwrap();
         lobby.join(troll, JoinRequest::default()).unwrap();
         drain(&mut reporter_rx);
         drain(&mut troll_rx);
+        lobby.say(reporter, "hello?").unwrap();
+        drain(&mut troll_rx);
 
-        assert_eq!(lobby.report(reporter), Ok((Some(troll_home), Mode::Text)));
+        let reported = lobby.report(reporter).unwrap();
+        assert_eq!(
+            (reported.reported, reported.mode),
+            (Some(troll_home), Mode::Text)
+        );
+        assert!(
+            !reported.facts.reported_sent,
+            "the reporter's own message is not the stranger's"
+        );
+        assert!(reported.facts.lasted < Duration::from_secs(10));
         lobby.assert_consistent();
         assert_eq!(drain(&mut troll_rx), [ServerMessage::StrangerLeft]);
         assert_eq!(lobby.place(reporter), Some(Place::Idle));
@@ -1009,7 +1056,7 @@ mod tests {
     #[test]
     fn with_a_shared_queue_a_partner_on_another_instance_is_reported_to_redis() {
         use crate::server::cluster::{ClusterSide, Link, Match, Outbound, Request};
-        let gate = crate::server::network::Gatekeeper::new(Default::default(), 0);
+        let gate = crate::server::network::Gatekeeper::new(Default::default(), Default::default());
         let [home, troll_home] =
             ["203.0.113.1", "198.51.100.66"].map(|ip| gate.key_of(ip.parse().unwrap()));
         let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
@@ -1021,7 +1068,7 @@ mod tests {
         });
         let (s, mut reporter_rx) = stranger();
         let reporter = s.id();
-        lobby.arrive(s.from_address(home));
+        lobby.arrive(s.from_address(home), None);
         lobby.join(reporter, JoinRequest::default()).unwrap();
         assert!(
             matches!(
@@ -1043,8 +1090,21 @@ mod tests {
             offers: true,
         });
         drain(&mut reporter_rx);
+        lobby.from_remote(
+            troll,
+            reporter,
+            ServerMessage::Message {
+                text: "spam".into(),
+            },
+        );
+        drain(&mut reporter_rx);
 
-        assert_eq!(lobby.report(reporter), Ok((Some(troll_home), Mode::Text)));
+        let reported = lobby.report(reporter).unwrap();
+        assert_eq!(
+            (reported.reported, reported.mode),
+            (Some(troll_home), Mode::Text)
+        );
+        assert!(reported.facts.reported_sent, "the remote partner spoke");
         assert_eq!(
             outbound.try_recv().unwrap(),
             Outbound {
@@ -1090,6 +1150,41 @@ mod tests {
         lobby.assert_consistent();
         assert_eq!(lobby.waiting(), 0);
         assert_eq!(lobby.place(alice), Some(Place::Idle));
+    }
+
+    #[test]
+    fn a_call_relays_a_bounded_number_of_offers_and_answers_but_any_candidates() {
+        let lobby = Lobby::default();
+        let (alice, mut alice_rx) = arrive(&lobby);
+        let (bob, mut bob_rx) = arrive(&lobby);
+        let video = || JoinRequest {
+            mode: Mode::Video,
+            ..JoinRequest::default()
+        };
+        lobby.join(alice, video()).unwrap();
+        lobby.join(bob, video()).unwrap();
+        drain(&mut alice_rx);
+        drain(&mut bob_rx);
+        let offer = || CallSignal::Offer {
+            sdp: "v=0".repeat(1000),
+        };
+        for _ in 0..crate::server::room::MAX_DESCRIPTIONS_PER_CALL {
+            lobby.signal(alice, offer()).unwrap();
+        }
+        assert_eq!(lobby.signal(alice, offer()), Err(LobbyError::TooManyOffers));
+        let answer = CallSignal::Answer { sdp: "v=0".into() };
+        assert_eq!(lobby.signal(bob, answer), Err(LobbyError::TooManyOffers));
+        let candidate = CallSignal::Candidate {
+            candidate: "candidate:1".into(),
+            sdp_mid: None,
+            sdp_m_line_index: None,
+        };
+        assert_eq!(lobby.signal(bob, candidate), Ok(()));
+        assert_eq!(
+            drain(&mut bob_rx).len(),
+            usize::from(crate::server::room::MAX_DESCRIPTIONS_PER_CALL)
+        );
+        lobby.assert_consistent();
     }
 
     mod properties {
@@ -1228,7 +1323,8 @@ mod tests {
                         let who = |id| ids.iter().position(|&i| i == Some(id)).unwrap();
                         prop_assert_ne!(browser(who(chat[0])), browser(who(chat[1])), "paired with their own tab");
                         prop_assert_eq!(modes[&chat[0]], modes[&chat[1]], "paired across modes");
-                        let call_allowed = lobby.signal(chat[0], CallSignal::Offer { sdp: "v=0".into() }).is_ok();
+                        let candidate = CallSignal::Candidate { candidate: "candidate:1".into(), sdp_mid: None, sdp_m_line_index: None };
+                        let call_allowed = lobby.signal(chat[0], candidate).is_ok();
                         prop_assert_eq!(call_allowed, modes[&chat[0]] == Mode::Video, "call setup only in video chats");
                         for member in chat {
                             prop_assert!(seated.insert(member), "in two chats");

@@ -54,6 +54,12 @@ pub enum RejectionReason {
     Unavailable,
     /// A join without the confirmation of age and of the rules.
     Rules,
+    /// A join before the bot check was solved, or a wrong answer to it.
+    Challenge,
+    /// A request for another host than `--public-origin`'s (DNS rebinding).
+    Host,
+    /// A trusted proxy's `X-Forwarded-For` named no usable address.
+    Forwarding,
 }
 
 /// One label, as Prometheus likes them: `reason="too_slow"`.
@@ -81,7 +87,7 @@ impl RejectionReason {
     /// The reason for refusing a frame with `code`.
     pub fn for_error(code: ErrorCode) -> Self {
         match code {
-            ErrorCode::SlowDown => RejectionReason::RateLimit,
+            ErrorCode::SlowDown | ErrorCode::TooManyOffers => RejectionReason::RateLimit,
             ErrorCode::MessageTooLong => RejectionReason::Size,
             ErrorCode::NotInChat | ErrorCode::NotInCall => RejectionReason::NotInChat,
             ErrorCode::BadMessage
@@ -91,6 +97,7 @@ impl RejectionReason {
             | ErrorCode::BadReport => RejectionReason::Malformed,
             ErrorCode::MatchingPaused => RejectionReason::Unavailable,
             ErrorCode::RulesNotAccepted => RejectionReason::Rules,
+            ErrorCode::ChallengeRequired | ErrorCode::ChallengeFailed => RejectionReason::Challenge,
         }
     }
 
@@ -105,6 +112,9 @@ impl RejectionReason {
             RejectionReason::AddressLimit => "address_limit",
             RejectionReason::Unavailable => "unavailable",
             RejectionReason::Rules => "rules",
+            RejectionReason::Challenge => "challenge",
+            RejectionReason::Host => "host",
+            RejectionReason::Forwarding => "forwarding",
         };
         [("reason", value)]
     }

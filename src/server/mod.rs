@@ -9,17 +9,23 @@
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
 //! - [`flood`]: per-connection rate limits (token buckets).
+//! - [`network`]: per-network limits, reports and bans, and who the client is behind proxies.
+//! - [`challenge`]: the bot check (a proof of work) asked of suspect networks.
+//! - [`front_door`]: what every request passes first: the host check, the
+//!   client's address, and the per-network cap on plain HTTP connections.
 //! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
 //! - [`moderation`]: reports with evidence, bans and the audit log, for the operator.
 //! - [`console`]: the operator's console at `/admin`.
 //! - [`documents`]: the rules, privacy and contact pages.
 
+pub mod challenge;
 pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod console;
 pub mod documents;
 pub mod flood;
+pub mod front_door;
 pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
@@ -36,6 +42,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::{ConnectInfo, FromRef, State, WebSocketUpgrade};
@@ -54,13 +61,15 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 use crate::protocol::ServerMessage;
+use challenge::ChallengePolicy;
 use console::Console;
 use documents::SitePages;
+use front_door::WriteDeadline;
 use ice::IceConfig;
 use lobby::Lobby;
 use metrics::{Metrics, RejectionReason};
 use moderation::Moderation;
-use network::{AddressLimits, Gatekeeper, Refusal};
+use network::{AddressLimits, ClientAddress, Gatekeeper, HttpPass, Proxies, Refusal};
 use origin::OriginPolicy;
 
 /// The largest WebSocket message or frame accepted; anything bigger is refused by
@@ -80,6 +89,9 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// How long to wait before accepting again after `accept` failed (usually: out of
 /// file descriptors), rather than spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How long a refused connection's notice and close frame may take to send.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How often the per-address tables drop what has expired.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -112,9 +124,14 @@ pub struct Settings {
     pub pong_timeout: Duration,
     /// Per network address: connections, new connections a minute, reports and bans.
     pub limits: AddressLimits,
-    /// How many reverse proxies in front of the server add to `X-Forwarded-For`
-    /// (0: the header is ignored, the TCP peer is the client).
-    pub trusted_proxy_hops: usize,
+    /// Which reverse proxies in front of the server may say who the client is
+    /// (`X-Forwarded-For`), and how many add to it.
+    pub proxies: Proxies,
+    /// When new connections must pass the bot check, and how hard it is.
+    pub challenge: ChallengePolicy,
+    /// How long a write to a client may wait for it to read before the
+    /// connection is dropped: a reader that never reads cannot pin a response.
+    pub write_timeout: Duration,
     /// How long a client may take to send a request's headers (the WebSocket
     /// handshake included) before the connection is dropped: slow-loris defence.
     pub header_timeout: Duration,
@@ -152,7 +169,9 @@ impl Default for Settings {
             ping_interval: Duration::from_secs(20),
             pong_timeout: Duration::from_secs(20),
             limits: AddressLimits::default(),
-            trusted_proxy_hops: 0,
+            proxies: Proxies::none(),
+            challenge: ChallengePolicy::default(),
+            write_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
             redis_url: None,
@@ -198,7 +217,7 @@ impl AppState {
             metrics,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
-            gate: Gatekeeper::new(settings.limits.clone(), settings.trusted_proxy_hops),
+            gate: Gatekeeper::new(settings.limits.clone(), settings.proxies.clone()),
             moderation: Moderation::local(settings.report_retention),
             console: settings.admin_token.as_deref().map(Console::new),
             settings,
@@ -230,7 +249,7 @@ impl AppState {
         // Addresses hashed alike on every instance, so a ban holds on all of them.
         state.gate = Gatekeeper::with_secret(
             state.settings.limits.clone(),
-            state.settings.trusted_proxy_hops,
+            state.settings.proxies.clone(),
             queue.address_secret().await?,
         );
         let (requests, requested) = tokio::sync::mpsc::unbounded_channel();
@@ -319,6 +338,10 @@ pub fn app(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            front_door::check,
+        ))
         .with_state(state);
     for (name, value) in SECURITY_HEADERS {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
@@ -364,7 +387,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 async fn upgrade(
     ws: WebSocketUpgrade,
     headers: HeaderMap,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<ClientAddress>,
     State(state): State<AppState>,
 ) -> Response {
     let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
@@ -376,8 +399,7 @@ async fn upgrade(
         state.metrics.rejected(RejectionReason::Origin);
         return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
     }
-    let address = state.gate.address_of(peer, &headers);
-    let admitted = state.gate.admit(address, tokio::time::Instant::now());
+    let admitted = state.gate.admit(client, tokio::time::Instant::now());
     if let Err(refusal) = admitted {
         state.metrics.rejected(match refusal {
             Refusal::Banned(_) => RejectionReason::Ban,
@@ -403,7 +425,9 @@ async fn upgrade(
         })
 }
 
-/// Tells a connection it was not let in, and why, then closes it (1008).
+/// Tells a connection it was not let in, and why, then closes it (1008) at
+/// once: a refused network does not get to hold a socket while its browser
+/// takes its time answering the close.
 async fn refuse(mut socket: WebSocket, refusal: Refusal) {
     let notice = match refusal {
         Refusal::Banned(left) => Some(ServerMessage::Banned {
@@ -420,11 +444,11 @@ async fn refuse(mut socket: WebSocket, refusal: Refusal) {
             reason: refusal.reason().into(),
         };
         socket.send(Message::Close(Some(frame))).await?;
-        // Wait for the browser's close reply (or the end of the stream).
-        while let Some(Ok(_)) = futures_util::StreamExt::next(&mut socket).await {}
         Ok::<_, axum::Error>(())
     };
-    let _ = tokio::time::timeout(connection::CLOSE_TIMEOUT, goodbye).await;
+    // Only the sending is waited for (briefly: the socket buffer takes it);
+    // dropping the socket then closes the connection.
+    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, goodbye).await;
 }
 
 /// A listener on `addr` with a backlog deep enough for a crowd arriving at once.
@@ -453,6 +477,7 @@ pub async fn serve(
     let stop = state.shutdown.clone();
     let connections = state.connections.clone();
     let settings = state.settings.clone();
+    let (gate, metrics) = (state.gate.clone(), state.metrics.clone());
     let clockwork = tokio::spawn(housekeeping(
         state.lobby.clone(),
         state.gate.clone(),
@@ -467,7 +492,10 @@ pub async fn serve(
         let (tcp, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
+                Ok((tcp, peer)) => {
+                    let _ = tcp.set_nodelay(true);
+                    (tcp, peer)
+                }
                 Err(error) => {
                     tracing::warn!(%error, "could not accept a connection");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -475,12 +503,19 @@ pub async fn serve(
                 }
             },
         };
+        // A network over its share of open connections is dropped at once,
+        // before a byte is read.
+        let Some(pass) = gate.open_http(peer.ip()) else {
+            metrics.rejected(RejectionReason::AddressLimit);
+            continue;
+        };
         requests.spawn(serve_http(
-            tcp,
+            WriteDeadline::new(tcp, settings.write_timeout),
             peer,
             router.clone(),
             settings.header_timeout,
             stop.clone(),
+            pass,
         ));
     }
     drop(listener);
@@ -504,13 +539,16 @@ pub async fn serve(
 /// Serves the HTTP requests of one TCP connection, with a deadline for each
 /// request's headers. A WebSocket upgrade hands the socket on and ends this task.
 async fn serve_http(
-    tcp: TcpStream,
+    tcp: WriteDeadline<TcpStream>,
     peer: SocketAddr,
     router: Router,
     header_timeout: Duration,
     stop: CancellationToken,
+    pass: HttpPass,
 ) {
-    let _ = tcp.set_nodelay(true);
+    // Holds this connection's place in its network's share until it ends (a
+    // WebSocket upgrade ends it here; the chat counts in the chat limits).
+    let _pass = pass;
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request)

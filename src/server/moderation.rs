@@ -38,6 +38,11 @@ pub fn now_ms() -> u64 {
 /// One report, as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiledReport {
+    /// Whether it counts toward a ban (see `AddressLimits::report_counts`, and
+    /// the reporter's daily allowance). First, so the shared queue's script can
+    /// mark it uncounted without parsing the rest.
+    #[serde(default = "counted_by_default")]
+    pub counted: bool,
     /// A random id, for the console's links.
     pub id: String,
     /// When it was made (ms since 1970).
@@ -64,6 +69,7 @@ impl FiledReport {
         reported: AddressKey,
     ) -> Self {
         FiledReport {
+            counted: true,
             id: uuid::Uuid::new_v4().simple().to_string(),
             at_ms: now_ms(),
             reason,
@@ -73,6 +79,17 @@ impl FiledReport {
             reported,
         }
     }
+}
+
+impl FiledReport {
+    /// The same report, counting toward a ban or not.
+    pub fn counting(self, counted: bool) -> Self {
+        FiledReport { counted, ..self }
+    }
+}
+
+fn counted_by_default() -> bool {
+    true
 }
 
 /// Who decided a ban.
@@ -367,6 +384,22 @@ mod tests {
                 key(reported),
             )
         }
+    }
+
+    #[test]
+    fn a_report_is_written_counted_first_for_the_shared_queues_script() {
+        let report = FiledReport::new(
+            ReportReason::Spam,
+            Vec::new(),
+            Mode::Text,
+            "00000000000000aa".parse().unwrap(),
+            "00000000000000bb".parse().unwrap(),
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.starts_with(r#"{"counted":true,"#), "{json}");
+        let uncounted = json.replacen(r#"{"counted":true"#, r#"{"counted":false"#, 1);
+        let read: FiledReport = serde_json::from_str(&uncounted).unwrap();
+        assert_eq!(read, report.counting(false));
     }
 
     #[tokio::test]

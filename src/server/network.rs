@@ -7,8 +7,9 @@
 //! random when the server starts), so the tables cannot be turned back into
 //! addresses, and the keys of one run mean nothing in the next. Instances
 //! sharing a Redis share one secret kept there, so that a ban reaches them all.
-//! IPv6 addresses count by their /64 network, which is what one household or
-//! phone gets.
+//! IPv6 addresses are counted twice over: connection caps per /64 (what one
+//! household or phone gets), reports and bans per /48 (what one customer can
+//! draw addresses from), so a block of addresses does not make many people.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
+use ipnet::IpNet;
 use sha1::Sha1;
 use tokio::time::Instant;
 
@@ -90,6 +92,75 @@ impl fmt::Debug for AddressSecret {
     }
 }
 
+/// Where a client's address comes from: the TCP peer, or, when the peer is one
+/// of our own reverse proxies, the `X-Forwarded-For` entry that proxy added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proxies {
+    /// How many proxies in front of the server append to `X-Forwarded-For`
+    /// (0: the header is ignored).
+    pub hops: usize,
+    /// Which peers may set the header. From anyone else it is ignored: whoever
+    /// reaches the port directly could otherwise claim any address.
+    pub trusted: Vec<IpNet>,
+}
+
+impl Proxies {
+    /// No proxy: the TCP peer is the client.
+    pub fn none() -> Self {
+        Proxies {
+            hops: 0,
+            trusted: Self::loopback(),
+        }
+    }
+
+    /// `hops` proxies on this machine (the deploy kit's Caddy or nginx).
+    pub fn behind(hops: usize) -> Self {
+        Proxies {
+            hops,
+            trusted: Self::loopback(),
+        }
+    }
+
+    /// This machine's own addresses, the default for `--trusted-proxies`.
+    pub fn loopback() -> Vec<IpNet> {
+        ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .map(|net| net.parse().expect("a valid network"))
+            .collect()
+    }
+
+    /// Whether `peer` may tell us who the client is.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.hops > 0 && self.trusted.iter().any(|net| net.contains(&peer))
+    }
+}
+
+impl Default for Proxies {
+    fn default() -> Self {
+        Proxies::none()
+    }
+}
+
+/// A trusted proxy's `X-Forwarded-For` names no usable address where the
+/// client's should be (a port, brackets, an empty entry). Refused (400) rather
+/// than read as the proxy's own address, which would lump everyone together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadForwarding;
+
+/// Who a client is, as far as the limits go: two keys, because one person's
+/// address block is bigger than what one connection says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress {
+    /// The address itself: an IPv4 address, or an IPv6 /64 (what one household
+    /// or phone gets). Connection caps count here.
+    pub household: AddressKey,
+    /// The network: the same for IPv4; for IPv6 the block one customer can
+    /// draw addresses from (a /48 by default). Reports, bans and bot checks
+    /// count here, so someone with 65,536 /64s still counts once.
+    pub network: AddressKey,
+}
+
 /// The limits kept per network address.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddressLimits {
@@ -97,12 +168,32 @@ pub struct AddressLimits {
     pub max_connections: u32,
     /// New chat connections one address may open per minute (0: no limit).
     pub new_per_minute: u32,
-    /// Reports from this many different addresses within `report_window` ban an address.
+    /// Plain HTTP connections one address may hold open at once (0: no
+    /// limit). Not counted for trusted proxies, which carry everyone.
+    pub max_http_connections: u32,
+    /// Reports from this many different networks within `report_window` ban a network.
     pub reports_to_ban: usize,
     /// How long a report counts.
     pub report_window: Duration,
-    /// How long a ban lasts.
+    /// A report counts toward a ban only if the chat lasted this long...
+    pub report_min_chat: Duration,
+    /// ...or (when true) the reported stranger sent something: a message, or
+    /// their camera in a video chat. An instant report of someone silent is
+    /// kept for the operator but bans nobody.
+    pub report_counts_if_sent: bool,
+    /// How many of one network's reports count toward bans in a day (0: all).
+    pub reports_per_day: u32,
+    /// How long a network's first automatic ban lasts.
     pub ban_duration: Duration,
+    /// Each further automatic ban lasts this many times longer than the last.
+    pub ban_growth: u32,
+    /// No automatic ban lasts longer than this.
+    pub max_ban: Duration,
+    /// How long a past ban counts as a previous offence.
+    pub offence_memory: Duration,
+    /// IPv6 addresses sharing this many leading bits are one network for
+    /// reports and bans (connection caps stay per /64).
+    pub ipv6_network_bits: u8,
 }
 
 impl Default for AddressLimits {
@@ -110,10 +201,42 @@ impl Default for AddressLimits {
         AddressLimits {
             max_connections: 20,
             new_per_minute: 60,
+            max_http_connections: 64,
             reports_to_ban: 3,
             report_window: Duration::from_secs(60 * 60),
-            ban_duration: Duration::from_secs(24 * 60 * 60),
+            report_min_chat: Duration::from_secs(10),
+            report_counts_if_sent: true,
+            reports_per_day: 10,
+            ban_duration: Duration::from_secs(60 * 60),
+            ban_growth: 4,
+            max_ban: Duration::from_secs(7 * DAY_S),
+            offence_memory: Duration::from_secs(30 * DAY_S),
+            ipv6_network_bits: 48,
         }
+    }
+}
+
+/// Seconds in a day.
+const DAY_S: u64 = 24 * 60 * 60;
+
+/// How long a network that tripped a limit (too many new connections,
+/// flooding, a counted report) must prove it is not a bot before joining.
+pub const SUSPICION: Duration = Duration::from_secs(10 * 60);
+
+impl AddressLimits {
+    /// How long an automatic ban lasts for a network banned `previous` times
+    /// within the offence memory: short the first time (one shared address may
+    /// be many people), longer each time it happens again.
+    pub fn ban_for(&self, previous: u32) -> Duration {
+        let factor = u64::from(self.ban_growth.max(1)).saturating_pow(previous);
+        let secs = self.ban_duration.as_secs().saturating_mul(factor);
+        Duration::from_secs(secs).min(self.max_ban.max(self.ban_duration))
+    }
+
+    /// Whether a report of a chat that lasted `lasted`, in which the reported
+    /// stranger sent something or not, counts toward a ban.
+    pub fn report_counts(&self, lasted: Duration, reported_sent: bool) -> bool {
+        lasted >= self.report_min_chat || (self.report_counts_if_sent && reported_sent)
     }
 }
 
@@ -148,9 +271,13 @@ impl Refusal {
 /// What came of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reported {
-    /// Noted; not (yet) enough different reporters for a ban.
+    /// Kept for the operator, but it does not count toward a ban: the chat was
+    /// too short and the stranger silent, or the reporter's network has used
+    /// its reports for the day.
+    NotCounted,
+    /// Counted; not (yet) enough different reporters for a ban.
     Noted,
-    /// Enough different reporters: the address is banned for this long.
+    /// Enough different reporters: the network is banned for this long.
     Banned(Duration),
 }
 
@@ -159,20 +286,28 @@ pub enum Reported {
 pub struct Gatekeeper {
     /// The key of the address hash.
     secret: AddressSecret,
-    /// How many proxies in front of the server append to `X-Forwarded-For`.
-    trusted_proxy_hops: usize,
+    /// Which proxies may say who the client is.
+    proxies: Proxies,
     limits: AddressLimits,
     tables: Arc<Mutex<Tables>>,
 }
 
 #[derive(Debug, Default)]
 struct Tables {
-    /// Connection counts and new-connection buckets, for addresses with either in use.
+    /// Connection counts and new-connection buckets, per household, for those with either in use.
     addresses: HashMap<AddressKey, Usage>,
-    /// Reports per reported address: who reported (distinct addresses) and when.
+    /// Counted reports per reported network: who reported (distinct networks) and when.
     reports: HashMap<AddressKey, Vec<(AddressKey, Instant)>>,
-    /// Banned addresses and when each ban ends.
+    /// Banned networks and when each ban ends.
     bans: HashMap<AddressKey, Instant>,
+    /// Per reporting network: when its day of reports began, and how many counted.
+    reporting: HashMap<AddressKey, (Instant, u32)>,
+    /// Per banned network: how many automatic bans, and when the last began.
+    offences: HashMap<AddressKey, (u32, Instant)>,
+    /// Networks that must prove they are not bots, until when.
+    suspects: HashMap<AddressKey, Instant>,
+    /// Open plain HTTP connections per household, for those with any.
+    http: HashMap<AddressKey, u32>,
 }
 
 #[derive(Debug)]
@@ -184,44 +319,92 @@ struct Usage {
 /// A chat connection let in; dropping it gives its place back.
 #[derive(Debug)]
 pub struct Admission {
-    address: AddressKey,
+    client: ClientAddress,
+    /// Whether its network tripped a limit lately (it must prove it is not a bot
+    /// before joining, unless bot checks are off).
+    suspect: bool,
     gate: Gatekeeper,
 }
 
 impl Admission {
-    /// The address this connection came from.
+    /// The network this connection came from (for reports and bans).
     pub fn address(&self) -> AddressKey {
-        self.address
+        self.client.network
+    }
+
+    /// Whether its network tripped a limit lately.
+    pub fn suspect(&self) -> bool {
+        self.suspect
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         let mut tables = self.gate.tables();
-        if let Some(usage) = tables.addresses.get_mut(&self.address) {
+        if let Some(usage) = tables.addresses.get_mut(&self.client.household) {
             usage.open = usage.open.saturating_sub(1);
         }
     }
 }
 
+/// A plain HTTP connection let in; dropping it gives its place back.
+#[derive(Debug)]
+pub struct HttpPass {
+    /// The household it counts against; `None` for a trusted proxy's.
+    household: Option<AddressKey>,
+    gate: Gatekeeper,
+}
+
+impl Drop for HttpPass {
+    fn drop(&mut self) {
+        let Some(household) = self.household else {
+            return;
+        };
+        let mut tables = self.gate.tables();
+        if let Some(open) = tables.http.get_mut(&household) {
+            *open -= 1;
+            if *open == 0 {
+                tables.http.remove(&household);
+            }
+        }
+    }
+}
+
 impl Gatekeeper {
-    /// Empty tables with a fresh hash key. With `trusted_proxy_hops` above 0, the
-    /// client's address is read from `X-Forwarded-For`, that many entries from
-    /// the right (the ones our own proxies added); clients can forge the rest.
-    pub fn new(limits: AddressLimits, trusted_proxy_hops: usize) -> Self {
-        Gatekeeper::with_secret(limits, trusted_proxy_hops, AddressSecret::random())
+    /// Lets a TCP connection from `peer` in, unless its household already
+    /// holds its share. Trusted proxies are not counted: they carry everyone.
+    pub fn open_http(&self, peer: IpAddr) -> Option<HttpPass> {
+        let max = self.limits.max_http_connections;
+        if max == 0 || self.proxies.trusts(peer) {
+            return Some(HttpPass {
+                household: None,
+                gate: self.clone(),
+            });
+        }
+        let household = self.key_of(peer);
+        let mut tables = self.tables();
+        let open = tables.http.entry(household).or_insert(0);
+        if *open >= max {
+            return None;
+        }
+        *open += 1;
+        Some(HttpPass {
+            household: Some(household),
+            gate: self.clone(),
+        })
+    }
+
+    /// Empty tables with a fresh hash key, reading client addresses as `proxies` say.
+    pub fn new(limits: AddressLimits, proxies: Proxies) -> Self {
+        Gatekeeper::with_secret(limits, proxies, AddressSecret::random())
     }
 
     /// Like [`Gatekeeper::new`], hashing addresses with `secret` (shared by
     /// every instance of the service, so their keys agree).
-    pub fn with_secret(
-        limits: AddressLimits,
-        trusted_proxy_hops: usize,
-        secret: AddressSecret,
-    ) -> Self {
+    pub fn with_secret(limits: AddressLimits, proxies: Proxies, secret: AddressSecret) -> Self {
         Gatekeeper {
             secret,
-            trusted_proxy_hops,
+            proxies,
             limits,
             tables: Arc::default(),
         }
@@ -231,19 +414,54 @@ impl Gatekeeper {
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The keyed hash of the client behind a request from `peer` with `headers`.
-    pub fn address_of(&self, peer: SocketAddr, headers: &HeaderMap) -> AddressKey {
-        let forwarded = (self.trusted_proxy_hops > 0)
-            .then(|| forwarded_for(headers, self.trusted_proxy_hops))
-            .flatten();
-        self.key_of(forwarded.unwrap_or(peer.ip()))
+    /// The client's address behind a request from `peer` with `headers`: the
+    /// peer's own, unless the peer is a trusted proxy and says otherwise.
+    pub fn client_ip(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+    ) -> Result<IpAddr, BadForwarding> {
+        if !self.proxies.trusts(peer.ip()) {
+            return Ok(peer.ip());
+        }
+        Ok(forwarded_for(headers, self.proxies.hops)?.unwrap_or(peer.ip()))
     }
 
-    /// The keyed hash of `ip` (of its /64 network for IPv6).
+    /// The keys of the client behind a request from `peer` with `headers`.
+    pub fn client_of(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+    ) -> Result<ClientAddress, BadForwarding> {
+        self.client_ip(peer, headers).map(|ip| self.client_at(ip))
+    }
+
+    /// The keys of a client at `ip`.
+    pub fn client_at(&self, ip: IpAddr) -> ClientAddress {
+        ClientAddress {
+            household: self.key_of(ip),
+            network: self.network_of(ip),
+        }
+    }
+
+    /// The keyed hash of `ip`'s household (the /64 for IPv6).
     pub fn key_of(&self, ip: IpAddr) -> AddressKey {
+        self.hash(ip, 64)
+    }
+
+    /// The keyed hash of `ip`'s network (the configured prefix for IPv6).
+    pub fn network_of(&self, ip: IpAddr) -> AddressKey {
+        self.hash(ip, self.limits.ipv6_network_bits)
+    }
+
+    fn hash(&self, ip: IpAddr, ipv6_bits: u8) -> AddressKey {
         let (family, network) = match ip.to_canonical() {
             IpAddr::V4(v4) => (4u8, u128::from(v4.to_bits())),
-            IpAddr::V6(v6) => (6u8, v6.to_bits() >> 64),
+            IpAddr::V6(v6) => {
+                let bits = ipv6_bits.clamp(1, 128);
+                // The prefix length is hashed too: a /48 and a /64 never share a key.
+                (128 + bits, v6.to_bits() >> (128 - u32::from(bits)))
+            }
         };
         let mut mac =
             Hmac::<Sha1>::new_from_slice(&self.secret.0).expect("HMAC takes keys of any length");
@@ -260,45 +478,87 @@ impl Gatekeeper {
         self.secret
     }
 
-    /// Lets a new chat connection from `address` in, or says why not.
-    pub fn admit(&self, address: AddressKey, now: Instant) -> Result<Admission, Refusal> {
+    /// The limits this gate keeps.
+    pub fn limits(&self) -> &AddressLimits {
+        &self.limits
+    }
+
+    /// Lets a new chat connection from `client` in, or says why not.
+    pub fn admit(&self, client: ClientAddress, now: Instant) -> Result<Admission, Refusal> {
         let limits = &self.limits;
         let mut tables = self.tables();
-        if let Some(&until) = tables.bans.get(&address) {
+        if let Some(&until) = tables.bans.get(&client.network) {
             if until > now {
                 return Err(Refusal::Banned(until - now));
             }
-            tables.bans.remove(&address);
+            tables.bans.remove(&client.network);
         }
         let per_minute = f64::from(limits.new_per_minute.max(1));
-        let usage = tables.addresses.entry(address).or_insert_with(|| Usage {
-            open: 0,
-            arrivals: TokenBucket::new(
-                Rate {
-                    per_second: per_minute / 60.0,
-                    burst: per_minute,
-                },
-                now,
-            ),
-        });
+        let usage = tables
+            .addresses
+            .entry(client.household)
+            .or_insert_with(|| Usage {
+                open: 0,
+                arrivals: TokenBucket::new(
+                    Rate {
+                        per_second: per_minute / 60.0,
+                        burst: per_minute,
+                    },
+                    now,
+                ),
+            });
         if limits.max_connections > 0 && usage.open >= limits.max_connections {
             return Err(Refusal::TooMany);
         }
         if limits.new_per_minute > 0 && !usage.arrivals.take(now) {
+            tables.suspects.insert(client.network, now + SUSPICION);
             return Err(Refusal::TooFast);
         }
         usage.open += 1;
+        let suspect = tables
+            .suspects
+            .get(&client.network)
+            .is_some_and(|&until| until > now);
         Ok(Admission {
-            address,
+            client,
+            suspect,
             gate: self.clone(),
         })
     }
 
-    /// `reporter` reports the stranger at `reported`. Reports from one address
-    /// count once; enough different reporters within the window ban `reported`.
-    pub fn report(&self, reporter: AddressKey, reported: AddressKey, now: Instant) -> Reported {
+    /// `network` tripped a limit (a connection flooded): its next connections
+    /// must prove they are not bots for a while.
+    pub fn suspect(&self, network: AddressKey, now: Instant) {
+        self.tables().suspects.insert(network, now + SUSPICION);
+    }
+
+    /// `reporter` reports the stranger from `reported`. A report that does not
+    /// `count` (see [`AddressLimits::report_counts`]) bans nobody, nor does one
+    /// beyond the reporter's daily allowance. Counted reports from one network
+    /// count once; enough different reporters within the window ban `reported`,
+    /// for longer each time it happens again.
+    pub fn report(
+        &self,
+        reporter: AddressKey,
+        reported: AddressKey,
+        counts: bool,
+        now: Instant,
+    ) -> Reported {
         let limits = &self.limits;
+        if !counts {
+            return Reported::NotCounted;
+        }
         let mut tables = self.tables();
+        let day = Duration::from_secs(DAY_S);
+        let today = tables.reporting.entry(reporter).or_insert((now, 0));
+        if now.duration_since(today.0) >= day {
+            *today = (now, 0);
+        }
+        if limits.reports_per_day > 0 && today.1 >= limits.reports_per_day {
+            return Reported::NotCounted;
+        }
+        today.1 += 1;
+        tables.suspects.insert(reported, now + SUSPICION);
         let reports = tables.reports.entry(reported).or_default();
         reports.retain(|&(from, at)| {
             from != reporter && now.duration_since(at) < limits.report_window
@@ -308,8 +568,14 @@ impl Gatekeeper {
             return Reported::Noted;
         }
         tables.reports.remove(&reported);
-        tables.bans.insert(reported, now + limits.ban_duration);
-        Reported::Banned(limits.ban_duration)
+        let offences = tables.offences.entry(reported).or_insert((0, now));
+        if now.duration_since(offences.1) >= limits.offence_memory {
+            offences.0 = 0;
+        }
+        let ban = limits.ban_for(offences.0);
+        *offences = (offences.0 + 1, now);
+        tables.bans.insert(reported, now + ban);
+        Reported::Banned(ban)
     }
 
     /// Bans `address` for `remaining` from `now`, as decided elsewhere (by the
@@ -325,9 +591,11 @@ impl Gatekeeper {
         self.tables().bans.remove(&address);
     }
 
-    /// Forgets what no longer matters: ended bans, old reports, idle addresses.
+    /// Forgets what no longer matters: ended bans, old reports, idle addresses,
+    /// old offences and suspicions.
     pub fn sweep(&self, now: Instant) {
-        let window = self.limits.report_window;
+        let limits = &self.limits;
+        let window = limits.report_window;
         let mut tables = self.tables();
         tables.bans.retain(|_, until| *until > now);
         tables.reports.retain(|_, reports| {
@@ -337,6 +605,14 @@ impl Gatekeeper {
         tables
             .addresses
             .retain(|_, usage| usage.open > 0 || !usage.arrivals.is_full(now));
+        let day = Duration::from_secs(DAY_S);
+        tables
+            .reporting
+            .retain(|_, (since, _)| now.duration_since(*since) < day);
+        tables
+            .offences
+            .retain(|_, (_, last)| now.duration_since(*last) < limits.offence_memory);
+        tables.suspects.retain(|_, until| *until > now);
     }
 
     /// How many addresses the tables hold (connections, reports, bans). For tests.
@@ -348,20 +624,32 @@ impl Gatekeeper {
             tables.bans.len(),
         )
     }
+
+    /// How many networks the other tables hold (daily report counts,
+    /// offences, suspicions). For tests.
+    pub fn remembered_besides(&self) -> (usize, usize, usize) {
+        let tables = self.tables();
+        (
+            tables.reporting.len(),
+            tables.offences.len(),
+            tables.suspects.len(),
+        )
+    }
 }
 
 /// The client address in `X-Forwarded-For`, `hops` entries from the right.
-/// `None` if the header is missing, too short or not an address.
-fn forwarded_for(headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
-    let entries: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    let entry = entries.len().checked_sub(hops).map(|i| entries[i])?;
-    entry.parse().ok()
+/// `None` if the header is missing or too short; an error if the entry there
+/// is not a plain address.
+fn forwarded_for(headers: &HeaderMap, hops: usize) -> Result<Option<IpAddr>, BadForwarding> {
+    let mut entries = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let value = value.to_str().map_err(|_| BadForwarding)?;
+        entries.extend(value.split(',').map(str::trim));
+    }
+    let Some(entry) = entries.len().checked_sub(hops).map(|i| entries[i]) else {
+        return Ok(None);
+    };
+    entry.parse().map(Some).map_err(|_| BadForwarding)
 }
 
 #[cfg(test)]
@@ -369,7 +657,7 @@ mod tests {
     use super::*;
 
     fn gate(limits: AddressLimits) -> Gatekeeper {
-        Gatekeeper::new(limits, 0)
+        Gatekeeper::new(limits, Proxies::none())
     }
 
     fn ip(text: &str) -> IpAddr {
@@ -379,7 +667,8 @@ mod tests {
     #[test]
     fn instances_sharing_a_secret_hash_addresses_alike_and_keys_survive_being_written_out() {
         let secret = AddressSecret::random();
-        let shared = |hops| Gatekeeper::with_secret(AddressLimits::default(), hops, secret);
+        let shared =
+            |hops| Gatekeeper::with_secret(AddressLimits::default(), Proxies::behind(hops), secret);
         let (one, two) = (shared(0), shared(1));
         let key = one.key_of(ip("203.0.113.9"));
         assert_eq!(key, two.key_of(ip("203.0.113.9")));
@@ -426,37 +715,211 @@ mod tests {
         );
     }
 
-    #[test]
-    fn forwarded_for_is_read_only_when_trusted_and_from_the_right() {
-        let peer: SocketAddr = "10.0.0.1:5000".parse().unwrap();
+    fn forwarded(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "198.51.100.1, 203.0.113.7".parse().unwrap(),
-        );
-        let untrusting = gate(AddressLimits::default());
-        assert_eq!(
-            untrusting.address_of(peer, &headers),
-            untrusting.key_of(peer.ip())
-        );
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
 
-        let behind_one = Gatekeeper::new(AddressLimits::default(), 1);
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies_and_from_the_right() {
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let headers = forwarded("198.51.100.1, 203.0.113.7");
+        let untrusting = gate(AddressLimits::default());
+        assert_eq!(untrusting.client_ip(proxy, &headers), Ok(proxy.ip()));
+
+        let behind_one = Gatekeeper::new(AddressLimits::default(), Proxies::behind(1));
         assert_eq!(
-            behind_one.address_of(peer, &headers),
-            behind_one.key_of(ip("203.0.113.7")),
+            behind_one.client_ip(proxy, &headers),
+            Ok(ip("203.0.113.7")),
             "the entry our proxy added, not the one the client wrote"
         );
-        let behind_three = Gatekeeper::new(AddressLimits::default(), 3);
+        let stranger: SocketAddr = "192.0.2.50:5000".parse().unwrap();
         assert_eq!(
-            behind_three.address_of(peer, &headers),
-            behind_three.key_of(peer.ip()),
-            "too short: fall back to the peer"
+            behind_one.client_ip(stranger, &headers),
+            Ok(stranger.ip()),
+            "a peer that is not our proxy cannot claim an address"
         );
-        headers.insert("x-forwarded-for", "not an address".parse().unwrap());
+        let behind_three = Gatekeeper::new(AddressLimits::default(), Proxies::behind(3));
         assert_eq!(
-            behind_one.address_of(peer, &headers),
-            behind_one.key_of(peer.ip())
+            behind_three.client_ip(proxy, &headers),
+            Ok(proxy.ip()),
+            "too short: the proxy itself asked (a health check)"
         );
+        assert_eq!(
+            behind_one.client_ip(proxy, &HeaderMap::new()),
+            Ok(proxy.ip())
+        );
+        let listed = Proxies {
+            hops: 1,
+            trusted: vec!["10.1.0.0/16".parse().unwrap()],
+        };
+        let elsewhere = Gatekeeper::new(AddressLimits::default(), listed);
+        let far_proxy: SocketAddr = "10.1.2.3:443".parse().unwrap();
+        assert_eq!(
+            elsewhere.client_ip(far_proxy, &headers),
+            Ok(ip("203.0.113.7"))
+        );
+        assert_eq!(elsewhere.client_ip(proxy, &headers), Ok(proxy.ip()));
+    }
+
+    #[test]
+    fn a_trusted_proxy_naming_no_address_is_refused_not_read_as_itself() {
+        let proxy: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let behind_one = Gatekeeper::new(AddressLimits::default(), Proxies::behind(1));
+        for bad in [
+            "not an address",
+            "203.0.113.7:5555",
+            "[2001:db8::1]",
+            "[2001:db8::1]:443",
+            "198.51.100.1, ",
+            "198.51.100.1,,",
+        ] {
+            assert_eq!(
+                behind_one.client_ip(proxy, &forwarded(bad)),
+                Err(BadForwarding),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            behind_one.client_ip(proxy, &forwarded("junk, 2001:db8::1")),
+            Ok(ip("2001:db8::1")),
+            "what the client wrote further left does not matter"
+        );
+    }
+
+    #[test]
+    fn ipv6_connections_count_per_64_but_reports_and_bans_per_48() {
+        let gate = gate(AddressLimits::default());
+        let [a, b, c] = ["2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:2:2::1"].map(ip);
+        assert_ne!(gate.key_of(a), gate.key_of(b), "two households");
+        assert_eq!(
+            gate.network_of(a),
+            gate.network_of(b),
+            "one customer's block"
+        );
+        assert_ne!(gate.network_of(a), gate.network_of(c));
+        assert_ne!(
+            gate.key_of(a),
+            gate.network_of(a),
+            "a /64 key is not a /48 key"
+        );
+        let v4 = ip("203.0.113.9");
+        assert_eq!(gate.key_of(v4), gate.network_of(v4));
+        let wider = Gatekeeper::new(
+            AddressLimits {
+                ipv6_network_bits: 32,
+                ..AddressLimits::default()
+            },
+            Proxies::none(),
+        );
+        assert_eq!(wider.network_of(a), wider.network_of(c));
+    }
+
+    #[test]
+    fn bans_start_short_and_grow_for_repeat_offences_up_to_a_cap() {
+        let limits = AddressLimits::default();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(limits.ban_for(0), hour);
+        assert_eq!(limits.ban_for(1), 4 * hour);
+        assert_eq!(limits.ban_for(2), 16 * hour);
+        assert_eq!(limits.ban_for(3), 64 * hour);
+        assert_eq!(limits.ban_for(4), limits.max_ban);
+        assert_eq!(limits.ban_for(u32::MAX), limits.max_ban);
+    }
+
+    #[test]
+    fn a_report_counts_after_ten_seconds_of_chat_or_once_the_stranger_sent_something() {
+        let limits = AddressLimits::default();
+        assert!(!limits.report_counts(Duration::from_secs(2), false));
+        assert!(limits.report_counts(Duration::from_secs(2), true));
+        assert!(limits.report_counts(Duration::from_secs(10), false));
+        let strict = AddressLimits {
+            report_counts_if_sent: false,
+            ..limits
+        };
+        assert!(!strict.report_counts(Duration::from_secs(2), true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_networks_reports_count_ten_a_day_and_uncounted_ones_ban_nobody() {
+        let gate = gate(AddressLimits {
+            reports_to_ban: 1,
+            ..AddressLimits::default()
+        });
+        let reporter = gate.network_of(ip("203.0.113.1"));
+        let quiet = gate.network_of(ip("198.51.100.1"));
+        assert_eq!(
+            gate.report(reporter, quiet, false, Instant::now()),
+            Reported::NotCounted
+        );
+        assert!(
+            gate.admit(gate.client_at(ip("198.51.100.1")), Instant::now())
+                .is_ok()
+        );
+        for n in 0..10 {
+            let victim = gate.network_of(ip(&format!("198.51.100.{}", 10 + n)));
+            assert!(matches!(
+                gate.report(reporter, victim, true, Instant::now()),
+                Reported::Banned(_)
+            ));
+        }
+        let eleventh = gate.network_of(ip("198.51.100.99"));
+        assert_eq!(
+            gate.report(reporter, eleventh, true, Instant::now()),
+            Reported::NotCounted
+        );
+        tokio::time::advance(Duration::from_secs(DAY_S)).await;
+        assert!(matches!(
+            gate.report(reporter, eleventh, true, Instant::now()),
+            Reported::Banned(_)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_network_banned_again_is_banned_for_longer() {
+        let limits = AddressLimits {
+            reports_to_ban: 1,
+            ..AddressLimits::default()
+        };
+        let gate = gate(limits.clone());
+        let troll = gate.network_of(ip("198.51.100.66"));
+        let [a, b] = ["203.0.113.1", "203.0.113.2"].map(|x| gate.network_of(ip(x)));
+        assert_eq!(
+            gate.report(a, troll, true, Instant::now()),
+            Reported::Banned(limits.ban_for(0))
+        );
+        tokio::time::advance(limits.ban_for(0)).await;
+        assert_eq!(
+            gate.report(b, troll, true, Instant::now()),
+            Reported::Banned(limits.ban_for(1))
+        );
+        tokio::time::advance(limits.offence_memory).await;
+        gate.sweep(Instant::now());
+        assert_eq!(gate.remembered_besides(), (0, 0, 0));
+        assert_eq!(
+            gate.report(a, troll, true, Instant::now()),
+            Reported::Banned(limits.ban_for(0)),
+            "old offences are forgotten"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_network_that_trips_a_limit_is_suspect_for_a_while() {
+        let gate = gate(AddressLimits {
+            new_per_minute: 1,
+            ..AddressLimits::default()
+        });
+        let home = gate.client_at(ip("203.0.113.9"));
+        assert!(!gate.admit(home, Instant::now()).unwrap().suspect());
+        assert_eq!(
+            gate.admit(home, Instant::now()).unwrap_err(),
+            Refusal::TooFast
+        );
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert!(gate.admit(home, Instant::now()).unwrap().suspect());
+        tokio::time::advance(SUSPICION).await;
+        assert!(!gate.admit(home, Instant::now()).unwrap().suspect());
     }
 
     #[tokio::test(start_paused = true)]
@@ -466,14 +929,14 @@ mod tests {
             ..AddressLimits::default()
         };
         let gate = gate(limits);
-        let home = gate.key_of(ip("203.0.113.9"));
+        let home = gate.client_at(ip("203.0.113.9"));
         let first = gate.admit(home, Instant::now()).unwrap();
         let _second = gate.admit(home, Instant::now()).unwrap();
         assert_eq!(
             gate.admit(home, Instant::now()).unwrap_err(),
             Refusal::TooMany
         );
-        let elsewhere = gate.key_of(ip("203.0.113.10"));
+        let elsewhere = gate.client_at(ip("203.0.113.10"));
         assert!(
             gate.admit(elsewhere, Instant::now()).is_ok(),
             "others are not affected"
@@ -491,7 +954,7 @@ mod tests {
             new_per_minute: 3,
             ..AddressLimits::default()
         });
-        let home = gate.key_of(ip("203.0.113.9"));
+        let home = gate.client_at(ip("203.0.113.9"));
         for _ in 0..3 {
             drop(gate.admit(home, Instant::now()).unwrap());
         }
@@ -510,63 +973,83 @@ mod tests {
     async fn reports_from_enough_different_addresses_ban_for_a_while() {
         let limits = AddressLimits::default();
         let gate = gate(limits.clone());
-        let troll = gate.key_of(ip("198.51.100.66"));
-        let [a, b, c] = ["203.0.113.1", "203.0.113.2", "203.0.113.3"].map(|x| gate.key_of(ip(x)));
-        assert_eq!(gate.report(a, troll, Instant::now()), Reported::Noted);
+        let troll = gate.network_of(ip("198.51.100.66"));
+        let [a, b, c] =
+            ["203.0.113.1", "203.0.113.2", "203.0.113.3"].map(|x| gate.network_of(ip(x)));
+        assert_eq!(gate.report(a, troll, true, Instant::now()), Reported::Noted);
         assert_eq!(
-            gate.report(a, troll, Instant::now()),
+            gate.report(a, troll, true, Instant::now()),
             Reported::Noted,
             "one reporter counts once, however often"
         );
-        assert_eq!(gate.report(b, troll, Instant::now()), Reported::Noted);
-        assert!(gate.admit(troll, Instant::now()).is_ok());
+        assert_eq!(gate.report(b, troll, true, Instant::now()), Reported::Noted);
+        assert!(
+            gate.admit(gate.client_at(ip("198.51.100.66")), Instant::now())
+                .is_ok()
+        );
         assert_eq!(
-            gate.report(c, troll, Instant::now()),
+            gate.report(c, troll, true, Instant::now()),
             Reported::Banned(limits.ban_duration)
         );
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(
-            gate.admit(troll, Instant::now()).unwrap_err(),
+            gate.admit(gate.client_at(ip("198.51.100.66")), Instant::now())
+                .unwrap_err(),
             Refusal::Banned(limits.ban_duration - Duration::from_secs(60))
         );
         tokio::time::advance(limits.ban_duration).await;
-        assert!(gate.admit(troll, Instant::now()).is_ok(), "bans end");
+        assert!(
+            gate.admit(gate.client_at(ip("198.51.100.66")), Instant::now())
+                .is_ok(),
+            "bans end"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_ban_decided_elsewhere_turns_the_network_away_until_it_ends() {
         let gate = gate(AddressLimits::default());
-        let troll = gate.key_of(ip("198.51.100.66"));
-        let reporter = gate.key_of(ip("203.0.113.1"));
-        gate.report(reporter, troll, Instant::now());
+        let troll = gate.network_of(ip("198.51.100.66"));
+        let reporter = gate.network_of(ip("203.0.113.1"));
+        gate.report(reporter, troll, true, Instant::now());
         gate.ban(troll, Duration::from_secs(90), Instant::now());
         assert_eq!(gate.remembered(), (0, 0, 1), "its reports are done with");
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(
-            gate.admit(troll, Instant::now()).unwrap_err(),
+            gate.admit(gate.client_at(ip("198.51.100.66")), Instant::now())
+                .unwrap_err(),
             Refusal::Banned(Duration::from_secs(60))
         );
-        assert!(gate.admit(reporter, Instant::now()).is_ok());
+        assert!(
+            gate.admit(gate.client_at(ip("203.0.113.1")), Instant::now())
+                .is_ok()
+        );
         tokio::time::advance(Duration::from_secs(60)).await;
-        assert!(gate.admit(troll, Instant::now()).is_ok());
+        assert!(
+            gate.admit(gate.client_at(ip("198.51.100.66")), Instant::now())
+                .is_ok()
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn old_reports_expire_and_the_tables_forget_idle_addresses() {
         let limits = AddressLimits::default();
         let gate = gate(limits.clone());
-        let troll = gate.key_of(ip("198.51.100.66"));
-        let [a, b, c] = ["203.0.113.1", "203.0.113.2", "203.0.113.3"].map(|x| gate.key_of(ip(x)));
-        gate.report(a, troll, Instant::now());
-        gate.report(b, troll, Instant::now());
+        let troll = gate.network_of(ip("198.51.100.66"));
+        let [a, b, c] =
+            ["203.0.113.1", "203.0.113.2", "203.0.113.3"].map(|x| gate.network_of(ip(x)));
+        gate.report(a, troll, true, Instant::now());
+        gate.report(b, troll, true, Instant::now());
         tokio::time::advance(limits.report_window).await;
         assert_eq!(
-            gate.report(c, troll, Instant::now()),
+            gate.report(c, troll, true, Instant::now()),
             Reported::Noted,
             "the first two expired"
         );
 
-        drop(gate.admit(a, Instant::now()).unwrap());
+        drop(
+            gate.admit(gate.client_at(ip("203.0.113.1")), Instant::now())
+                .unwrap(),
+        );
         tokio::time::advance(limits.report_window).await;
         gate.sweep(Instant::now());
         assert_eq!(gate.remembered(), (0, 0, 0));

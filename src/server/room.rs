@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::cluster::{Link, Outbound};
 use super::network::AddressKey;
 use super::stranger::{Stranger, StrangerId};
-use crate::protocol::{Mode, ServerMessage};
+use crate::protocol::{CallSignal, Mode, ServerMessage};
 
 /// Identifies one chat; a new room is made for every pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +34,28 @@ pub struct Room {
     members: Vec<Stranger>,
     /// A partner connected to another instance (with `--redis-url`).
     remote: Option<RemotePartner>,
+    /// When the chat began: a report of a chat this young counts toward a ban
+    /// only if the reported stranger sent something.
+    opened: Instant,
+    /// Who has sent something: a message, or a call's offer or answer (their
+    /// camera). Few entries: the members of one chat.
+    senders: Vec<StrangerId>,
+    /// Call offers and answers relayed so far; a call needs a handful.
+    descriptions: u16,
+}
+
+/// The most offers and answers one video chat may relay. Setting up a call
+/// takes one of each, and renegotiating (a restart after a network change)
+/// a few more; a stream of junk offers would only pin the partner's memory.
+pub const MAX_DESCRIPTIONS_PER_CALL: u16 = 16;
+
+/// What a report needs to know about the chat it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatFacts {
+    /// How long the chat lasted.
+    pub lasted: std::time::Duration,
+    /// Whether the reported stranger sent anything.
+    pub reported_sent: bool,
 }
 
 /// A member of a room who is connected to another instance.
@@ -66,6 +88,9 @@ impl Room {
             mode,
             members: Vec::with_capacity(2),
             remote: None,
+            opened: Instant::now(),
+            senders: Vec::new(),
+            descriptions: 0,
         }
     }
 
@@ -121,6 +146,38 @@ impl Room {
         self.len() < 2
     }
 
+    /// Notes that `from` sent `message`, if it is something they said or showed.
+    fn note_sent(&mut self, from: StrangerId, message: &ServerMessage) {
+        let said = match message {
+            ServerMessage::Message { .. } => true,
+            ServerMessage::Signal { signal } => {
+                matches!(signal, CallSignal::Offer { .. } | CallSignal::Answer { .. })
+            }
+            _ => false,
+        };
+        if said && !self.senders.contains(&from) {
+            self.senders.push(from);
+        }
+    }
+
+    /// What a report by `reporter` now should know: how long the chat has
+    /// lasted and whether anyone else in it sent something.
+    pub fn facts_for(&self, reporter: StrangerId) -> ChatFacts {
+        ChatFacts {
+            lasted: self.opened.elapsed(),
+            reported_sent: self.senders.iter().any(|&sender| sender != reporter),
+        }
+    }
+
+    /// Counts one call offer or answer; false once the call has had its share.
+    pub fn allow_description(&mut self) -> bool {
+        if self.descriptions >= MAX_DESCRIPTIONS_PER_CALL {
+            return false;
+        }
+        self.descriptions += 1;
+        true
+    }
+
     /// The remote partner `from` left (or their instance died): everyone here
     /// is told. False if `from` is not this room's remote partner.
     pub fn remote_left(&mut self, from: StrangerId) -> bool {
@@ -134,12 +191,13 @@ impl Room {
 
     /// Passes on `message` from the remote partner `from` to the members here.
     pub fn relay_from_remote(
-        &self,
+        &mut self,
         from: StrangerId,
         message: ServerMessage,
     ) -> Result<(), NotAMember> {
         match &self.remote {
             Some(remote) if remote.id == from => {
+                self.note_sent(from, &message);
                 self.broadcast(from, message, Instant::now());
                 Ok(())
             }
@@ -158,13 +216,13 @@ impl Room {
 
     /// Relays `message` (a chat message, a typing notice) from `from` to every
     /// other member, behind whatever each of them already has queued, so order is kept.
-    pub fn relay(&self, from: StrangerId, message: ServerMessage) -> Result<(), NotAMember> {
+    pub fn relay(&mut self, from: StrangerId, message: ServerMessage) -> Result<(), NotAMember> {
         self.relay_since(from, message, Instant::now())
     }
 
     /// [`relay`](Self::relay) for a message that arrived at the server at `since`.
     pub fn relay_since(
-        &self,
+        &mut self,
         from: StrangerId,
         message: ServerMessage,
         since: Instant,
@@ -172,6 +230,7 @@ impl Room {
         if !self.contains(from) {
             return Err(NotAMember);
         }
+        self.note_sent(from, &message);
         self.broadcast(from, message, since);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! A stranger: one person's WebSocket connection, as the rest of the server sees it.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use tokio::time::Instant;
@@ -8,12 +9,18 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::network::AddressKey;
-use crate::protocol::ServerMessage;
+use crate::protocol::{CallSignal, ServerMessage};
 
 /// How many messages may wait for one stranger's socket before we decide the
 /// browser has stopped reading. Bounded so one slow reader cannot grow the
 /// server's memory or hold up delivery to anyone else.
 pub const OUTBOX_CAPACITY: usize = 256;
+
+/// How many bytes of messages may wait for one stranger's socket. Messages
+/// are small, but a call setup step may be 16 KiB: without this, a partner
+/// sending a stream of those could pin 4 MiB per victim before the count
+/// above is reached, and get a victim on a slow link cut off.
+pub const OUTBOX_BYTES: usize = 256 * 1024;
 
 /// A stranger's identity on this server: random, so it says nothing about the person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,7 +60,7 @@ pub struct Stranger {
     /// Who this is.
     id: StrangerId,
     /// The bounded queue drained by the task that owns the socket's sending side.
-    outbox: flume::Sender<Outgoing>,
+    outbox: Outbox,
     /// Cancelled to make the connection close itself, e.g. when its outbox overflows.
     kick: CancellationToken,
     /// Why it was kicked; the first reason given wins.
@@ -79,33 +86,89 @@ pub struct Outgoing {
     pub message: ServerMessage,
     /// When it arrived at the server (a relayed message) or was made.
     pub since: Instant,
+    /// What it counts against [`OUTBOX_BYTES`].
+    weight: usize,
+}
+
+/// The sending half of a stranger's outbox.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    sender: flume::Sender<Outgoing>,
+    /// Bytes queued and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
+    /// The most bytes that may be queued.
+    max_bytes: usize,
 }
 
 /// The receiving end of a stranger's outbox, drained by the connection's writer.
 #[derive(Debug)]
-pub struct Inbox(flume::Receiver<Outgoing>);
+pub struct Inbox {
+    receiver: flume::Receiver<Outgoing>,
+    queued: Arc<AtomicUsize>,
+}
 
 impl Inbox {
     /// The next message, once there is one; `None` once every sender is gone.
     /// Cancel-safe: a message is taken only when this returns it.
     pub async fn recv(&mut self) -> Option<Outgoing> {
-        self.0.recv_async().await.ok()
+        let outgoing = self.receiver.recv_async().await.ok()?;
+        self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
+        Some(outgoing)
     }
 
     /// The next message if one is waiting.
     pub fn try_recv(&mut self) -> Result<ServerMessage, flume::TryRecvError> {
-        self.0.try_recv().map(|outgoing| outgoing.message)
+        let outgoing = self.receiver.try_recv()?;
+        self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
+        Ok(outgoing.message)
     }
 }
 
-/// A bounded outbox of `capacity` messages: the sending half for a [`Stranger`],
-/// the receiving half for the connection's writer.
+/// A bounded outbox of `capacity` messages and [`OUTBOX_BYTES`]: the sending
+/// half for a [`Stranger`], the receiving half for the connection's writer.
 ///
 /// Its memory grows with what is queued, not with `capacity`: most strangers have
 /// nothing waiting most of the time, and 19,000 of them share one server.
-pub fn outbox(capacity: usize) -> (flume::Sender<Outgoing>, Inbox) {
+pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
+    outbox_of(capacity, OUTBOX_BYTES)
+}
+
+/// [`outbox`] holding at most `max_bytes`.
+pub fn outbox_of(capacity: usize, max_bytes: usize) -> (Outbox, Inbox) {
     let (sender, receiver) = flume::bounded(capacity);
-    (sender, Inbox(receiver))
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        Outbox {
+            sender,
+            queued: queued.clone(),
+            max_bytes,
+        },
+        Inbox { receiver, queued },
+    )
+}
+
+/// About how many bytes `message` takes on the wire: its text, plus a little
+/// for the JSON around it.
+fn weight(message: &ServerMessage) -> usize {
+    const FRAME: usize = 64;
+    FRAME
+        + match message {
+            ServerMessage::Message { text } => text.len(),
+            ServerMessage::Signal { signal } => match signal {
+                CallSignal::Offer { sdp } | CallSignal::Answer { sdp } => sdp.len(),
+                CallSignal::Candidate {
+                    candidate, sdp_mid, ..
+                } => candidate.len() + sdp_mid.as_ref().map_or(0, String::len),
+            },
+            ServerMessage::Paired {
+                common_interests,
+                call,
+            } => {
+                common_interests.iter().map(String::len).sum::<usize>()
+                    + call.as_ref().map_or(0, |call| 256 * call.ice_servers.len())
+            }
+            _ => 0,
+        }
 }
 
 /// What happened to a message handed to [`Stranger::deliver`].
@@ -121,7 +184,7 @@ pub enum Delivery {
 
 impl Stranger {
     /// A new stranger with a fresh id, reached through `outbox`.
-    pub fn new(outbox: flume::Sender<Outgoing>, kick: CancellationToken) -> Self {
+    pub fn new(outbox: Outbox, kick: CancellationToken) -> Self {
         Stranger {
             id: StrangerId::new(),
             outbox,
@@ -169,13 +232,34 @@ impl Stranger {
 
     /// [`deliver`](Self::deliver) for a message on its way since `since`.
     pub fn deliver_since(&self, message: ServerMessage, since: Instant) -> Delivery {
-        match self.outbox.try_send(Outgoing { message, since }) {
-            Ok(()) => Delivery::Queued,
-            Err(flume::TrySendError::Full(_)) => {
-                self.kick(Kick::TooSlow);
-                Delivery::Overflowed
+        let outbox = &self.outbox;
+        let weight = weight(&message);
+        let before = outbox.queued.fetch_add(weight, Ordering::Relaxed);
+        if before > 0 && before + weight > outbox.max_bytes {
+            outbox.queued.fetch_sub(weight, Ordering::Relaxed);
+            if outbox.sender.is_disconnected() {
+                return Delivery::Gone;
             }
-            Err(flume::TrySendError::Disconnected(_)) => Delivery::Gone,
+            self.kick(Kick::TooSlow);
+            return Delivery::Overflowed;
+        }
+        let outgoing = Outgoing {
+            message,
+            since,
+            weight,
+        };
+        match outbox.sender.try_send(outgoing) {
+            Ok(()) => Delivery::Queued,
+            Err(error) => {
+                outbox.queued.fetch_sub(weight, Ordering::Relaxed);
+                match error {
+                    flume::TrySendError::Full(_) => {
+                        self.kick(Kick::TooSlow);
+                        Delivery::Overflowed
+                    }
+                    flume::TrySendError::Disconnected(_) => Delivery::Gone,
+                }
+            }
         }
     }
 }
@@ -222,6 +306,43 @@ pub(crate) mod tests {
         );
         assert!(kick.is_cancelled());
         assert_eq!(slow.kicked_for(), Some(Kick::TooSlow));
+    }
+
+    #[test]
+    fn a_stranger_who_stops_reading_large_messages_is_kicked_long_before_the_count() {
+        let (tx, mut rx) = outbox(OUTBOX_CAPACITY);
+        let slow = Stranger::new(tx, CancellationToken::new());
+        let offer = || ServerMessage::Signal {
+            signal: CallSignal::Offer {
+                sdp: "x".repeat(16 * 1024),
+            },
+        };
+        let fits = OUTBOX_BYTES / (16 * 1024 + 64);
+        for _ in 0..fits {
+            assert_eq!(slow.deliver(offer()), Delivery::Queued);
+        }
+        assert_eq!(slow.deliver(offer()), Delivery::Overflowed);
+        assert_eq!(slow.kicked_for(), Some(Kick::TooSlow));
+        assert!(fits < 20, "{fits} offers of 16 KiB, not 256");
+
+        let (tx, mut rx_ok) = outbox(OUTBOX_CAPACITY);
+        let reader = Stranger::new(tx, CancellationToken::new());
+        for _ in 0..fits * 10 {
+            assert_eq!(reader.deliver(offer()), Delivery::Queued);
+            assert!(rx_ok.try_recv().is_ok(), "one that reads is never cut off");
+        }
+        drop(rx.try_recv());
+    }
+
+    #[test]
+    fn one_message_bigger_than_the_cap_still_goes_to_an_empty_outbox() {
+        let (tx, mut rx) = outbox_of(OUTBOX_CAPACITY, 100);
+        let stranger = Stranger::new(tx, CancellationToken::new());
+        let big = ServerMessage::Message {
+            text: "x".repeat(500),
+        };
+        assert_eq!(stranger.deliver(big.clone()), Delivery::Queued);
+        assert_eq!(rx.try_recv(), Ok(big));
     }
 
     #[test]

@@ -119,6 +119,7 @@ pub fn settings() -> server::Settings {
         limits: server::network::AddressLimits {
             max_connections: 0,
             new_per_minute: 0,
+            max_http_connections: 0,
             ..defaults.limits.clone()
         },
         ..defaults
@@ -146,6 +147,8 @@ pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// Whether the server's welcome said it has a relay for hidden addresses.
     pub relay: bool,
+    /// The bot check the welcome asked for, if any (see [`Client::solve`]).
+    pub challenge: Option<strangers::protocol::Challenge>,
 }
 
 /// What became of a connection attempt that the server may turn away.
@@ -179,7 +182,11 @@ impl Client {
             .await
             .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
-        let mut client = Client { ws, relay: false };
+        let mut client = Client {
+            ws,
+            relay: false,
+            challenge: None,
+        };
         let mut told = Vec::new();
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
@@ -188,8 +195,9 @@ impl Client {
                 .expect("the server answers");
             match frame {
                 Some(Ok(Message::Text(text))) => match ServerMessage::parse(&text) {
-                    Ok(ServerMessage::Welcome { relay }) => {
+                    Ok(ServerMessage::Welcome { relay, challenge }) => {
                         client.relay = relay;
+                        client.challenge = challenge;
                         return Arrival::Welcomed(Box::new(client));
                     }
                     message => told.push(message.expect("a protocol message")),
@@ -227,6 +235,16 @@ impl Client {
                 other => panic!("expected a close frame, got {other:?}"),
             }
         }
+    }
+
+    /// Solves the welcome's bot check the way a browser does, and answers it.
+    pub async fn solve(&mut self) {
+        let challenge = self
+            .challenge
+            .take()
+            .expect("the welcome asked for a check");
+        let number = strangers::server::challenge::solve(&challenge).expect("solvable");
+        self.send(&ClientMessage::Solve { number }).await;
     }
 
     pub async fn send(&mut self, message: &ClientMessage) {

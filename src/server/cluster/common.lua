@@ -26,10 +26,14 @@
 --   report:<id>                       a report for the operator (JSON), expires after
 --                                     the retention time
 --   reports                           zset of report ids by when they were made (ms)
+--   reported_today:<address>          how many reports a network made today (expires)
+--   offences:<address>                how many times a network was banned by reports,
+--                                     forgotten after the offence memory
 --   audit                             list of operator actions (JSON), newest first
 --   address_secret                    the key every instance hashes addresses with
 local p = ARGV[1]
 local MAX_SKIPPED = 64
+local DAY_MS = 86400000
 
 -- Redis's clock, not the instances': they may disagree.
 local function now_ms()

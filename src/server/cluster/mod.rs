@@ -349,6 +349,11 @@ impl SharedQueue {
             .arg(record)
             .arg(report.at_ms)
             .arg(self.report_retention.as_millis().max(1) as u64)
+            .arg(u8::from(report.counted))
+            .arg(limits.reports_per_day)
+            .arg(limits.ban_growth)
+            .arg(limits.max_ban.max(limits.ban_duration).as_millis() as u64)
+            .arg(limits.offence_memory.as_millis() as u64)
             .invoke_async(&mut redis)
             .await?;
         Ok((ban > 0).then(|| Duration::from_millis(ban)))
