@@ -92,11 +92,17 @@ export default defineConfig({
     })),
     // The deploy kit as written: an instance behind Caddy with deploy/Caddyfile,
     // over TLS from Caddy's internal authority, on loopback ports.
-    strangersServer(BEHIND_CADDY_PORT, {
-      STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
-      STRANGERS_TRUSTED_PROXY_HOPS: "1",
-      STRANGERS_ADMIN_TOKEN: ADMIN_TOKEN,
-    }),
+    {
+      ...strangersServer(BEHIND_CADDY_PORT, {
+        STRANGERS_NEW_CONNECTIONS_PER_MINUTE: "0",
+        STRANGERS_TRUSTED_PROXY_HOPS: "1",
+        STRANGERS_ADMIN_TOKEN: ADMIN_TOKEN,
+        // As deploy/strangers.env says: only the public name is served.
+        STRANGERS_PUBLIC_ORIGIN: `https://localhost:${CADDY_HTTPS_PORT}`,
+      }),
+      // Asked by address, not by the public name: only the probes answer.
+      url: `http://127.0.0.1:${BEHIND_CADDY_PORT}/healthz`,
+    },
     {
       command: "caddy run --config ../deploy/Caddyfile --adapter caddyfile",
       url: `https://localhost:${CADDY_HTTPS_PORT}/healthz`,

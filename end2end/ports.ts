@@ -16,6 +16,8 @@ export const CADDY_HTTPS_PORT = PORT + 5343;
 export const CADDY_HTTP_PORT = PORT + 5380;
 /** The instance behind Caddy. */
 export const BEHIND_CADDY_PORT = PORT + 5;
+/** A server the bot-check test starts itself, asking everyone for the check. */
+export const BOT_CHECK_PORT = PORT + 6;
 
 /** The operator console's token on the suite's servers. */
 export const ADMIN_TOKEN = "end-to-end-operator-token";

@@ -6,12 +6,12 @@ async fn main() -> std::io::Result<()> {
     use clap::Parser;
     use leptos::prelude::get_configuration;
     use strangers::server;
-    use tracing_subscriber::EnvFilter;
 
     // Flags (and their environment twins) first: `--help` and bad values end here.
     let config = server::config::Config::parse();
+    let rust_log = std::env::var("RUST_LOG").ok();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(server::config::log_filter(rust_log.as_deref()))
         .init();
 
     let mut options = get_configuration(None)

@@ -1016,4 +1016,36 @@ mod tests {
             Err(ErrorCode::MessageTooLong)
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_answer_to_the_bot_check_round_trips(number in any::<u64>()) {
+                let solve = ClientMessage::Solve { number };
+                prop_assert_eq!(ClientMessage::parse(&solve.to_frame()), Ok(solve));
+            }
+
+            #[test]
+            fn any_challenge_in_a_welcome_round_trips_and_its_digest_reads_back(
+                salt in "[0-9a-f]{0,32}",
+                digest in proptest::collection::vec(any::<u8>(), 32),
+                max in 0..=MAX_CHALLENGE_NUMBER,
+                relay in any::<bool>(),
+            ) {
+                let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let challenge = Challenge { salt, hash, max };
+                prop_assert_eq!(challenge.digest(), Some(digest));
+                let welcome = ServerMessage::Welcome { relay, challenge: Some(challenge) };
+                prop_assert_eq!(ServerMessage::parse(&welcome.to_frame()), Ok(welcome));
+            }
+
+            #[test]
+            fn anything_but_hex_is_no_digest(text in "[^0-9a-fA-F]{1,8}") {
+                prop_assert_eq!(from_hex(&text), None);
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN_TOKEN, CADDY_HTTPS_PORT } from "../ports";
+import { ADMIN_TOKEN, BEHIND_CADDY_PORT, CADDY_HTTPS_PORT } from "../ports";
 import { LOOKING, Stranger, trackStrangers } from "./strangers";
 
 // The deploy kit, used as written: the release build behind Debian's Caddy with
@@ -36,6 +36,11 @@ test("two strangers chat through Caddy over https and wss, and the operator sign
   // The counters stay private behind the proxy.
   const metrics = await alice.page.request.get("/metrics");
   expect(metrics.status()).toBe(404);
+
+  // Asked for by any other name (a rebound DNS name, the bare address), the
+  // instance answers nothing but its probes.
+  const byAddress = await fetch(`http://127.0.0.1:${BEHIND_CADDY_PORT}/`);
+  expect(byAddress.status).toBe(421);
 
   // The console over https: its cookie is Secure, HttpOnly and SameSite=Strict.
   const operator = await Stranger.arrive(browser, overTls);

@@ -236,6 +236,31 @@ pub struct Config {
     pub report_retention_days: u64,
 }
 
+/// Libraries whose own debug and trace output would carry what must never be
+/// logged: the WebSocket library prints frames (chat text), the HTTP library
+/// headers (`X-Forwarded-For`), the Redis client commands (relayed messages).
+/// They are held at `info` whatever `RUST_LOG` says.
+const QUIET_TARGETS: [&str; 6] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "redis",
+];
+
+/// The log filter: `RUST_LOG` (default `info`), with [`QUIET_TARGETS`] capped.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = tracing_subscriber::EnvFilter::try_new(rust_log.unwrap_or("info"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for target in QUIET_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// The shortest operator token accepted: a guessable token would open the
 /// console to anyone.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;

@@ -14,6 +14,11 @@ pub struct Process {
 
 impl Process {
     pub async fn start(env: &[(&str, &str)]) -> Self {
+        Self::start_logging(env, Stdio::null()).await
+    }
+
+    /// Like [`Process::start`], with the log (standard output and error) going to `log`.
+    pub async fn start_logging(env: &[(&str, &str)], log: impl Into<Stdio>) -> Self {
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap();
@@ -23,7 +28,7 @@ impl Process {
             .env("LEPTOS_ENV", "PROD")
             .env("RUST_LOG", "warn")
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(log.into())
             .spawn()
             .expect("the server binary starts");
         let deadline = Instant::now() + PATIENCE;
