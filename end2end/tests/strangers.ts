@@ -116,7 +116,7 @@ export class Stranger {
   }
 }
 
-/** Two strangers who press Start one after the other and are paired. */
+/** Two strangers (each in a context made with `options`) who press Start one after the other and are paired. */
 export async function pair(
   browser: Browser,
   options: Parameters<Browser["newContext"]>[0] = {},
@@ -124,7 +124,7 @@ export async function pair(
   const a = await Stranger.arrive(browser, options);
   await a.start();
   await expect(a.status()).toHaveText(LOOKING);
-  const b = await Stranger.arrive(browser);
+  const b = await Stranger.arrive(browser, options);
   await b.start();
   await a.expectChatting();
   await b.expectChatting();
