@@ -21,7 +21,7 @@ use super::AppState;
 
 /// The default rules, in Markdown.
 const DEFAULT_RULES: &str = include_str!("documents/rules.md");
-/// The default privacy page, in Markdown, with `{retention}` and `{storage}`
+/// The default privacy page, in Markdown, with `{retention}`, `{offences}` and `{storage}`
 /// filled in from the server's configuration.
 const DEFAULT_PRIVACY: &str = include_str!("documents/privacy.md");
 
@@ -153,14 +153,18 @@ pub struct SitePages {
     pub contact: Option<Contact>,
 }
 
-/// The default privacy page for a server that keeps reports for `retention`,
-/// alone (`shared`: false) or with other instances through Redis.
-pub fn default_privacy(retention: Duration, shared: bool) -> Document {
-    let days = retention.as_secs().div_ceil(86_400);
-    let retention = match days {
+/// "1 day", "30 days": `span` in whole days, rounded up.
+fn days(span: Duration) -> String {
+    match span.as_secs().div_ceil(86_400) {
         1 => "1 day".to_owned(),
         days => format!("{days} days"),
-    };
+    }
+}
+
+/// The default privacy page for a server that keeps reports for `retention`,
+/// remembers past bans for `offence_memory`, and runs alone (`shared`: false)
+/// or with other instances through Redis.
+pub fn default_privacy(retention: Duration, offence_memory: Duration, shared: bool) -> Document {
     let storage = if shared {
         "## Where it is kept\n\nThis service runs on several servers that share a Redis database. \
          The hashed network keys of limits and bans, reports, bans and the operators' audit log are \
@@ -170,7 +174,8 @@ pub fn default_privacy(retention: Duration, shared: bool) -> Document {
          the server forgets it all: limits, bans and reports alike."
     };
     let text = DEFAULT_PRIVACY
-        .replace("{retention}", &retention)
+        .replace("{retention}", &days(retention))
+        .replace("{offences}", &days(offence_memory))
         .replace("{storage}", storage);
     Document::new(&text, Format::Markdown)
 }
@@ -195,7 +200,11 @@ async fn rules(State(state): State<AppState>) -> Response {
 async fn privacy(State(state): State<AppState>) -> Response {
     let settings = &state.settings;
     let privacy = settings.pages.privacy.clone().unwrap_or_else(|| {
-        default_privacy(settings.report_retention, settings.redis_url.is_some())
+        default_privacy(
+            settings.report_retention,
+            settings.limits.offence_memory,
+            settings.redis_url.is_some(),
+        )
     });
     page(
         "Privacy",
@@ -345,10 +354,12 @@ mod tests {
 
     #[test]
     fn the_default_privacy_page_says_how_long_reports_are_kept_and_where() {
-        let alone = default_privacy(Duration::from_secs(30 * 86_400), false).to_html();
+        let month = Duration::from_secs(30 * 86_400);
+        let alone = default_privacy(month, Duration::from_secs(7 * 86_400), false).to_html();
         assert!(alone.contains("30 days"), "{alone}");
+        assert!(alone.contains("remembered for <strong>7 days</strong>"), "{alone}");
         assert!(alone.contains("only in this server"), "{alone}");
-        let shared = default_privacy(Duration::from_secs(86_400), true).to_html();
+        let shared = default_privacy(Duration::from_secs(86_400), month, true).to_html();
         assert!(shared.contains("1 day"));
         assert!(shared.contains("Redis"));
         assert!(!shared.contains('{'), "every placeholder filled");
