@@ -4,11 +4,13 @@
 //! (`hydrate`, WebAssembly). The map:
 //!
 //! - [`protocol`]: the messages that cross the WebSocket, shared by both sides.
+//! - [`video_guard`]: whether the stranger's video is shown or blurred (nudity check verdicts, the viewer's choices).
 //! - [`session`]: a visitor's chat as the browser sees it (phase and log), pure and tested natively.
 //! - [`app`]: the HTML shell and the router.
 //! - [`pages`]: the landing page and the chat page.
 //! - [`components`]: the chat page's parts: status line, log, message box, Stop/New button.
 //! - `socket` (browser only): the WebSocket to the server.
+//! - `nudity` (browser only): samples the stranger's video into the nudity check's worker.
 //! - `video` (browser only): the camera and microphone, and the WebRTC call to the stranger.
 //! - `bot_check` (browser only): solves the server's bot check with WebCrypto.
 //! - `browser` (browser only): the per-browser id, file downloads, tab visibility.
@@ -22,11 +24,14 @@ pub mod components;
 pub mod pages;
 pub mod protocol;
 pub mod session;
+pub mod video_guard;
 
 #[cfg(feature = "hydrate")]
 pub mod bot_check;
 #[cfg(feature = "hydrate")]
 pub mod browser;
+#[cfg(feature = "hydrate")]
+pub mod nudity;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "hydrate")]

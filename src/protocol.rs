@@ -250,6 +250,11 @@ pub enum ClientMessage {
         /// A join without it is refused ([`ErrorCode::RulesNotAccepted`]).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         agreed: bool,
+        /// Video: the person hides their network address. Their browser sends
+        /// only relay routes; the server drops any call setup step of theirs
+        /// that would reveal another address.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        hide_ip: bool,
     },
     /// A chat message for the stranger in my room.
     Message {
@@ -628,6 +633,7 @@ impl ClientMessage {
             browser: None,
             mode,
             agreed: true,
+            hide_ip: false,
         }
     }
 
@@ -708,6 +714,7 @@ mod tests {
                 browser: None,
                 mode: Mode::Text,
                 agreed: false,
+                hide_ip: false,
             })
         );
         assert_eq!(

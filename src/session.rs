@@ -8,6 +8,7 @@ use crate::protocol::{
     Author, CallSetup, CallSignal, Challenge, ClientMessage, ErrorCode, EvidenceLine, Mode,
     ReportReason, ServerMessage, check_message_text, evidence_from,
 };
+use crate::video_guard::StrangerVideo;
 
 /// Where the visitor's chat stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,6 +136,8 @@ pub struct Preferences {
     pub hide_ip: bool,
     /// The person confirmed they are 18 or older and agree to the rules.
     pub agreed: bool,
+    /// Video only: blur the stranger's video until the person chooses to see it.
+    pub blur_video: bool,
 }
 
 /// A visitor's chat session.
@@ -169,6 +172,8 @@ pub struct ChatSession {
     chat_began: u64,
     /// The server refused to search because the rules were not agreed to.
     needs_agreement: bool,
+    /// Whether the stranger's video is shown or blurred, and why.
+    stranger_video: StrangerVideo,
 }
 
 /// One of the two things a video caller sends, each switchable during a call.
@@ -281,6 +286,7 @@ impl ChatSession {
             browser: self.preferences.browser.clone(),
             mode: self.preferences.mode,
             agreed: self.preferences.agreed,
+            hide_ip: self.preferences.mode == Mode::Video && self.preferences.hide_ip,
         }
     }
 
@@ -306,6 +312,39 @@ impl ChatSession {
             self.enter(Phase::Searching);
             self.join()
         })
+    }
+
+    /// Whether the stranger's video is shown or blurred, and why (only a
+    /// chat has a stranger's video to hide).
+    pub fn stranger_video(&self) -> StrangerVideo {
+        if self.phase == Phase::Chatting {
+            self.stranger_video
+        } else {
+            StrangerVideo::Shown
+        }
+    }
+
+    /// The nudity check judged a frame of the stranger's video.
+    pub fn nudity_verdict(&mut self, sexual: bool) {
+        if self.phase == Phase::Chatting {
+            self.stranger_video = self.stranger_video.judged(sexual);
+        }
+    }
+
+    /// The person chose to see the stranger's video ("Show anyway", "Show video").
+    pub fn show_stranger_video(&mut self) {
+        self.stranger_video = self.stranger_video.shown_by_choice();
+    }
+
+    /// Ends the chat at once, without the "Really?" step (the blurred video's
+    /// "Next"); pressing New afterwards finds the next stranger.
+    pub fn end_chat(&mut self) -> Action {
+        if self.phase != Phase::Chatting {
+            return Action::Nothing;
+        }
+        self.enter(Phase::Ended);
+        self.note(Speaker::Notice, "You have disconnected.");
+        Action::Send(ClientMessage::Leave {})
     }
 
     /// The bot check is solved and its answer sent: now search.
@@ -454,6 +493,7 @@ impl ChatSession {
             ) => {
                 self.enter(Phase::Chatting);
                 self.chat_began = self.next_line;
+                self.stranger_video = StrangerVideo::at_start(self.preferences.blur_video);
                 self.attention += 1;
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
@@ -960,6 +1000,7 @@ mod tests {
             browser: Some("tab-family".into()),
             mode: Mode::Text,
             agreed: true,
+            hide_ip: false,
         };
         let mut session = ChatSession::new(preferences);
         assert_eq!(session.receive(WELCOME), Action::Send(expected.clone()));
@@ -1058,6 +1099,59 @@ mod tests {
             agreed: true,
             ..Preferences::default()
         })
+    }
+
+    #[test]
+    fn a_sexual_frame_blurs_the_strangers_video_for_this_chat_until_shown() {
+        let mut session = video(false);
+        session.receive(WELCOME);
+        assert_eq!(session.camera_started(), Some(video_join()));
+        session.receive(ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: None,
+        });
+        assert_eq!(session.stranger_video(), StrangerVideo::Shown);
+        session.nudity_verdict(true);
+        assert!(session.stranger_video().is_hidden());
+        session.show_stranger_video();
+        session.nudity_verdict(true);
+        assert!(!session.stranger_video().is_hidden(), "the viewer chose");
+        assert_eq!(session.end_chat(), Action::Send(ClientMessage::Leave {}));
+        assert_eq!(session.phase(), Phase::Ended);
+        assert_eq!(
+            session.stranger_video(),
+            StrangerVideo::Shown,
+            "no chat, no notice"
+        );
+        session.nudity_verdict(true);
+        assert!(matches!(session.press_stop_or_new(), Action::StartCamera));
+        assert_eq!(session.camera_started(), Some(video_join()));
+        session.receive(ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: None,
+        });
+        assert_eq!(
+            session.stranger_video(),
+            StrangerVideo::Shown,
+            "every call starts afresh"
+        );
+    }
+
+    #[test]
+    fn asked_to_blur_every_call_starts_blurred() {
+        let mut session = ChatSession::new(Preferences {
+            mode: Mode::Video,
+            agreed: true,
+            blur_video: true,
+            ..Preferences::default()
+        });
+        session.receive(WELCOME);
+        session.camera_started();
+        session.receive(ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: None,
+        });
+        assert_eq!(session.stranger_video(), StrangerVideo::HiddenUntilChosen);
     }
 
     fn video_join() -> ClientMessage {

@@ -405,6 +405,7 @@ async fn a_stream_of_junk_offers_is_cut_off_after_what_a_call_needs() {
         browser: None,
         mode: Mode::Video,
         agreed: true,
+        hide_ip: false,
     };
     attacker.send(&video).await;
     attacker.expect(ServerMessage::Waiting).await;

@@ -83,6 +83,7 @@ async fn chat_and_report(addr: SocketAddr) {
         browser: Some(browser.into()),
         mode: Mode::Text,
         agreed: true,
+        hide_ip: false,
     };
     send(&mut alice, &join(BROWSER)).await;
     until(&mut alice, |m| *m == ServerMessage::Waiting).await;

@@ -13,6 +13,7 @@ fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientM
         browser: browser.map(str::to_string),
         mode: Mode::Text,
         agreed: true,
+        hide_ip: false,
     }
 }
 
@@ -72,6 +73,7 @@ async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
             browser: None,
             mode: Mode::Text,
             agreed: true,
+            hide_ip: false,
         },
     ] {
         alice.send(&bad).await;

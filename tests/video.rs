@@ -203,3 +203,52 @@ async fn configured_ice_servers_reach_both_callers_and_a_relay_is_announced() {
     let plain = TestServer::start().await;
     assert!(!plain.client().await.relay, "no TURN server, no relay");
 }
+
+#[tokio::test]
+async fn a_stranger_hiding_their_address_never_sends_a_route_but_the_relays() {
+    let server = TestServer::start().await;
+    let hiding = ClientMessage::Join {
+        interests: Vec::new(),
+        only_shared: false,
+        browser: None,
+        mode: Mode::Video,
+        agreed: true,
+        hide_ip: true,
+    };
+    let mut answerer = server.client().await;
+    answerer.send(&ClientMessage::join_mode(Mode::Video)).await;
+    answerer.expect(ServerMessage::Waiting).await;
+    let mut hider = server.client().await;
+    hider.send(&hiding).await;
+    answerer.expect(paired_as(CallRole::Answer, &[])).await;
+    hider.expect(paired_as(CallRole::Offer, &[])).await;
+
+    let candidate = |line: &str| CallSignal::Candidate {
+        candidate: line.into(),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+    };
+    // A browser that ignored its own relay-only setting (or a tampered one).
+    for leak in [
+        candidate("candidate:1 1 udp 2122260223 192.168.1.20 54321 typ host"),
+        candidate("candidate:2 1 udp 1686052607 203.0.113.9 54321 typ srflx raddr 0.0.0.0 rport 0"),
+        CallSignal::Offer {
+            sdp: "v=0\r\nc=IN IP4 203.0.113.9\r\na=candidate:3 1 udp 1 203.0.113.9 5 typ host\r\n"
+                .into(),
+        },
+    ] {
+        hider.send(&signal(leak)).await;
+    }
+    let relayed =
+        candidate("candidate:4 1 udp 41885439 198.51.100.3 50000 typ relay raddr 0.0.0.0 rport 0");
+    hider.send(&signal(relayed.clone())).await;
+    answerer
+        .expect(ServerMessage::Signal { signal: relayed })
+        .await;
+    hider.expect_silence().await;
+
+    // The other way round nothing is filtered: the answerer did not ask to hide.
+    let host = candidate("candidate:5 1 udp 2122260223 10.0.0.7 50000 typ host");
+    answerer.send(&signal(host.clone())).await;
+    hider.expect(ServerMessage::Signal { signal: host }).await;
+}

@@ -90,6 +90,10 @@ test("everything works from the keyboard alone", async ({ browser }) => {
     alice.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }),
   ).toBeDisabled();
   await keys.press("Tab");
+  await expect(
+    alice.page.getByRole("checkbox", { name: "Blur the stranger's video until I choose to see it" }),
+  ).toBeFocused();
+  await keys.press("Tab");
   await expect(alice.gate()).toBeFocused();
   await keys.press("Space");
   await expect(alice.gate()).toBeChecked();

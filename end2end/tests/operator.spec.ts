@@ -66,7 +66,8 @@ test("the rules, privacy and contact pages are in the footer of every page", asy
 
   await footer.getByRole("link", { name: "Privacy" }).click();
   await expect(visitor.page.getByRole("heading", { name: "Privacy", exact: true })).toBeVisible();
-  await expect(visitor.page.getByText("30 days")).toBeVisible();
+  // How long reports are kept, and how long a past ban is remembered.
+  await expect(visitor.page.getByText("30 days")).toHaveCount(2);
   await expect(visitor.page.getByText("only in this server's memory")).toBeVisible();
 
   await footer.getByRole("link", { name: "Contact" }).click();

@@ -35,9 +35,15 @@ export class Stranger {
   async start(
     interests: string[] = [],
     onlyShared = false,
-    { mode = "text", hideIp = false }: { mode?: "text" | "video"; hideIp?: boolean } = {},
+    {
+      mode = "text",
+      hideIp = false,
+      fresh = true,
+      blur = false,
+    }: { mode?: "text" | "video"; hideIp?: boolean; fresh?: boolean; blur?: boolean } = {},
   ): Promise<void> {
-    await this.page.goto("/");
+    // `fresh: false` starts from the landing page as it is (options already set).
+    if (fresh) await this.page.goto("/");
     const box = this.page.getByRole("textbox", { name: "What do you want to talk about?" });
     for (const interest of interests) {
       await box.fill(interest);
@@ -51,6 +57,11 @@ export class Stranger {
     }
     if (hideIp) {
       await this.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }).check();
+    }
+    if (blur) {
+      await this.page
+        .getByRole("checkbox", { name: "Blur the stranger's video until I choose to see it" })
+        .check();
     }
     await this.gate().check();
     await this.page.getByRole("button", { name: mode === "video" ? "Video" : "Text", exact: true }).click();

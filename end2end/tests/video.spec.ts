@@ -239,8 +239,18 @@ test("Hide my IP address: the call goes through the relay and the stranger only 
   await expect(alice.page.getByText("The call goes through the server's relay")).toBeVisible();
   await alice.start([], false, { mode: "video", hideIp: true });
   await expect(alice.status()).toHaveText(LOOKING);
+  // With a relay, hiding is ticked for everyone; Bob unticks it and is told what that means.
   const bob = await videoStranger(browser, RELAY_SITE);
-  await bob.start([], false, { mode: "video" });
+  await bob.page.goto("/");
+  const hide = bob.page.getByRole("checkbox", { name: "Hide my IP address in video chats" });
+  await expect(hide).toBeChecked();
+  await hide.uncheck();
+  await expect(
+    bob.page.getByText("Faster video, but the stranger's browser can learn your IP address."),
+  ).toBeVisible();
+  await bob.start([], false, { mode: "video", fresh: false });
+  await expect(bob.page).toHaveURL(/mode=video/);
+  expect(bob.page.url()).not.toContain("hide_ip");
 
   await expectStrangerVideo(alice.page);
   await expectStrangerVideo(bob.page);
@@ -249,4 +259,42 @@ test("Hide my IP address: the call goes through the relay and the stranger only 
   expect(await candidateTypes(bob.page, "remote-candidate")).toEqual(["relay"]);
   // ...while Bob, who did not ask for it, connected directly as usual.
   expect(await candidateTypes(bob.page, "local-candidate")).toContain("host");
+});
+
+test("with a relay, addresses are hidden by default: neither browser receives a route but the relay's", async ({
+  browser,
+}) => {
+  const strangers = [
+    await videoStranger(browser, RELAY_SITE),
+    await videoStranger(browser, RELAY_SITE),
+  ];
+  const received: string[][] = [[], []];
+  for (const [n, s] of strangers.entries()) {
+    s.page.on("websocket", (ws) =>
+      ws.on("framereceived", (frame) => received[n].push(String(frame.payload))),
+    );
+    await s.page.goto("/");
+    await expect(
+      s.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }),
+    ).toBeChecked();
+    await s.start([], false, { mode: "video", fresh: false });
+    if (n === 0) await expect(s.status()).toHaveText(LOOKING);
+  }
+  for (const s of strangers) await expectStrangerVideo(s.page);
+  for (const [n, s] of strangers.entries()) {
+    expect(await candidateTypes(s.page, "remote-candidate")).toEqual(["relay"]);
+    const signals = received[n].filter((f) => f.includes('"type":"signal"'));
+    expect(signals.length).toBeGreaterThan(0);
+    for (const frame of signals) {
+      const { signal } = JSON.parse(frame);
+      const text: string = signal.sdp ?? signal.candidate ?? "";
+      for (const line of text.split(/\r?\n/).filter((l) => /candidate:/.test(l))) {
+        expect(line).toContain("typ relay");
+      }
+      // Connection lines name no address but the relay's (127.0.0.1 here) or none.
+      for (const line of text.split(/\r?\n/).filter((l) => l.startsWith("c="))) {
+        expect(line).toMatch(/^c=IN IP[46] (0\.0\.0\.0|::|127\.0\.0\.1)$/);
+      }
+    }
+  }
 });

@@ -8,10 +8,12 @@ use crate::pages::Chat;
 /// browser held their sound back.
 #[component]
 pub fn VideoStage(chat: Chat) -> impl IntoView {
+    let hidden = move || chat.session.with(|s| s.stranger_video().is_hidden());
     view! {
         <section class="video-stage" aria-label="Video">
             <video
                 class="remote"
+                class:blurred=hidden
                 node_ref=chat.remote_video
                 autoplay
                 playsinline
@@ -30,7 +32,35 @@ pub fn VideoStage(chat: Chat) -> impl IntoView {
                     "Turn on the stranger's sound"
                 </button>
             </Show>
+            <HiddenVideoNotice chat/>
             <MediaToggles chat/>
         </section>
+    }
+}
+
+/// Over the blurred video: why it is blurred, a way to see it anyway, and a way
+/// to move on to the next stranger at once.
+#[component]
+fn HiddenVideoNotice(chat: Chat) -> impl IntoView {
+    let notice = move || chat.session.with(|s| s.stranger_video().notice());
+    view! {
+        {move || {
+            notice()
+                .map(|(text, show)| {
+                    view! {
+                        <div class="video-notice" role="alert">
+                            <p>{text}</p>
+                            <div class="video-notice-actions">
+                                <button type="button" on:click=move |_| chat.show_stranger_video()>
+                                    {show}
+                                </button>
+                                <button type="button" class="primary" on:click=move |_| chat.next_stranger()>
+                                    "Next"
+                                </button>
+                            </div>
+                        </div>
+                    }
+                })
+        }}
     }
 }

@@ -40,6 +40,11 @@ type CameraLink = ();
 type CallLink = crate::video::Call;
 #[cfg(not(feature = "hydrate"))]
 type CallLink = ();
+/// The nudity check on the stranger's video: real in the browser, never on the server.
+#[cfg(feature = "hydrate")]
+type NudityLink = crate::nudity::NudityCheck;
+#[cfg(not(feature = "hydrate"))]
+type NudityLink = ();
 
 /// The chat page's state and the things a person can do to it. `Copy`, so every
 /// component can hold it.
@@ -56,6 +61,8 @@ pub struct Chat {
     camera: StoredValue<Option<CameraLink>, LocalStorage>,
     /// Video mode: the call to the stranger, while chatting.
     call: StoredValue<Option<CallLink>, LocalStorage>,
+    /// Video mode: the nudity check, from the first camera start until the page closes.
+    nudity: StoredValue<Option<NudityLink>, LocalStorage>,
     /// Where the person sees themselves.
     pub local_video: NodeRef<Video>,
     /// Where the person sees the stranger.
@@ -78,6 +85,7 @@ impl Chat {
             typing_timer: StoredValue::new_local(None),
             camera: StoredValue::new_local(None),
             call: StoredValue::new_local(None),
+            nudity: StoredValue::new_local(None),
             local_video: NodeRef::new(),
             remote_video: NodeRef::new(),
             sound_blocked: RwSignal::new(false),
@@ -286,11 +294,51 @@ impl Chat {
                         crate::video::show(&video, Some(camera.stream())).await;
                     }
                     self.camera.try_set_value(Some(camera));
+                    self.start_nudity_check();
                     self.transmit(join);
                 }
                 Err(problem) => self.session.update(|s| s.camera_failed(problem)),
             }
         });
+    }
+
+    /// Starts checking the stranger's video for nudity, once per page (the
+    /// model then stays loaded from chat to chat). Browser only.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn start_nudity_check(self) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.nudity.with_value(Option::is_some) {
+                return;
+            }
+            let Some(video) = self.remote_video.get_untracked() else {
+                return;
+            };
+            let session = self.session;
+            let verdict = move |sexual| {
+                let changes = session
+                    .try_with_untracked(|s| s.stranger_video().judged(sexual) != s.stranger_video())
+                    .unwrap_or(false);
+                if changes {
+                    session.update(|s| s.nudity_verdict(sexual));
+                }
+            };
+            let video: web_sys::HtmlVideoElement = video.clone();
+            if let Ok(check) = crate::nudity::NudityCheck::start(video, verdict) {
+                self.nudity.set_value(Some(check));
+            }
+        }
+    }
+
+    /// "Show anyway" / "Show video" over the blurred stranger.
+    pub fn show_stranger_video(self) {
+        self.session.update(ChatSession::show_stranger_video);
+    }
+
+    /// "Next" over the blurred stranger: ends this chat and looks for another at once.
+    pub fn next_stranger(self) {
+        self.update(ChatSession::end_chat);
+        self.update(ChatSession::press_stop_or_new);
     }
 
     /// Calls the stranger just paired, with the camera already on. Browser only.
@@ -390,6 +438,7 @@ fn preferences_from_address() -> Preferences {
             only_shared: q.get_str("only_shared") == Some("1"),
             mode: Mode::from_query(q.get_str("mode")),
             hide_ip: q.get_str("hide_ip") == Some("1"),
+            blur_video: q.get_str("blur") == Some("1"),
             agreed: agreed_here(q.get_str("agreed") == Some("1")),
             #[cfg(feature = "hydrate")]
             browser: crate::browser::browser_id(),
@@ -435,6 +484,7 @@ pub fn ChatPage() -> impl IntoView {
         chat.disconnect();
         chat.call.try_set_value(None);
         chat.camera.try_set_value(None);
+        chat.nudity.try_set_value(None);
     });
 
     // Esc from anywhere on the page, the message box included.

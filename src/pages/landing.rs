@@ -44,6 +44,10 @@ pub fn LandingPage() -> impl IntoView {
                     "Only match on shared interests"
                 </label>
                 <HideIpOption relay/>
+                <label class="option">
+                    <input type="checkbox" name="blur" value="1"/>
+                    "Blur the stranger's video until I choose to see it"
+                </label>
                 <AgeGate tick missing/>
                 <fieldset class="modes">
                     <legend>"Start chatting:"</legend>
@@ -57,11 +61,24 @@ pub fn LandingPage() -> impl IntoView {
     }
 }
 
-/// "Hide my IP address" for video chats. It needs a relay (TURN) server; once
-/// the server has said it has none, the option is turned off and says why.
+/// "Hide my IP address" for video chats. It needs a relay (TURN) server: once
+/// the server says it has one, the option is ticked for everyone (unless the
+/// person already chose), and unticking it says what that costs; without one
+/// it is turned off and says why.
 #[component]
 fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
     let unavailable = move || relay.get() == Some(false);
+    let hide = RwSignal::new(false);
+    let touched = RwSignal::new(false);
+    Effect::new(move |_| {
+        if relay.get() == Some(true) && !touched.get_untracked() {
+            hide.set(true);
+        }
+    });
+    let on_change = move |ev: leptos::ev::Event| {
+        touched.set(true);
+        hide.set(event_target_checked(&ev));
+    };
     view! {
         <div class="option-group">
             <label class="option">
@@ -69,6 +86,8 @@ fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
                     type="checkbox"
                     name="hide_ip"
                     value="1"
+                    prop:checked=hide
+                    on:change=on_change
                     disabled=unavailable
                     aria-describedby="hide-ip-hint"
                 />
@@ -78,6 +97,8 @@ fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
                 {move || {
                     if unavailable() {
                         "Not available here: this server has no relay (TURN) server."
+                    } else if relay.get() == Some(true) && !hide.get() {
+                        "Faster video, but the stranger's browser can learn your IP address."
                     } else {
                         "The call goes through the server's relay, so the stranger never learns your address."
                     }

@@ -282,6 +282,7 @@ fn handle_frame(
             browser,
             mode,
             agreed: true,
+            hide_ip,
         }) => match check_join(&interests, browser.as_deref()) {
             Err(code) => code,
             Ok(()) => {
@@ -290,6 +291,7 @@ fn handle_frame(
                     only_shared,
                     browser,
                     mode,
+                    hide_ip,
                 };
                 match lobby.join(stranger.id(), request) {
                     Ok(()) | Err(LobbyError::UnknownStranger) => return None,

@@ -357,7 +357,10 @@ mod tests {
         let month = Duration::from_secs(30 * 86_400);
         let alone = default_privacy(month, Duration::from_secs(7 * 86_400), false).to_html();
         assert!(alone.contains("30 days"), "{alone}");
-        assert!(alone.contains("remembered for <strong>7 days</strong>"), "{alone}");
+        assert!(
+            alone.contains("remembered for <strong>7 days</strong>"),
+            "{alone}"
+        );
         assert!(alone.contains("only in this server"), "{alone}");
         let shared = default_privacy(Duration::from_secs(86_400), month, true).to_html();
         assert!(shared.contains("1 day"));

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -56,6 +56,24 @@ pub async fn check(
                 .into_response()
         }
     }
+}
+
+/// Where the nudity check's worker, model and runtime are served from.
+const CLASSIFIER: &str = "/classifier/";
+
+/// Lets browsers keep the nudity check's files (4 MB, fetched by video chats
+/// only) for a week instead of asking again on every visit; they change only
+/// with a release.
+pub async fn cache_classifier(request: Request, next: Next) -> Response {
+    let classifier = request.uri().path().starts_with(CLASSIFIER);
+    let mut response = next.run(request).await;
+    if classifier && response.status().is_success() {
+        response
+            .headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("public, max-age=604800"));
+    }
+    response
 }
 
 /// A connection whose writes fail once one has waited `timeout` for the

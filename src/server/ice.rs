@@ -13,7 +13,7 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::protocol::IceServer;
+use crate::protocol::{CallSignal, IceServer};
 
 /// How long a generated TURN password is good for, unless configured.
 pub const DEFAULT_CREDENTIAL_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
@@ -157,6 +157,59 @@ pub fn parse_ice_servers(json: &str) -> Result<Vec<IceServer>, String> {
         .collect()
 }
 
+/// Whether `signal` would tell the partner a network address other than a
+/// relay's: an ICE candidate of type host, srflx or prflx (an mDNS `.local`
+/// host candidate included), or a session description carrying one, or a
+/// connection address (`c=`) that is not a relay candidate's. For a stranger
+/// who asked to hide their address, such a signal is dropped: the browser
+/// already gathers relay candidates only, and this holds even if it did not.
+pub fn reveals_address(signal: &CallSignal) -> bool {
+    match signal {
+        CallSignal::Candidate { candidate, .. } => {
+            !candidate.trim().is_empty() && candidate_type(candidate) != Some("relay")
+        }
+        CallSignal::Offer { sdp } | CallSignal::Answer { sdp } => sdp_reveals_address(sdp),
+    }
+}
+
+/// The `typ` of an ICE candidate line (`candidate:... typ relay ...`).
+fn candidate_type(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace();
+    words.find(|&word| word == "typ")?;
+    words.next()
+}
+
+/// The connection address of an ICE candidate line (its fifth field).
+fn candidate_address(line: &str) -> Option<&str> {
+    line.split_whitespace().nth(4)
+}
+
+fn sdp_reveals_address(sdp: &str) -> bool {
+    let lines = || sdp.lines().map(str::trim);
+    let candidates: Vec<&str> = lines()
+        .filter_map(|line| line.strip_prefix("a=candidate:"))
+        .collect();
+    if candidates
+        .iter()
+        .any(|line| candidate_type(line) != Some("relay"))
+    {
+        return true;
+    }
+    let relays: Vec<&str> = candidates
+        .iter()
+        .filter_map(|line| candidate_address(line))
+        .collect();
+    lines()
+        .filter_map(|line| line.strip_prefix("c="))
+        .filter_map(|connection| connection.split_whitespace().nth(2))
+        .any(|address| {
+            let unspecified = address
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_unspecified());
+            !unspecified && !relays.contains(&address)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +294,53 @@ mod tests {
         assert_eq!(handed[2].username.as_deref(), Some("u"));
         assert_eq!(handed[2].credential.as_deref(), Some("p"));
         assert!(config.relays());
+    }
+
+    fn candidate(line: &str) -> CallSignal {
+        CallSignal::Candidate {
+            candidate: line.into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        }
+    }
+
+    fn offer(sdp: &str) -> CallSignal {
+        CallSignal::Offer { sdp: sdp.into() }
+    }
+
+    #[test]
+    fn relay_candidates_pass_and_every_other_kind_reveals_an_address() {
+        assert!(!reveals_address(&candidate(
+            "candidate:1 1 udp 41885439 198.51.100.3 50000 typ relay raddr 0.0.0.0 rport 0"
+        )));
+        for line in [
+            "candidate:2 1 udp 2122260223 192.168.1.20 54321 typ host generation 0",
+            "candidate:3 1 udp 2122260223 0f1e2d3c-aaaa-bbbb-cccc-1234567890ab.local 54321 typ host",
+            "candidate:4 1 udp 1686052607 203.0.113.9 54321 typ srflx raddr 192.168.1.20 rport 54321",
+            "candidate:5 1 udp 1845501695 203.0.113.9 54321 typ prflx",
+            "candidate:6 1 udp 1 203.0.113.9 54321",
+        ] {
+            assert!(reveals_address(&candidate(line)), "{line}");
+        }
+        assert!(
+            !reveals_address(&candidate("")),
+            "the end-of-candidates marker carries nothing"
+        );
+    }
+
+    #[test]
+    fn a_description_reveals_an_address_through_its_candidates_or_its_connection_line() {
+        let clean = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n";
+        assert!(!reveals_address(&offer(clean)));
+        let relayed = "v=0\r\nm=video 50000 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 198.51.100.3\r\n\
+            a=candidate:1 1 udp 41885439 198.51.100.3 50000 typ relay raddr 0.0.0.0 rport 0\r\n";
+        assert!(!reveals_address(&offer(relayed)));
+        let host = "v=0\r\nc=IN IP4 0.0.0.0\r\n\
+            a=candidate:2 1 udp 2122260223 192.168.1.20 54321 typ host\r\n";
+        assert!(reveals_address(&offer(host)));
+        let bare = "v=0\r\nm=video 54321 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 203.0.113.9\r\n";
+        assert!(reveals_address(&CallSignal::Answer { sdp: bare.into() }));
+        let v6 = "v=0\r\nc=IN IP6 ::\r\n";
+        assert!(!reveals_address(&offer(v6)));
     }
 }

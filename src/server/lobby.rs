@@ -11,9 +11,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::cluster::{ClusterSide, Match, Request};
-use super::ice::IceConfig;
+use super::ice::{self, IceConfig};
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
-use super::metrics::{Metrics, Snapshot};
+use super::metrics::{Metrics, RejectionReason, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
@@ -91,6 +91,8 @@ pub struct JoinRequest {
     pub browser: Option<String>,
     /// Text or video.
     pub mode: Mode,
+    /// Video: hide this stranger's network address from the partner.
+    pub hide_ip: bool,
 }
 
 /// A cheap-to-clone handle to the lobby shared by every connection.
@@ -141,6 +143,9 @@ struct Seat {
     /// What they asked for while waiting in the shared queue, to ask again if
     /// the partner it found vanished before the pairing completed.
     seeking: Option<Seeker>,
+    /// They asked to hide their network address in video calls: their call
+    /// setup steps that would reveal one are dropped.
+    hides_address: bool,
 }
 
 impl Lobby {
@@ -311,6 +316,7 @@ impl Lobby {
             stranger,
             place: Place::Idle,
             seeking: None,
+            hides_address: false,
         };
         state.strangers.insert(seat.stranger.id(), seat);
     }
@@ -350,8 +356,18 @@ impl Lobby {
     /// Passes a call setup step from `id` to their partner in a video chat.
     /// Outside a video chat it reaches nobody.
     /// A call gets at most [`MAX_DESCRIPTIONS_PER_CALL`] offers and answers.
+    /// From a stranger hiding their address, a step that would reveal one is
+    /// dropped (see [`ice::reveals_address`]).
     pub fn signal(&self, id: StrangerId, signal: CallSignal) -> Result<(), LobbyError> {
         let mut state = self.state();
+        let hides = state
+            .strangers
+            .get(&id)
+            .is_some_and(|seat| seat.hides_address);
+        if hides && ice::reveals_address(&signal) {
+            state.metrics.rejected(RejectionReason::Address);
+            return Ok(());
+        }
         let room = state.room_of_mut(id)?;
         let Some(room) = room.filter(|room| room.mode() == Mode::Video) else {
             return Err(LobbyError::NotInCall);
@@ -514,6 +530,9 @@ impl State {
             }
             Place::Chatting(room) => self.leave_room(id, room),
             Place::Idle => {}
+        }
+        if let Some(seat) = self.strangers.get_mut(&id) {
+            seat.hides_address = request.hide_ip;
         }
         let seeker = Seeker {
             id,
@@ -1255,7 +1274,7 @@ mod tests {
                                     interests.into_iter().map(|t| TOPICS[t].to_string()).collect();
                                 interests.sort();
                                 interests.dedup();
-                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode };
+                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode, hide_ip: false };
                                 lobby.state().join(id, request, now).unwrap();
                                 let place = lobby.place(id);
                                 prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));

@@ -60,6 +60,8 @@ pub enum RejectionReason {
     Host,
     /// A trusted proxy's `X-Forwarded-For` named no usable address.
     Forwarding,
+    /// A call setup step that would reveal the address of a stranger hiding it (dropped).
+    Address,
 }
 
 /// One label, as Prometheus likes them: `reason="too_slow"`.
@@ -115,6 +117,7 @@ impl RejectionReason {
             RejectionReason::Challenge => "challenge",
             RejectionReason::Host => "host",
             RejectionReason::Forwarding => "forwarding",
+            RejectionReason::Address => "address",
         };
         [("reason", value)]
     }

@@ -338,6 +338,7 @@ pub fn app(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(front_door::cache_classifier))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             front_door::check,
