@@ -316,3 +316,23 @@ async fn a_network_reported_from_three_networks_on_any_instance_is_banned_on_eve
     ));
     three.client_from("198.51.100.67").await;
 }
+
+#[tokio::test]
+async fn with_a_shared_queue_a_reported_network_must_pass_the_bot_check_where_it_was_reported() {
+    let redis = Redis::start();
+    let one = instance_behind_a_proxy(&redis).await;
+    let two = instance_behind_a_proxy(&redis).await;
+    let mut troll = one.client_from("198.51.100.70").await;
+    let mut reporter = two.client_from("203.0.113.9").await;
+    pair_across(&mut troll, &mut reporter).await;
+    troll.send(&say("spam")).await;
+    reporter.expect(heard("spam")).await;
+    reporter.send(&common::report()).await;
+    troll.expect(ServerMessage::StrangerLeft).await;
+    // The reporter's instance marks the reported network; a silent, instant
+    // report would not have.
+    let back = two.client_from("198.51.100.70").await;
+    assert!(back.challenge.is_some());
+    let other = two.client_from("198.51.100.71").await;
+    assert!(other.challenge.is_none());
+}

@@ -351,10 +351,15 @@ fn handle_frame(
 /// Files a report for the operator and, if it counts, counts it toward a ban:
 /// in Redis with every instance's, or here when this instance works alone.
 fn file_report(keepers: Keepers<'_>, report: FiledReport) {
+    let now = tokio::time::Instant::now();
     if keepers.lobby.share_report(report.clone()) {
+        // Counted in Redis; here, at least, the reported network's next
+        // connections must pass the bot check.
+        if report.counted {
+            keepers.gate.suspect(report.reported, now);
+        }
         return;
     }
-    let now = tokio::time::Instant::now();
     let (reporter, reported) = (report.reporter, report.reported);
     let outcome = keepers.gate.report(reporter, reported, report.counted, now);
     let counted = outcome != Reported::NotCounted;
