@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::cluster::{ClusterSide, Match, Request};
 use super::ice::{self, IceConfig};
 use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, RejectionReason, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
+use super::seam::{ClusterSide, Match, Request};
 use super::stranger::{Kick, Stranger, StrangerId};
 use crate::protocol::{CallRole, CallSetup, CallSignal, Challenge, ErrorCode, Mode, ServerMessage};
 
@@ -702,7 +702,7 @@ impl State {
             if local_partner {
                 self.ask_again(m.partner, &cluster);
             } else {
-                cluster.link.send(super::cluster::Outbound {
+                cluster.link.send(super::seam::Outbound {
                     instance: m.partner_instance.clone(),
                     from: m.me,
                     to: m.partner,
@@ -1074,7 +1074,7 @@ mod tests {
 
     #[test]
     fn with_a_shared_queue_a_partner_on_another_instance_is_reported_to_redis() {
-        use crate::server::cluster::{ClusterSide, Link, Match, Outbound, Request};
+        use crate::server::seam::{ClusterSide, Link, Match, Outbound, Request};
         let gate = crate::server::network::Gatekeeper::new(Default::default(), Default::default());
         let [home, troll_home] =
             ["203.0.113.1", "198.51.100.66"].map(|ip| gate.key_of(ip.parse().unwrap()));

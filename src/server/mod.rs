@@ -5,6 +5,7 @@
 //! - [`cluster`]: with `--redis-url`, the queue shared by several instances in Redis, and the
 //!   relay to partners on other instances.
 //! - [`room`]: one chat and the relay between its members.
+//! - [`seam`]: what the lobby and the cluster task exchange (a leaf: only `cluster` knows both).
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
@@ -34,6 +35,7 @@ pub mod moderation;
 pub mod network;
 pub mod origin;
 pub mod room;
+pub mod seam;
 pub mod stranger;
 
 use std::future::Future;

@@ -5,8 +5,8 @@ use std::fmt;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::cluster::{Link, Outbound};
 use super::network::AddressKey;
+use super::seam::{Link, Outbound};
 use super::stranger::{Stranger, StrangerId};
 use crate::protocol::{CallSignal, Mode, ServerMessage};
 

@@ -1,0 +1,439 @@
+//! The script client: the shared queue, reports and bans, each one Lua script
+//! that Redis runs atomically.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, RedisResult, Script};
+
+use super::inbox::Inbox;
+use super::wire::{parse_id, relay_lines, unexpected};
+use crate::server::matchmaker::Seeker;
+use crate::server::moderation::{AUDIT_ENTRIES, AuditEntry, BanOrigin, BanRecord, FiledReport};
+use crate::server::network::{AddressKey, AddressLimits, AddressSecret};
+use crate::server::seam::{Match, Outbound};
+use crate::server::stranger::StrangerId;
+
+/// The scripts: the shared part first, then each one's body.
+const COMMON: &str = include_str!("common.lua");
+const JOIN: &str = include_str!("join.lua");
+const TICK: &str = include_str!("tick.lua");
+const LEAVE: &str = include_str!("leave.lua");
+const REPORT: &str = include_str!("report.lua");
+const BANS: &str = include_str!("bans.lua");
+const BAN: &str = include_str!("ban.lua");
+const LIFT: &str = include_str!("lift.lua");
+
+/// How long reports are kept unless [`SharedQueue::keeping_reports_for`] says otherwise.
+const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// The matchmaking state all instances share, seen from one instance.
+#[derive(Clone)]
+pub struct SharedQueue {
+    redis: ConnectionManager,
+    client: redis::Client,
+    /// Every key starts with this, so several services can share one Redis.
+    prefix: String,
+    /// This instance's random name.
+    instance: String,
+    interest_timeout: Duration,
+    /// How many reports ban a network, within what window, for how long.
+    limits: AddressLimits,
+    /// How long reports are kept for the operator.
+    report_retention: Duration,
+    join: Script,
+    tick: Script,
+    leave: Script,
+    report: Script,
+    bans: Script,
+    ban: Script,
+    lift: Script,
+}
+
+/// The outcome of [`SharedQueue::join`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedJoin {
+    /// Nobody suitable was waiting anywhere; the stranger is queued.
+    Waiting,
+    /// Paired with a waiter, who may be on another instance.
+    Paired(Match),
+}
+
+impl SharedQueue {
+    /// Connects to Redis at `url` as a new instance (named at random) and
+    /// announces it alive for `alive_for`. Reports ban under `limits`.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        interest_timeout: Duration,
+        limits: AddressLimits,
+        alive_for: Duration,
+    ) -> RedisResult<SharedQueue> {
+        let client = redis::Client::open(url)?;
+        let redis = client.get_connection_manager().await?;
+        let queue = SharedQueue {
+            redis,
+            client,
+            prefix: prefix.to_owned(),
+            instance: uuid::Uuid::new_v4().simple().to_string(),
+            interest_timeout,
+            limits,
+            report_retention: DEFAULT_REPORT_RETENTION,
+            join: Script::new(&format!("{COMMON}\n{JOIN}")),
+            tick: Script::new(&format!("{COMMON}\n{TICK}")),
+            leave: Script::new(&format!("{COMMON}\n{LEAVE}")),
+            report: Script::new(&format!("{COMMON}\n{REPORT}")),
+            bans: Script::new(&format!("{COMMON}\n{BANS}")),
+            ban: Script::new(&format!("{COMMON}\n{BAN}")),
+            lift: Script::new(&format!("{COMMON}\n{LIFT}")),
+        };
+        queue.heartbeat(alive_for).await?;
+        Ok(queue)
+    }
+
+    /// Keeps the reports filed from now on for `retention`.
+    pub fn keeping_reports_for(mut self, retention: Duration) -> Self {
+        self.report_retention = retention;
+        self
+    }
+
+    /// This instance's name.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Says this instance is alive for another `alive_for`. Called well within
+    /// that time; once it stops, other instances drop this one's waiters.
+    /// Returns whether Redis still knew this instance: false the first time,
+    /// and after Redis lost its data (a restart) or counted this instance dead.
+    pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let alive = format!("{}alive:{}", self.prefix, self.instance);
+        let (known,): (Option<String>,) = redis::pipe()
+            .set_options(
+                &alive,
+                1,
+                redis::SetOptions::default()
+                    .get(true)
+                    .with_expiration(redis::SetExpiry::PX(alive_for.as_millis() as u64)),
+            )
+            .sadd(format!("{}instances", self.prefix), &self.instance)
+            .ignore()
+            .query_async(&mut redis)
+            .await?;
+        Ok(known.is_some())
+    }
+
+    /// The secret every instance hashes network addresses with: the first
+    /// instance to ask chooses it at random, the others read it.
+    pub async fn address_secret(&self) -> RedisResult<AddressSecret> {
+        self.share_address_secret(AddressSecret::random()).await
+    }
+
+    /// Offers `ours` as the address secret, kept unless Redis holds one
+    /// already; returns the one Redis holds. (After Redis lost its data, the
+    /// running instances put theirs back.)
+    pub async fn share_address_secret(&self, ours: AddressSecret) -> RedisResult<AddressSecret> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}address_secret", self.prefix);
+        let (stored,): (String,) = redis::pipe()
+            .set_options(
+                &key,
+                ours.to_hex(),
+                redis::SetOptions::default().conditional_set(redis::ExistenceCheck::NX),
+            )
+            .ignore()
+            .get(&key)
+            .query_async(&mut redis)
+            .await?;
+        AddressSecret::from_hex(&stored)
+            .ok_or_else(|| unexpected("address secret", &["unreadable"]))
+    }
+
+    /// `seeker`, connected here from `address`, asks for a stranger on any instance.
+    pub async fn join(
+        &self,
+        seeker: &Seeker,
+        address: Option<AddressKey>,
+    ) -> RedisResult<SharedJoin> {
+        let mut redis = self.redis.clone();
+        let mut call = self.join.prepare_invoke();
+        call.arg(&self.prefix)
+            .arg(seeker.id.to_string())
+            .arg(&self.instance)
+            .arg(seeker.browser.as_deref().unwrap_or(""))
+            .arg(seeker.mode.as_str())
+            .arg(if seeker.only_shared { "1" } else { "0" })
+            .arg(self.interest_timeout.as_millis() as u64)
+            .arg(address.map(|a| a.to_string()).unwrap_or_default());
+        for interest in &seeker.interests {
+            call.arg(interest);
+        }
+        let reply: Vec<String> = call.invoke_async(&mut redis).await?;
+        match reply.first().map(String::as_str) {
+            Some("waiting") => Ok(SharedJoin::Waiting),
+            Some("paired") if reply.len() >= 5 => Ok(SharedJoin::Paired(Match {
+                me: seeker.id,
+                partner: parse_id(&reply[1])?,
+                partner_instance: reply[2].clone(),
+                partner_address: reply[4].parse().ok(),
+                mode: seeker.mode,
+                waited: Duration::ZERO,
+                partner_waited: Duration::from_millis(reply[3].parse().unwrap_or(0)),
+                common_interests: reply[5..].to_vec(),
+                offers: true,
+            })),
+            _ => Err(unexpected("join", &reply)),
+        }
+    }
+
+    /// Takes `id` out of the queue; whether they were waiting.
+    pub async fn leave(&self, id: StrangerId) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let removed: i64 = self
+            .leave
+            .arg(&self.prefix)
+            .arg(id.to_string())
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// Opens up waiters whose interest timeout passed (pairing them where it
+    /// can) and drops the waiters of dead instances; how many pairings it made.
+    /// Any instance may run it; running it on several is harmless.
+    pub async fn tick(&self) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        self.tick.arg(&self.prefix).invoke_async(&mut redis).await
+    }
+
+    /// Files `report` for the operator (kept for the retention time) and counts
+    /// it against the reported network; returns the ban it brought, if any
+    /// (every live instance is told through its inbox).
+    pub async fn report(&self, report: &FiledReport) -> RedisResult<Option<Duration>> {
+        let mut redis = self.redis.clone();
+        let limits = &self.limits;
+        let record = serde_json::to_string(report).map_err(|_| unexpected("report", &["JSON"]))?;
+        let ban: u64 = self
+            .report
+            .arg(&self.prefix)
+            .arg(report.reporter.to_string())
+            .arg(report.reported.to_string())
+            .arg(limits.reports_to_ban)
+            .arg(limits.report_window.as_millis() as u64)
+            .arg(limits.ban_duration.as_millis() as u64)
+            .arg(&report.id)
+            .arg(record)
+            .arg(report.at_ms)
+            .arg(self.report_retention.as_millis().max(1) as u64)
+            .arg(u8::from(report.counted))
+            .arg(limits.reports_per_day)
+            .arg(limits.ban_growth)
+            .arg(limits.max_ban.max(limits.ban_duration).as_millis() as u64)
+            .arg(limits.offence_memory.as_millis() as u64)
+            .invoke_async(&mut redis)
+            .await?;
+        Ok((ban > 0).then(|| Duration::from_millis(ban)))
+    }
+
+    /// The reports kept that were made after `oldest` (ms since 1970), newest first.
+    pub async fn reports(&self, oldest: u64) -> RedisResult<Vec<FiledReport>> {
+        let mut redis = self.redis.clone();
+        let index = format!("{}reports", self.prefix);
+        let ids: Vec<String> = redis
+            .zrevrangebyscore(&index, "+inf", format!("({oldest}"))
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{}report:{id}", self.prefix))
+            .collect();
+        let records: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut redis)
+            .await?;
+        let mut reports = Vec::new();
+        for (id, record) in ids.iter().zip(records) {
+            match record.map(|json| serde_json::from_str::<FiledReport>(&json)) {
+                Some(Ok(report)) => reports.push(report),
+                // Expired (or unreadable): drop it from the index too.
+                _ => {
+                    let _: u64 = redis.zrem(&index, id).await?;
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// One report, if still kept (Redis expires it after the retention time).
+    pub async fn stored_report(&self, id: &str) -> RedisResult<Option<FiledReport>> {
+        let mut redis = self.redis.clone();
+        let record: Option<String> = redis.get(format!("{}report:{id}", self.prefix)).await?;
+        Ok(record.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Deletes a report; whether it was there.
+    pub async fn delete_report(&self, id: &str) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let (deleted, _): (u64, u64) = redis::pipe()
+            .del(format!("{}report:{id}", self.prefix))
+            .zrem(format!("{}reports", self.prefix), id)
+            .query_async(&mut redis)
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    /// An operator bans `address` for `duration` (at most until [`FOREVER_MS`]
+    /// since 1970); returns when the ban ends. Every live instance is told.
+    ///
+    /// [`FOREVER_MS`]: crate::server::moderation::FOREVER_MS
+    pub async fn ban(&self, address: AddressKey, duration: Duration) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        let until: String = self
+            .ban
+            .arg(&self.prefix)
+            .arg(address.to_string())
+            .arg(
+                duration
+                    .as_millis()
+                    .min(crate::server::moderation::FOREVER_MS as u128) as u64,
+            )
+            .invoke_async(&mut redis)
+            .await?;
+        until.parse().map_err(|_| unexpected("ban", &[until]))
+    }
+
+    /// An operator lifts the ban on `address`; whether there was one. Every
+    /// live instance is told.
+    pub async fn lift(&self, address: AddressKey) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        let was: u64 = self
+            .lift
+            .arg(&self.prefix)
+            .arg(address.to_string())
+            .invoke_async(&mut redis)
+            .await?;
+        Ok(was == 1)
+    }
+
+    /// Adds `entry` to the audit log every instance shares.
+    pub async fn audit(&self, entry: &AuditEntry) -> RedisResult<()> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}audit", self.prefix);
+        let json = serde_json::to_string(entry).map_err(|_| unexpected("audit", &["JSON"]))?;
+        redis::pipe()
+            .lpush(&key, json)
+            .ignore()
+            .ltrim(&key, 0, AUDIT_ENTRIES as isize - 1)
+            .ignore()
+            .query_async(&mut redis)
+            .await
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self) -> RedisResult<Vec<AuditEntry>> {
+        let mut redis = self.redis.clone();
+        let entries: Vec<String> = redis.lrange(format!("{}audit", self.prefix), 0, -1).await?;
+        Ok(entries
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect())
+    }
+
+    /// Every ban in force and how long it has left.
+    pub async fn bans(&self) -> RedisResult<Vec<(AddressKey, Duration)>> {
+        Ok(self
+            .ban_records_left()
+            .await?
+            .into_iter()
+            .map(|(record, left)| (record.address, left))
+            .collect())
+    }
+
+    /// Every ban in force, as the console lists them.
+    pub async fn ban_records(&self) -> RedisResult<Vec<BanRecord>> {
+        Ok(self
+            .ban_records_left()
+            .await?
+            .into_iter()
+            .map(|(record, _)| record)
+            .collect())
+    }
+
+    async fn ban_records_left(&self) -> RedisResult<Vec<(BanRecord, Duration)>> {
+        let mut redis = self.redis.clone();
+        let found: Vec<String> = self.bans.arg(&self.prefix).invoke_async(&mut redis).await?;
+        found
+            .chunks_exact(4)
+            .map(|ban| {
+                let bad = || unexpected("ban", ban);
+                let (origin, since) = ban[3].split_once(':').ok_or_else(bad)?;
+                let record = BanRecord {
+                    address: ban[0].parse().map_err(|_| bad())?,
+                    until_ms: ban[2].parse().map_err(|_| bad())?,
+                    since_ms: since.parse().map_err(|_| bad())?,
+                    origin: BanOrigin::parse(origin).ok_or_else(bad)?,
+                };
+                let left = Duration::from_millis(ban[1].parse().map_err(|_| bad())?);
+                Ok((record, left))
+            })
+            .collect()
+    }
+
+    /// Writes `messages` to their instances' inboxes, in order, in one round
+    /// trip: one inbox entry per instance, holding its messages one per line
+    /// (`from to frame`; a JSON frame never holds a raw line break). An entry
+    /// per message cost Redis and both instances several times as much.
+    pub async fn send(&self, messages: &[Outbound]) -> RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for (instance, lines) in relay_lines(messages) {
+            pipe.cmd("XADD")
+                .arg(format!("{}inbox:{instance}", self.prefix))
+                .arg("*")
+                .arg("kind")
+                .arg("relays")
+                .arg("lines")
+                .arg(lines)
+                .ignore();
+        }
+        let mut redis = self.redis.clone();
+        pipe.query_async(&mut redis).await
+    }
+
+    /// Publishes how many strangers are connected here; returns how many are
+    /// connected to all live instances together.
+    pub async fn online(&self, here: usize) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        let key = format!("{}online", self.prefix);
+        let (_, counts): ((), Vec<u64>) = redis::pipe()
+            .hset(&key, &self.instance, here)
+            .hvals(&key)
+            .query_async(&mut redis)
+            .await?;
+        Ok(counts.iter().sum())
+    }
+
+    /// Whether `instance` still proves it is alive.
+    pub async fn is_alive(&self, instance: &str) -> RedisResult<bool> {
+        let mut redis = self.redis.clone();
+        redis
+            .exists(format!("{}alive:{instance}", self.prefix))
+            .await
+    }
+
+    /// How many strangers wait, on all instances.
+    pub async fn waiting(&self) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        redis.hlen(format!("{}ticket_of", self.prefix)).await
+    }
+
+    /// A connection of its own for reading the inbox: a blocking read would
+    /// hold up every other command on a shared one. Reads start after what the
+    /// inbox holds now.
+    pub async fn inbox(&self) -> RedisResult<Inbox> {
+        let key = format!("{}inbox:{}", self.prefix, self.instance);
+        Inbox::open(self.client.clone(), key).await
+    }
+}
