@@ -154,6 +154,31 @@ async fn nobody_meets_themselves_their_own_browser_or_another_mode() {
 }
 
 #[tokio::test]
+async fn after_a_chat_the_two_meet_others_first_and_each_other_only_as_a_last_resort() {
+    let redis = Redis::start();
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    // Alice and Carol are two tabs of one browser: they never meet, so both can wait.
+    let tab = |seeker: Seeker| Seeker {
+        browser: Some("one-browser".into()),
+        ..seeker
+    };
+    let (alice, carol, bob) = (tab(seeker(&[])), tab(seeker(&[])), seeker(&[]));
+    assert_eq!(a.join(&alice, None).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(paired(b.join(&bob, None).await.unwrap()).partner, alice.id);
+
+    // Both search again: Alice waits longest, but Bob just met her.
+    assert_eq!(a.join(&alice, None).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(a.join(&carol, None).await.unwrap(), SharedJoin::Waiting);
+    assert_eq!(
+        paired(b.join(&bob, None).await.unwrap()).partner,
+        carol.id,
+        "not the stranger he just left"
+    );
+    // With nobody else waiting, a recent partner is better than nobody.
+    assert_eq!(paired(b.join(&bob, None).await.unwrap()).partner, alice.id);
+}
+
+#[tokio::test]
 async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
     let redis = Redis::start();
     let (a, b) = (instance(&redis).await, instance(&redis).await);

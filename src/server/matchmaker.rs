@@ -26,12 +26,14 @@ use super::stranger::StrangerId;
 use crate::protocol::Mode;
 
 /// How many recent partners each stranger remembers, to avoid rematching them.
-const RECENT_PARTNERS: usize = 4;
+/// (The shared queue's scripts get it from here too.)
+pub const RECENT_PARTNERS: usize = 4;
 
 /// How many unsuitable candidates (own tabs, recent partners) one lookup steps over
 /// before giving up for now. Bounds the work of a join even if one browser opened
 /// many tabs; the stranger just waits for the next arrival instead.
-const MAX_SKIPPED: usize = 64;
+/// (The shared queue's scripts get it from here too.)
+pub const MAX_SKIPPED: usize = 64;
 
 /// Someone asking for a partner.
 #[derive(Debug, Clone, PartialEq, Eq)]

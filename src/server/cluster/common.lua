@@ -31,9 +31,10 @@
 --                                     forgotten after the offence memory
 --   audit                             list of operator actions (JSON), newest first
 --   address_secret                    the key every instance hashes addresses with
+--
+-- The constants both matchmakers share (MAX_SKIPPED, RECENT_PARTNERS) and
+-- DAY_MS come first, written by Rust from its own (src/server/cluster/queue.rs).
 local p = ARGV[1]
-local MAX_SKIPPED = 64
-local DAY_MS = 86400000
 
 -- Redis's clock, not the instances': they may disagree.
 local function now_ms()
@@ -110,7 +111,7 @@ local function remember(a, b)
   for _, pair in ipairs({{a, b}, {b, a}}) do
     local key = p .. 'recent:' .. pair[1]
     redis.call('RPUSH', key, pair[2])
-    redis.call('LTRIM', key, -4, -1)
+    redis.call('LTRIM', key, -RECENT_PARTNERS, -1)
     redis.call('PEXPIRE', key, 3600000)
   end
 end

@@ -8,7 +8,7 @@ use redis::{AsyncCommands, RedisResult, Script};
 
 use super::inbox::Inbox;
 use super::wire::{parse_id, relay_lines, unexpected};
-use crate::server::matchmaker::Seeker;
+use crate::server::matchmaker::{MAX_SKIPPED, RECENT_PARTNERS, Seeker};
 use crate::server::moderation::{AUDIT_ENTRIES, AuditEntry, BanOrigin, BanRecord, FiledReport};
 use crate::server::network::{AddressKey, AddressLimits, AddressSecret};
 use crate::server::seam::{Match, Outbound};
@@ -23,6 +23,18 @@ const REPORT: &str = include_str!("report.lua");
 const BANS: &str = include_str!("bans.lua");
 const BAN: &str = include_str!("ban.lua");
 const LIFT: &str = include_str!("lift.lua");
+
+/// One script: the constants the in-memory matchmaker uses too, the shared
+/// part, then `body`. Both matchmakers take their rules' numbers from one place.
+fn script(body: &str) -> Script {
+    Script::new(&format!(
+        "local MAX_SKIPPED = {MAX_SKIPPED}\nlocal RECENT_PARTNERS = {RECENT_PARTNERS}\n\
+         local DAY_MS = {DAY_MS}\n{COMMON}\n{body}"
+    ))
+}
+
+/// A day in milliseconds (the reports a network may count in a day).
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// How long reports are kept unless [`SharedQueue::keeping_reports_for`] says otherwise.
 const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -79,13 +91,13 @@ impl SharedQueue {
             interest_timeout,
             limits,
             report_retention: DEFAULT_REPORT_RETENTION,
-            join: Script::new(&format!("{COMMON}\n{JOIN}")),
-            tick: Script::new(&format!("{COMMON}\n{TICK}")),
-            leave: Script::new(&format!("{COMMON}\n{LEAVE}")),
-            report: Script::new(&format!("{COMMON}\n{REPORT}")),
-            bans: Script::new(&format!("{COMMON}\n{BANS}")),
-            ban: Script::new(&format!("{COMMON}\n{BAN}")),
-            lift: Script::new(&format!("{COMMON}\n{LIFT}")),
+            join: script(JOIN),
+            tick: script(TICK),
+            leave: script(LEAVE),
+            report: script(REPORT),
+            bans: script(BANS),
+            ban: script(BAN),
+            lift: script(LIFT),
         };
         queue.heartbeat(alive_for).await?;
         Ok(queue)
