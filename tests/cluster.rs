@@ -10,8 +10,9 @@ use std::time::Duration;
 use common::redis::Redis;
 
 use strangers::protocol::Mode;
+use strangers::protocol::ServerMessage;
 use strangers::protocol::{Author, EvidenceLine, ReportReason};
-use strangers::server::cluster::{Event, Match, SharedJoin, SharedQueue};
+use strangers::server::cluster::{Event, INBOX_KEEP_MS, Match, Outbound, SharedJoin, SharedQueue};
 use strangers::server::matchmaker::Seeker;
 use strangers::server::moderation::{BanOrigin, FOREVER_MS, FiledReport, now_ms};
 use strangers::server::network::{AddressKey, AddressLimits, Gatekeeper};
@@ -547,4 +548,70 @@ async fn a_ban_after_reports_is_listed_as_automatic() {
     );
     let day = AddressLimits::default().ban_duration.as_millis() as u64;
     assert!(bans[0].until_ms.abs_diff(now_ms() + day) < 5_000);
+}
+
+/// The keys under the test prefix and their time to live in ms (-1: none).
+async fn keys_and_ttls(redis: &Redis) -> Vec<(String, i64)> {
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("test:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut ttls = Vec::new();
+    for key in keys {
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        ttls.push((key, ttl));
+    }
+    ttls.sort();
+    ttls
+}
+
+#[tokio::test]
+async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
+    let redis = Redis::start();
+    let alive = instance(&redis).await;
+    let dying = instance_alive_for(&redis, Duration::from_millis(300)).await;
+    let (from, to) = (StrangerId::new(), StrangerId::new());
+    let relay = |text: &str| Outbound {
+        instance: dying.instance().to_owned(),
+        from,
+        to,
+        message: ServerMessage::Message { text: text.into() },
+    };
+    alive.send(&[relay("held for a reader")]).await.unwrap();
+    let inbox = format!("test:inbox:{}", dying.instance());
+    let ttl = keys_and_ttls(&redis)
+        .await
+        .into_iter()
+        .find(|(key, _)| *key == inbox)
+        .map(|(_, ttl)| ttl);
+    assert!(
+        matches!(ttl, Some(ms) if ms > 0 && ms <= INBOX_KEEP_MS as i64),
+        "an unread inbox expires: {ttl:?}"
+    );
+
+    // Its reader dies: the sweep deletes the inbox, and a late writer does
+    // not bring it back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    alive.tick().await.unwrap();
+    alive
+        .send(&[relay("sent after the reader died")])
+        .await
+        .unwrap();
+    let keys = keys_and_ttls(&redis).await;
+    assert!(
+        !keys.iter().any(|(key, _)| *key == inbox),
+        "the dead instance's inbox is gone for good: {keys:?}"
+    );
+    for (key, ttl) in &keys {
+        if key.starts_with("test:inbox:") {
+            assert!(*ttl > 0, "{key} has no expiry");
+        }
+    }
 }

@@ -17,6 +17,7 @@
 --   recent:<id>                       list of recent partners, newest last
 --   alive:<instance>                  exists while the instance is alive (expires)
 --   inbox:<instance>                  stream of events for the instance's strangers
+--                                     (expires INBOX_KEEP_MS after the last write)
 --   instances                         set of instances (alive or not yet swept)
 --   online                            hash: instance -> strangers connected to it
 --   reports:<address>                 zset of reporting addresses by when (ms)
@@ -33,7 +34,8 @@
 --   address_secret                    the key every instance hashes addresses with
 --
 -- The constants both matchmakers share (MAX_SKIPPED, RECENT_PARTNERS) and
--- DAY_MS come first, written by Rust from its own (src/server/cluster/queue.rs).
+-- DAY_MS and INBOX_KEEP_MS come first, written by Rust from its own
+-- (src/server/cluster/queue.rs).
 local p = ARGV[1]
 
 -- Redis's clock, not the instances': they may disagree.
@@ -116,12 +118,24 @@ local function remember(a, b)
   end
 end
 
+-- Writes an event (`...`: its fields) to `instance`'s inbox, if the instance
+-- is alive: a dead one's inbox, deleted by the sweep in tick.lua, is never
+-- recreated by a late writer. An inbox nobody writes to expires after
+-- INBOX_KEEP_MS, so what it holds (relayed chat text among it) never outlives
+-- that bound even if its reader died; a live reader trims what it has read.
+local function tell(instance, ...)
+  if redis.call('EXISTS', p .. 'alive:' .. instance) == 0 then return end
+  local key = p .. 'inbox:' .. instance
+  redis.call('XADD', key, '*', ...)
+  redis.call('PEXPIRE', key, INBOX_KEEP_MS)
+end
+
 -- Tells `to` (on `instance`) it was paired with `partner` (on `partner_instance`,
 -- from the network `partner_address`, for a report). `offers`: whether `to`
 -- starts the video call (the one who joined last does).
 local function tell_paired(instance, to, partner, partner_instance, partner_address,
     mode, waited, shared, offers)
-  redis.call('XADD', p .. 'inbox:' .. instance, '*',
+  tell(instance,
     'kind', 'paired', 'to', to, 'partner', partner, 'partner_instance', partner_instance,
     'partner_address', partner_address or '', 'mode', mode, 'waited', tostring(waited),
     'common', table.concat(shared, '\n'), 'offers', offers and '1' or '0')
@@ -137,10 +151,7 @@ end
 -- `ms` more, so each disconnects that network's strangers and turns it away.
 local function tell_banned(address, ms)
   for _, instance in ipairs(redis.call('SMEMBERS', p .. 'instances')) do
-    if redis.call('EXISTS', p .. 'alive:' .. instance) == 1 then
-      redis.call('XADD', p .. 'inbox:' .. instance, '*',
-        'kind', 'banned', 'address', address, 'ms', ms_text(ms))
-    end
+    tell(instance, 'kind', 'banned', 'address', address, 'ms', ms_text(ms))
   end
 end
 

@@ -5,8 +5,6 @@ local address = ARGV[2]
 redis.call('HDEL', p .. 'ban_info', address)
 local was = redis.call('ZREM', p .. 'bans', address)
 for _, instance in ipairs(redis.call('SMEMBERS', p .. 'instances')) do
-  if redis.call('EXISTS', p .. 'alive:' .. instance) == 1 then
-    redis.call('XADD', p .. 'inbox:' .. instance, '*', 'kind', 'unbanned', 'address', address)
-  end
+  tell(instance, 'kind', 'unbanned', 'address', address)
 end
 return was

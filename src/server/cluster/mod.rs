@@ -28,6 +28,6 @@ mod wire;
 
 pub use super::seam::{ClusterSide, Link, Match, Outbound, Request};
 pub use inbox::Inbox;
-pub use queue::{SharedJoin, SharedQueue};
+pub use queue::{INBOX_KEEP_MS, SharedJoin, SharedQueue};
 pub use task::{ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MISSING_GRACE, run};
 pub use wire::Event;

@@ -23,18 +23,24 @@ const REPORT: &str = include_str!("report.lua");
 const BANS: &str = include_str!("bans.lua");
 const BAN: &str = include_str!("ban.lua");
 const LIFT: &str = include_str!("lift.lua");
+const RELAY: &str = include_str!("relay.lua");
 
 /// One script: the constants the in-memory matchmaker uses too, the shared
 /// part, then `body`. Both matchmakers take their rules' numbers from one place.
 fn script(body: &str) -> Script {
     Script::new(&format!(
         "local MAX_SKIPPED = {MAX_SKIPPED}\nlocal RECENT_PARTNERS = {RECENT_PARTNERS}\n\
-         local DAY_MS = {DAY_MS}\n{COMMON}\n{body}"
+         local DAY_MS = {DAY_MS}\nlocal INBOX_KEEP_MS = {INBOX_KEEP_MS}\n{COMMON}\n{body}"
     ))
 }
 
 /// A day in milliseconds (the reports a network may count in a day).
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// How long an inbox nobody writes to is kept (ms): what it holds, relayed
+/// chat text among it, never outlives this even if its reader died. Far longer
+/// than a live reader takes (it reads continuously and trims what it read).
+pub const INBOX_KEEP_MS: u64 = 60_000;
 
 /// How long reports are kept unless [`SharedQueue::keeping_reports_for`] says otherwise.
 const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -60,6 +66,7 @@ pub struct SharedQueue {
     bans: Script,
     ban: Script,
     lift: Script,
+    relay: Script,
 }
 
 /// The outcome of [`SharedQueue::join`].
@@ -98,6 +105,7 @@ impl SharedQueue {
             bans: script(BANS),
             ban: script(BAN),
             lift: script(LIFT),
+            relay: script(RELAY),
         };
         queue.heartbeat(alive_for).await?;
         Ok(queue)
@@ -399,19 +407,14 @@ impl SharedQueue {
     /// (`from to frame`; a JSON frame never holds a raw line break). An entry
     /// per message cost Redis and both instances several times as much.
     pub async fn send(&self, messages: &[Outbound]) -> RedisResult<()> {
-        let mut pipe = redis::pipe();
+        let mut invocation = self.relay.prepare_invoke();
+        invocation.arg(&self.prefix);
         for (instance, lines) in relay_lines(messages) {
-            pipe.cmd("XADD")
-                .arg(format!("{}inbox:{instance}", self.prefix))
-                .arg("*")
-                .arg("kind")
-                .arg("relays")
-                .arg("lines")
-                .arg(lines)
-                .ignore();
+            invocation.arg(instance).arg(lines);
         }
         let mut redis = self.redis.clone();
-        pipe.query_async(&mut redis).await
+        let _: i64 = invocation.invoke_async(&mut redis).await?;
+        Ok(())
     }
 
     /// Publishes how many strangers are connected here; returns how many are
