@@ -46,3 +46,48 @@ async fn a_client_that_never_answers_does_not_hold_up_the_exit_past_the_timeout(
     assert!(clean);
     assert!(took < Duration::from_secs(4), "exited in {took:?}");
 }
+
+#[tokio::test]
+async fn with_a_drain_period_readiness_turns_503_first_and_strangers_chat_on_until_it_ends() {
+    let mut server = Process::start(&[("STRANGERS_DRAIN_S", "2")]).await;
+    let mut alice = Client::connect(server.addr).await;
+    let mut bob = Client::connect(server.addr).await;
+    alice.send(&ClientMessage::join_anyone()).await;
+    alice.expect(ServerMessage::Waiting).await;
+    bob.send(&ClientMessage::join_anyone()).await;
+    bob.expect(common::paired()).await;
+    alice.expect(common::paired()).await;
+    assert_eq!(common::http::get(server.addr, "/readyz").await.status, 200);
+
+    let sent = Instant::now();
+    server.terminate();
+    let deadline = Instant::now() + common::PATIENCE;
+    while common::http::get(server.addr, "/readyz").await.status != 503 {
+        assert!(Instant::now() < deadline, "never reported not ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Still serving: pages, new connections and the chats under way.
+    assert_eq!(common::http::get(server.addr, "/rules").await.status, 200);
+    let mut late = Client::connect(server.addr).await;
+    alice.say("still here?").await;
+    bob.expect(ServerMessage::Message {
+        text: "still here?".into(),
+    })
+    .await;
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "the drain was cut short"
+    );
+
+    for client in [&mut alice, &mut bob, &mut late] {
+        let (code, _) = client.closed().await;
+        assert_eq!(code, 1001);
+    }
+    let (took, clean) = server.exited(sent).await;
+    assert!(clean);
+    assert!(
+        took >= Duration::from_secs(2),
+        "exited after {took:?}, before the drain ended"
+    );
+    assert!(took < Duration::from_secs(5), "exited in {took:?}");
+}

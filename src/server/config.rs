@@ -209,6 +209,11 @@ pub struct Config {
     #[arg(long, env = "STRANGERS_SHUTDOWN_TIMEOUT_S", default_value_t = 10)]
     pub shutdown_timeout_s: u64,
 
+    /// How long, once asked to stop (SIGTERM), to go on serving with /readyz at 503,
+    /// so a load balancer moves new visitors elsewhere first (s).
+    #[arg(long, env = "STRANGERS_DRAIN_S", default_value_t = 0)]
+    pub drain_s: u64,
+
     /// Share matchmaking and chats with every other instance using this Redis,
     /// e.g. redis://127.0.0.1:6379 (unset: this instance alone, in memory).
     #[arg(long, env = "STRANGERS_REDIS_URL", hide_env_values = true)]
@@ -382,6 +387,7 @@ impl Config {
             write_timeout: Duration::from_secs(self.write_timeout_s),
             header_timeout: Duration::from_secs(self.header_timeout_s),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_s),
+            drain: Duration::from_secs(self.drain_s),
             redis_url: self.redis_url.clone().filter(|url| !url.is_empty()),
             pages,
             admin_token,
@@ -418,6 +424,7 @@ mod tests {
         assert_eq!(settings.origins, defaults.origins);
         assert_eq!(settings.header_timeout, defaults.header_timeout);
         assert_eq!(settings.shutdown_timeout, defaults.shutdown_timeout);
+        assert_eq!(settings.drain, defaults.drain);
         assert_eq!(settings.report_retention, defaults.report_retention);
         assert_eq!(settings.admin_token, None);
         assert!(!settings.ice.relays());

@@ -139,6 +139,9 @@ pub struct Settings {
     pub header_timeout: Duration,
     /// How long shutdown waits for connections to say goodbye before exiting anyway.
     pub shutdown_timeout: Duration,
+    /// How long, once asked to stop, the server goes on serving with `/readyz`
+    /// at 503, so a load balancer sends new visitors elsewhere first.
+    pub drain: Duration,
     /// The Redis shared with other instances; `None`: this instance alone.
     pub redis_url: Option<String>,
     /// The operator's rules, privacy page and contact.
@@ -176,6 +179,7 @@ impl Default for Settings {
             write_timeout: Duration::from_secs(30),
             header_timeout: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            drain: Duration::ZERO,
             redis_url: None,
             pages: SitePages::default(),
             admin_token: None,
@@ -193,6 +197,10 @@ pub struct AppState {
     pub lobby: Lobby,
     /// Cancelled when the server shuts down, so every connection says goodbye.
     pub shutdown: CancellationToken,
+    /// Cancelled when the server is asked to stop: `/readyz` says 503 from then
+    /// on, while it keeps serving for the drain period.
+    #[from_ref(skip)]
+    pub draining: CancellationToken,
     /// The connection tasks, so shutdown can wait for their goodbyes.
     pub connections: TaskTracker,
     /// Per-address limits, reports and bans.
@@ -218,6 +226,7 @@ impl AppState {
                 .with_metrics(metrics.clone()),
             metrics,
             shutdown: CancellationToken::new(),
+            draining: CancellationToken::new(),
             connections: TaskTracker::new(),
             gate: Gatekeeper::new(settings.limits.clone(), settings.proxies.clone()),
             moderation: Moderation::local(settings.report_retention),
@@ -377,7 +386,7 @@ async fn scrape(State(state): State<AppState>) -> Response {
 
 /// `/readyz`: whether this server takes new strangers (not while shutting down).
 async fn ready(State(state): State<AppState>) -> Response {
-    if state.shutdown.is_cancelled() {
+    if state.draining.is_cancelled() || state.shutdown.is_cancelled() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
     } else {
         "ready".into_response()
@@ -481,6 +490,7 @@ pub async fn serve(
     let connections = state.connections.clone();
     let settings = state.settings.clone();
     let (gate, metrics) = (state.gate.clone(), state.metrics.clone());
+    let state_draining = state.draining.clone();
     let clockwork = tokio::spawn(housekeeping(
         state.lobby.clone(),
         state.gate.clone(),
@@ -490,10 +500,19 @@ pub async fn serve(
     ));
     let router = app(state);
     let requests = TaskTracker::new();
-    tokio::pin!(shutdown);
+    // Asked to stop: not ready any more, but still serving until the drain ends.
+    let draining = state_draining.clone();
+    let drain = settings.drain;
+    let drained = async move {
+        shutdown.await;
+        draining.cancel();
+        tracing::info!(?drain, "draining before shutting down");
+        tokio::time::sleep(drain).await;
+    };
+    tokio::pin!(drained);
     loop {
         let (tcp, peer) = tokio::select! {
-            () = &mut shutdown => break,
+            () = &mut drained => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
                     let _ = tcp.set_nodelay(true);
