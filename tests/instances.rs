@@ -336,3 +336,25 @@ async fn with_a_shared_queue_a_reported_network_must_pass_the_bot_check_where_it
     let other = two.client_from("198.51.100.71").await;
     assert!(other.challenge.is_none());
 }
+
+#[tokio::test]
+async fn when_redis_comes_back_empty_chats_across_instances_end_on_both_sides() {
+    let mut redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut alice = one.client().await;
+    let mut bob = two.client().await;
+    pair_across(&mut alice, &mut bob).await;
+    // A chat within one instance does not depend on Redis.
+    let (mut carol, mut dave) = (one.client().await, one.client().await);
+    pair_across(&mut carol, &mut dave).await;
+
+    redis.stop();
+    redis.restart();
+    redis.wait_until_up().await;
+    // Both instances find themselves forgotten: neither chat across them is
+    // left open on one side.
+    alice.expect(ServerMessage::StrangerLeft).await;
+    bob.expect(ServerMessage::StrangerLeft).await;
+    carol.say("still together").await;
+    dave.expect(heard("still together")).await;
+}

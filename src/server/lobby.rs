@@ -16,7 +16,7 @@ use super::metrics::{Metrics, RejectionReason, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
-use super::seam::{ClusterSide, Match, Request};
+use super::seam::{ClusterSide, Match, Outbound, Request};
 use super::stranger::{Kick, Stranger, StrangerId};
 use crate::protocol::{CallRole, CallSetup, CallSignal, Challenge, ErrorCode, Mode, ServerMessage};
 
@@ -231,6 +231,39 @@ impl Lobby {
             if let Some(room) = state.rooms.get_mut(&room_id) {
                 room.remote_left(partner);
             }
+            state.end_room(room_id);
+        }
+    }
+
+    /// The shared queue forgot this instance (Redis restarted empty, or this
+    /// instance was cut off past the presence bound, so the others counted it
+    /// dead): no chat across instances can be trusted to go on. Each ends on
+    /// both sides: our strangers hear the stranger left, and their partners
+    /// elsewhere are told the same, so no chat is left open on one side only.
+    pub fn forgotten(&self) {
+        let mut state = self.state();
+        let across: Vec<RoomId> = state
+            .rooms
+            .values()
+            .filter(|room| room.remote().is_some())
+            .map(Room::id)
+            .collect();
+        for room_id in across {
+            let Some(room) = state.rooms.get_mut(&room_id) else {
+                continue;
+            };
+            let Some(remote) = room.remote().cloned() else {
+                continue;
+            };
+            for member in room.member_ids() {
+                remote.link.send(Outbound {
+                    instance: remote.instance.clone(),
+                    from: member,
+                    to: remote.id,
+                    message: ServerMessage::StrangerLeft,
+                });
+            }
+            room.remote_left(remote.id);
             state.end_room(room_id);
         }
     }
@@ -1169,6 +1202,54 @@ mod tests {
         lobby.assert_consistent();
         assert_eq!(lobby.waiting(), 0);
         assert_eq!(lobby.place(alice), Some(Place::Idle));
+    }
+
+    #[test]
+    fn a_forgotten_instance_ends_its_chats_across_instances_on_both_sides() {
+        use crate::server::seam::{ClusterSide, Link, Match, Outbound};
+        let (requests, _asked) = tokio::sync::mpsc::unbounded_channel();
+        let (link, mut outbound) = Link::new();
+        let lobby = Lobby::default().with_cluster(ClusterSide {
+            instance: "here".into(),
+            requests,
+            link,
+        });
+        let (alice, mut alice_rx) = arrive(&lobby);
+        let (carol, mut carol_rx) = arrive(&lobby);
+        lobby.join(alice, JoinRequest::default()).unwrap();
+        let bob = StrangerId::new();
+        lobby.paired(Match {
+            me: alice,
+            partner: bob,
+            partner_instance: "there".into(),
+            partner_address: None,
+            mode: Mode::Text,
+            waited: Duration::ZERO,
+            partner_waited: Duration::ZERO,
+            common_interests: Vec::new(),
+            offers: true,
+        });
+        // Carol waits: the heartbeat queues her again; she has no chat to end.
+        lobby.join(carol, JoinRequest::default()).unwrap();
+        for rx in [&mut alice_rx, &mut carol_rx] {
+            drain(rx);
+        }
+
+        lobby.forgotten();
+        assert_eq!(drain(&mut alice_rx), [ServerMessage::StrangerLeft]);
+        assert_eq!(lobby.place(alice), Some(Place::Idle));
+        assert_eq!(
+            outbound.try_recv().unwrap(),
+            Outbound {
+                instance: "there".into(),
+                from: alice,
+                to: bob,
+                message: ServerMessage::StrangerLeft,
+            },
+            "the partner elsewhere is told too"
+        );
+        assert_eq!(drain(&mut carol_rx), []);
+        assert_eq!(lobby.place(carol), Some(Place::Waiting));
     }
 
     #[test]

@@ -227,7 +227,9 @@ async fn beat(
 ) -> RedisResult<()> {
     if !queue.heartbeat(ALIVE_FOR).await? {
         // Counted dead (its inbox swept, bans told meanwhile lost) or Redis
-        // restarted empty (the address secret lost too).
+        // restarted empty (the address secret lost too). Chats across
+        // instances end on both sides rather than go on one-sided.
+        lobby.forgotten();
         if queue.share_address_secret(gate.secret()).await? != gate.secret() {
             tracing::warn!(
                 "Redis holds another address secret than this instance's (an instance started \
