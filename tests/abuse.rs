@@ -15,18 +15,7 @@ use strangers::server::challenge::{ChallengeMode, ChallengePolicy};
 use strangers::server::network::{AddressLimits, Proxies};
 use strangers::server::origin::{OriginPolicy, PublicOrigin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
-
-/// A server behind one trusted proxy on loopback, so each test client comes
-/// from the address its `X-Forwarded-For` names.
-async fn behind_a_proxy(limits: AddressLimits) -> TestServer {
-    TestServer::start_with(Settings {
-        limits,
-        proxies: Proxies::behind(1),
-        ..common::settings()
-    })
-    .await
-}
+use tokio::net::TcpStream;
 
 /// The default limits, without the per-address connection caps (every test
 /// client really comes from 127.0.0.1).
@@ -76,7 +65,7 @@ async fn let_in(server: &TestServer, address: &str) -> bool {
 
 #[tokio::test]
 async fn three_reporters_from_one_ipv6_48_do_not_ban_but_three_48s_do() {
-    let server = behind_a_proxy(limits()).await;
+    let server = TestServer::behind_a_proxy(limits()).await;
     let troll_address = "2001:db8:dead:1::66";
     let mut troll = server.client_from(troll_address).await;
     // One tunnel-broker /48 holds 65,536 /64s: three of them are one reporter.
@@ -99,7 +88,7 @@ async fn three_reporters_from_one_ipv6_48_do_not_ban_but_three_48s_do() {
 
 #[tokio::test]
 async fn one_ipv6_household_holds_its_own_share_of_chats() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         max_connections: 2,
         ..limits()
     })
@@ -120,7 +109,7 @@ async fn one_ipv6_household_holds_its_own_share_of_chats() {
 
 #[tokio::test]
 async fn an_instant_report_of_a_silent_stranger_bans_nobody_but_is_kept() {
-    let server = behind_a_proxy(limits()).await;
+    let server = TestServer::behind_a_proxy(limits()).await;
     let mut victim = server.client_from("198.51.100.7").await;
     for reporter in ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"] {
         meet_and_report(&server, reporter, &mut victim, None).await;
@@ -135,7 +124,7 @@ async fn an_instant_report_of_a_silent_stranger_bans_nobody_but_is_kept() {
 
 #[tokio::test]
 async fn a_report_after_the_minimum_chat_time_counts_even_if_the_stranger_was_silent() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         reports_to_ban: 1,
         report_min_chat: Duration::from_millis(300),
         ..limits()
@@ -156,7 +145,7 @@ async fn a_report_after_the_minimum_chat_time_counts_even_if_the_stranger_was_si
 
 #[tokio::test]
 async fn one_networks_reports_count_at_most_ten_a_day() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         reports_to_ban: 1,
         ..limits()
     })
@@ -176,7 +165,7 @@ async fn one_networks_reports_count_at_most_ten_a_day() {
 
 #[tokio::test]
 async fn a_first_ban_is_short_and_the_next_one_longer() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         reports_to_ban: 1,
         ban_duration: Duration::from_secs(1),
         ban_growth: 4,
@@ -230,7 +219,7 @@ async fn forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored() {
 #[tokio::test]
 async fn a_trusted_proxy_naming_no_client_address_is_refused_rather_than_lumping_everyone_together()
 {
-    let server = behind_a_proxy(limits()).await;
+    let server = TestServer::behind_a_proxy(limits()).await;
     for forged in [
         "203.0.113.7:5555",
         "[2001:db8::1]",
@@ -356,7 +345,7 @@ async fn a_client_that_does_not_solve_the_bot_check_cannot_join() {
 
 #[tokio::test]
 async fn a_network_that_trips_a_limit_must_pass_the_bot_check_for_a_while() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         new_per_minute: 1,
         ..limits()
     })
@@ -383,7 +372,7 @@ async fn a_network_that_trips_a_limit_must_pass_the_bot_check_for_a_while() {
 
 #[tokio::test]
 async fn a_flooder_s_network_must_pass_the_bot_check_next_time() {
-    let server = behind_a_proxy(limits()).await;
+    let server = TestServer::behind_a_proxy(limits()).await;
     let mut flooder = server.client_from("203.0.113.50").await;
     for _ in 0..60 {
         flooder.send_raw("{\"type\":\"leave\"}").await;
@@ -487,7 +476,7 @@ async fn refused_without_replying(addr: SocketAddr, forwarded_for: &str) -> Dura
 
 #[tokio::test]
 async fn a_refused_network_does_not_get_to_hold_its_socket() {
-    let server = behind_a_proxy(limits()).await;
+    let server = TestServer::behind_a_proxy(limits()).await;
     let banned = server
         .state
         .gate
@@ -502,15 +491,6 @@ async fn a_refused_network_does_not_get_to_hold_its_socket() {
         held < Duration::from_secs(2),
         "the socket stayed open {held:?} waiting for a close reply"
     );
-}
-
-/// A TCP connection to `addr` from the loopback address `source`.
-async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::new(source.parse().unwrap(), 0))
-        .unwrap();
-    socket.connect(addr).await.unwrap()
 }
 
 /// Whether the server hung up on `tcp` (a read ends) rather than waiting for a request.
@@ -534,9 +514,9 @@ async fn one_address_holds_a_limited_number_of_plain_connections() {
     .await;
     let mut held = Vec::new();
     for _ in 0..4 {
-        held.push(connect_from("127.0.0.2", server.addr).await);
+        held.push(common::connect_from("127.0.0.2", server.addr).await);
     }
-    let mut fifth = connect_from("127.0.0.2", server.addr).await;
+    let mut fifth = common::connect_from("127.0.0.2", server.addr).await;
     assert!(
         hung_up(&mut fifth).await,
         "a fifth idle connection is dropped"
@@ -552,7 +532,7 @@ async fn one_address_holds_a_limited_number_of_plain_connections() {
     held.clear();
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let mut again = connect_from("127.0.0.2", server.addr).await;
+        let mut again = common::connect_from("127.0.0.2", server.addr).await;
         if !hung_up(&mut again).await {
             break;
         }

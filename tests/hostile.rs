@@ -16,17 +16,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
-/// A server behind one trusted proxy, so each test client can come from its own
-/// address through `X-Forwarded-For`.
-async fn behind_a_proxy(limits: AddressLimits) -> TestServer {
-    TestServer::start_with(Settings {
-        limits,
-        proxies: strangers::server::network::Proxies::behind(1),
-        ..common::settings()
-    })
-    .await
-}
-
 /// Two strangers chatting the whole time; at the end, every message arrived, in order.
 struct Bystanders {
     alice: Client,
@@ -80,7 +69,7 @@ const SLOWED_BOUND: Duration = Duration::from_millis(500);
 
 #[tokio::test]
 async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         max_connections: 3,
         ..AddressLimits::default()
     })
@@ -122,7 +111,7 @@ async fn one_network_holds_a_limited_number_of_chats_and_others_are_unaffected()
 
 #[tokio::test]
 async fn one_network_opens_a_limited_number_of_chats_a_minute() {
-    let server = behind_a_proxy(AddressLimits {
+    let server = TestServer::behind_a_proxy(AddressLimits {
         new_per_minute: 5,
         ..AddressLimits::default()
     })
@@ -176,7 +165,7 @@ async fn report(server: &TestServer, reporter_address: &str, troll: &mut Client)
 
 #[tokio::test]
 async fn reports_from_three_networks_ban_the_reported_one_for_an_hour_and_it_is_told_so() {
-    let server = behind_a_proxy(AddressLimits::default()).await;
+    let server = TestServer::behind_a_proxy(AddressLimits::default()).await;
     let mut bystanders = Bystanders::start(&server).await;
     let mut troll = server.client_from("198.51.100.66").await;
 

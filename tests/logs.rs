@@ -12,7 +12,7 @@ use common::PATIENCE;
 use common::process::Process;
 use futures_util::{SinkExt, StreamExt};
 use strangers::protocol::{Author, ClientMessage, EvidenceLine, Mode, ReportReason, ServerMessage};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{WebSocketStream, client_async};
@@ -27,11 +27,7 @@ const SOURCE: &str = "127.0.0.77";
 /// A WebSocket from the loopback address [`SOURCE`], through a proxy that
 /// says the client is at `forwarded`.
 async fn connect(addr: SocketAddr, forwarded: &str) -> WebSocketStream<TcpStream> {
-    let socket = TcpSocket::new_v4().unwrap();
-    socket
-        .bind(SocketAddr::new(SOURCE.parse().unwrap(), 0))
-        .unwrap();
-    let tcp = socket.connect(addr).await.unwrap();
+    let tcp = common::connect_from(SOURCE, addr).await;
     let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
     request
         .headers_mut()

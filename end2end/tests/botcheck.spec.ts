@@ -1,25 +1,17 @@
 import { spawn } from "node:child_process";
-import { Browser, expect, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { BOT_CHECK_PORT } from "../ports";
-import { LOOKING, Stranger, trackStrangers } from "./strangers";
+import { LOOKING, onNetwork, trackStrangers } from "./strangers";
 
 const opened = trackStrangers();
 const CHECKING = "Checking that you are not a bot...";
 
-async function onNetwork(browser: Browser, address: string, baseURL?: string): Promise<Stranger> {
-  const s = await Stranger.arrive(browser, {
-    extraHTTPHeaders: { "X-Forwarded-For": address },
-    ...(baseURL ? { baseURL } : {}),
-  });
-  opened.push(s);
-  return s;
-}
 
 test("a reported network's next visit passes the bot check in the background, then chats", async ({
   browser,
 }) => {
-  const troll = await onNetwork(browser, "203.0.113.240");
-  const reporter = await onNetwork(browser, "203.0.113.241");
+  const troll = await onNetwork(browser, opened, "203.0.113.240");
+  const reporter = await onNetwork(browser, opened, "203.0.113.241");
   await troll.start();
   await expect(troll.status()).toHaveText(LOOKING);
   await reporter.start();
@@ -44,7 +36,7 @@ test("a reported network's next visit passes the bot check in the background, th
   expect(troll.errors).toEqual([]);
 
   // Others are not asked.
-  const bystander = await onNetwork(browser, "203.0.113.242");
+  const bystander = await onNetwork(browser, opened, "203.0.113.242");
   const frames: string[] = [];
   bystander.page.on("websocket", (ws) =>
     ws.on("framesent", (frame) => frames.push(String(frame.payload))),
@@ -81,7 +73,7 @@ test("with --challenge always, every visitor sees the check and it takes well un
         }
       })
       .toBe(200);
-    const visitor = await onNetwork(browser, "203.0.113.250", site);
+    const visitor = await onNetwork(browser, opened, "203.0.113.250", site);
     // Every change of the status line, with when it happened (ms since navigation).
     await visitor.page.addInitScript(() => {
       const w = window as unknown as { statusTimes: [string, number][] };

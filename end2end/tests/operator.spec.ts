@@ -1,5 +1,5 @@
-import { Browser, expect, test } from "@playwright/test";
-import { CHATTING, LOOKING, Stranger, trackStrangers } from "./strangers";
+import { expect, test } from "@playwright/test";
+import { CHATTING, LOOKING, onNetwork, Stranger, trackStrangers } from "./strangers";
 import { ADMIN_TOKEN, CONTACT } from "../ports";
 
 // What makes Strangers fit to open to the public: the 18+ and rules gate, the
@@ -8,12 +8,6 @@ import { ADMIN_TOKEN, CONTACT } from "../ports";
 
 const opened = trackStrangers();
 
-/** A stranger on their own network (the suite's server trusts one proxy hop). */
-async function onNetwork(browser: Browser, address: string): Promise<Stranger> {
-  const s = await Stranger.arrive(browser, { extraHTTPHeaders: { "X-Forwarded-For": address } });
-  opened.push(s);
-  return s;
-}
 
 /** Waits until the landing page has hydrated (it then shows the online count). */
 async function hydrated(s: Stranger) {
@@ -23,7 +17,7 @@ async function hydrated(s: Stranger) {
 test("Text and Video say what is missing until the box is ticked, and the tick is remembered", async ({
   browser,
 }) => {
-  const visitor = await onNetwork(browser, "203.0.113.40");
+  const visitor = await onNetwork(browser, opened, "203.0.113.40");
   await visitor.page.goto("/");
   await hydrated(visitor);
   await expect(visitor.gate()).not.toBeChecked();
@@ -46,7 +40,7 @@ test("Text and Video say what is missing until the box is ticked, and the tick i
 test("a chat page opened without the tick is refused by the server and points back", async ({
   browser,
 }) => {
-  const visitor = await onNetwork(browser, "203.0.113.41");
+  const visitor = await onNetwork(browser, opened, "203.0.113.41");
   await visitor.page.goto("/chat");
   await expect(visitor.log()).toContainText(
     "To chat, confirm on the start page that you are 18 or older and agree to the rules.",
@@ -56,7 +50,7 @@ test("a chat page opened without the tick is refused by the server and points ba
 });
 
 test("the rules, privacy and contact pages are in the footer of every page", async ({ browser }) => {
-  const visitor = await onNetwork(browser, "203.0.113.42");
+  const visitor = await onNetwork(browser, opened, "203.0.113.42");
   await visitor.page.goto("/");
   const footer = visitor.page.getByRole("navigation", { name: "About Strangers" });
   await footer.getByRole("link", { name: "Rules" }).click();
@@ -87,8 +81,8 @@ test("the rules, privacy and contact pages are in the footer of every page", asy
 test("Report asks why, shows the lines it would send, and Esc closes it without reporting", async ({
   browser,
 }) => {
-  const stranger = await onNetwork(browser, "198.51.100.70");
-  const reporter = await onNetwork(browser, "203.0.113.43");
+  const stranger = await onNetwork(browser, opened, "198.51.100.70");
+  const reporter = await onNetwork(browser, opened, "203.0.113.43");
   await stranger.start();
   await expect(stranger.status()).toHaveText(LOOKING);
   await reporter.start();
@@ -132,8 +126,8 @@ test("Report asks why, shows the lines it would send, and Esc closes it without 
 test("an operator signs in, reads the report and its evidence, and bans the network", async ({
   browser,
 }) => {
-  const troll = await onNetwork(browser, "198.51.100.77");
-  const reporter = await onNetwork(browser, "203.0.113.44");
+  const troll = await onNetwork(browser, opened, "198.51.100.77");
+  const reporter = await onNetwork(browser, opened, "203.0.113.44");
   await troll.start();
   await expect(troll.status()).toHaveText(LOOKING);
   await reporter.start();
@@ -144,7 +138,7 @@ test("an operator signs in, reads the report and its evidence, and bans the netw
   await troll.button("New").click();
   await expect(troll.status()).toHaveText(LOOKING);
 
-  const operator = await onNetwork(browser, "192.0.2.44");
+  const operator = await onNetwork(browser, opened, "192.0.2.44");
   await operator.page.goto("/admin");
   await operator.page.getByLabel("Operator token").fill("not the token at all");
   await operator.page.getByRole("button", { name: "Sign in" }).click();

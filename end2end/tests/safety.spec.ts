@@ -1,33 +1,20 @@
 import { spawn, ChildProcess } from "node:child_process";
-import { Browser, expect, test } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { RESTART_PORT } from "../ports";
-import { LOOKING, Stranger, trackStrangers } from "./strangers";
+import { LOOKING, onNetwork, trackStrangers } from "./strangers";
 
 const opened = trackStrangers();
-
-/**
- * A stranger on their own network. The suite's server trusts one proxy hop, so
- * `X-Forwarded-For` stands for the address a real proxy would have seen.
- */
-async function onNetwork(browser: Browser, address: string, baseURL?: string): Promise<Stranger> {
-  const s = await Stranger.arrive(browser, {
-    extraHTTPHeaders: { "X-Forwarded-For": address },
-    ...(baseURL ? { baseURL } : {}),
-  });
-  opened.push(s);
-  return s;
-}
 
 test("a stranger who spams and is reported by three different people is banned for an hour and told so", async ({
   browser,
 }) => {
-  const troll = await onNetwork(browser, "198.51.100.66");
+  const troll = await onNetwork(browser, opened, "198.51.100.66");
   for (const [n, address] of ["203.0.113.1", "203.0.113.2", "203.0.113.3"].entries()) {
     if (n === 0) await troll.start();
     else await troll.button("New").click();
     await expect(troll.status()).toHaveText(LOOKING);
 
-    const reporter = await onNetwork(browser, address);
+    const reporter = await onNetwork(browser, opened, address);
     await reporter.start();
     await reporter.expectChatting();
     await troll.expectChatting();
@@ -48,7 +35,7 @@ test("a stranger who spams and is reported by three different people is banned f
   await expect(troll.log()).toContainText("You are banned from Strangers for 1 h");
 
   // Everyone else chats on.
-  const [a, b] = [await onNetwork(browser, "203.0.113.4"), await onNetwork(browser, "203.0.113.5")];
+  const [a, b] = [await onNetwork(browser, opened, "203.0.113.4"), await onNetwork(browser, opened, "203.0.113.5")];
   await a.start();
   await expect(a.status()).toHaveText(LOOKING);
   await b.start();
@@ -88,8 +75,8 @@ test("a server restart is announced and New reconnects once it is back", async (
   let server = startServer();
   try {
     await listening();
-    const alice = await onNetwork(browser, "203.0.113.20", site);
-    const bob = await onNetwork(browser, "203.0.113.21", site);
+    const alice = await onNetwork(browser, opened, "203.0.113.20", site);
+    const bob = await onNetwork(browser, opened, "203.0.113.21", site);
     await alice.start();
     await expect(alice.status()).toHaveText(LOOKING);
     await bob.start();

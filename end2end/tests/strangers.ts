@@ -143,6 +143,25 @@ export async function pair(
 }
 
 /**
+ * A stranger on a network of their own, tracked in `opened`: the suite's
+ * servers trust one proxy hop, so `X-Forwarded-For` stands for the address a
+ * real proxy would have seen. `baseURL`: another of the suite's servers.
+ */
+export async function onNetwork(
+  browser: Browser,
+  opened: Stranger[],
+  address: string,
+  baseURL?: string,
+): Promise<Stranger> {
+  const s = await Stranger.arrive(browser, {
+    extraHTTPHeaders: { "X-Forwarded-For": address },
+    ...(baseURL ? { baseURL } : {}),
+  });
+  opened.push(s);
+  return s;
+}
+
+/**
  * The strangers a test opens. After each test of the file that calls this, they
  * are checked for errors on their pages and closed, so nobody is left waiting in
  * the server's queue for the next test's strangers.

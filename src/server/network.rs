@@ -75,14 +75,10 @@ impl AddressSecret {
 
     /// Reads [`AddressSecret::to_hex`]'s form back; `None` for anything else.
     pub fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 32 || !text.is_ascii() {
-            return None;
-        }
-        let mut bytes = [0; 16];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(AddressSecret(bytes))
+        crate::protocol::from_hex(text)?
+            .try_into()
+            .ok()
+            .map(AddressSecret)
     }
 }
 

@@ -59,6 +59,17 @@ impl TestServer {
         }
     }
 
+    /// A server behind one trusted proxy on loopback, so each test client
+    /// comes from the address its `X-Forwarded-For` names.
+    pub async fn behind_a_proxy(limits: server::network::AddressLimits) -> Self {
+        Self::start_with(server::Settings {
+            limits,
+            proxies: server::network::Proxies::behind(1),
+            ..settings()
+        })
+        .await
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self.addr).await
     }
@@ -124,6 +135,16 @@ pub fn settings() -> server::Settings {
         },
         ..defaults
     }
+}
+
+/// A TCP connection to `addr` from the loopback address `source` (any of
+/// 127.0.0.0/8), for a client the server sees at another address.
+pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(source.parse().unwrap(), 0))
+        .unwrap();
+    socket.connect(addr).await.unwrap()
 }
 
 /// A report of harassment, with no evidence.
