@@ -57,7 +57,7 @@ fn seeker(interests: &[&str]) -> Seeker {
 fn paired(joined: SharedJoin) -> Match {
     match joined {
         SharedJoin::Paired(pairing) => pairing,
-        SharedJoin::Waiting => panic!("expected a pairing, got waiting"),
+        other => panic!("expected a pairing, got {other:?}"),
     }
 }
 
@@ -614,4 +614,27 @@ async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
             assert!(*ttl > 0, "{key} has no expiry");
         }
     }
+}
+
+#[tokio::test]
+async fn an_instance_redis_forgot_must_come_back_before_it_can_queue_anyone() {
+    let redis = Redis::start();
+    let lapsed = instance_alive_for(&redis, Duration::from_millis(100)).await;
+    let other = instance(&redis).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Counted dead (its presence expired): its strangers are not queued, so
+    // nobody elsewhere can be paired with one whose instance is not listening.
+    assert_eq!(
+        lapsed.join(&seeker(&[]), None).await.unwrap(),
+        SharedJoin::Forgotten
+    );
+    assert_eq!(other.waiting().await.unwrap(), 0);
+    assert!(
+        !lapsed.heartbeat(Duration::from_secs(10)).await.unwrap(),
+        "it was forgotten"
+    );
+    assert_eq!(
+        lapsed.join(&seeker(&[]), None).await.unwrap(),
+        SharedJoin::Waiting
+    );
 }

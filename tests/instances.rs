@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::process::Process;
 use common::redis::Redis;
-use common::{Arrival, Client, PATIENCE, TestServer, paired};
+use common::{Arrival, Client, PATIENCE, TestServer, heard, pair_across, paired, say};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 
@@ -35,24 +35,6 @@ async fn instance_behind_a_proxy(redis: &Redis) -> TestServer {
         ..common::settings()
     };
     instance_with(redis, settings).await
-}
-
-/// Joins `a` (waits) then `b`: paired with each other.
-async fn pair_across(a: &mut Client, b: &mut Client) {
-    a.send(&ClientMessage::join_anyone()).await;
-    a.expect(ServerMessage::Waiting).await;
-    b.send(&ClientMessage::join_anyone()).await;
-    b.expect(ServerMessage::Waiting).await;
-    a.expect(paired()).await;
-    b.expect(paired()).await;
-}
-
-fn say(text: &str) -> ClientMessage {
-    ClientMessage::Message { text: text.into() }
-}
-
-fn heard(text: &str) -> ServerMessage {
-    ServerMessage::Message { text: text.into() }
 }
 
 #[tokio::test]
@@ -187,6 +169,8 @@ async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself()
                         tokio::time::Instant::now() < deadline,
                         "matching never resumed"
                     );
+                    // As a person would: not faster than the join limit.
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 None => break, // in the queue
                 Some(message) if message == paired() => {

@@ -235,17 +235,21 @@ impl Lobby {
         }
     }
 
-    /// The shared queue forgot this instance (Redis restarted empty, or this
-    /// instance was cut off past the presence bound, so the others counted it
-    /// dead): no chat across instances can be trusted to go on. Each ends on
-    /// both sides: our strangers hear the stranger left, and their partners
-    /// elsewhere are told the same, so no chat is left open on one side only.
-    pub fn forgotten(&self) {
+    /// No chat across instances can be trusted to go on: the shared queue
+    /// forgot this instance (Redis restarted empty, or the others counted it
+    /// dead), or this instance has been cut off from Redis past the presence
+    /// bound, or messages for other instances could not be delivered in time.
+    /// Each such chat ends on both sides: our strangers hear the stranger
+    /// left, and their partners elsewhere are told the same (when Redis can be
+    /// reached again), so no chat is left open on one side only. Only chats
+    /// that began before `began_before` end: one paired since Redis came back
+    /// is sound.
+    pub fn end_chats_across_instances(&self, began_before: Instant) {
         let mut state = self.state();
         let across: Vec<RoomId> = state
             .rooms
             .values()
-            .filter(|room| room.remote().is_some())
+            .filter(|room| room.remote().is_some() && room.opened() < began_before)
             .map(Room::id)
             .collect();
         for room_id in across {
@@ -268,16 +272,26 @@ impl Lobby {
         }
     }
 
-    /// What every stranger waiting here asked for (to queue them again after
-    /// Redis lost its data).
-    pub fn waiting_seekers(&self) -> Vec<(Seeker, Option<AddressKey>)> {
-        let state = self.state();
-        state
-            .strangers
-            .values()
-            .filter(|seat| seat.place == Place::Waiting)
-            .filter_map(|seat| Some((seat.seeking.clone()?, seat.stranger.address())))
-            .collect()
+    /// Queues every stranger waiting here again (after the shared queue
+    /// forgot them): through the same queue as joins and leaves, so a leave
+    /// made meanwhile is not overtaken.
+    pub fn ask_again_for_waiters(&self) {
+        let mut state = self.state();
+        let Some(cluster) = state.cluster.clone() else {
+            return;
+        };
+        for id in state.waiting_here() {
+            state.ask_again(id, &cluster);
+        }
+    }
+
+    /// Matching through Redis cannot go on for now: everyone waiting here
+    /// stops waiting and is told plainly ("New" asks again).
+    pub fn pause_matching(&self) {
+        let waiting = self.state().waiting_here();
+        for id in waiting {
+            self.matching_failed(id);
+        }
     }
 
     /// How many strangers are connected to the other instances (with a shared
@@ -478,7 +492,7 @@ impl Lobby {
     pub fn share_report(&self, report: FiledReport) -> bool {
         match &self.state().cluster {
             Some(cluster) => {
-                let _ = cluster.requests.send(Request::Report(report));
+                let _ = cluster.link.report(report);
                 true
             }
             None => false,
@@ -576,9 +590,13 @@ impl State {
         };
         if let Some(cluster) = &self.cluster {
             let address = self.strangers.get(&id).and_then(|s| s.stranger.address());
-            let _ = cluster
+            if !cluster
                 .requests
-                .send(Request::Join(seeker.clone(), address));
+                .send(Request::Join(seeker.clone(), address))
+            {
+                self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
+                return Ok(());
+            }
             if let Some(seat) = self.strangers.get_mut(&id) {
                 seat.seeking = Some(seeker);
             }
@@ -799,10 +817,26 @@ impl State {
         };
         if let (Place::Waiting, Some(seeker)) = (seat.place, &seat.seeking) {
             let address = seat.stranger.address();
-            let _ = cluster
+            if !cluster
                 .requests
-                .send(Request::Join(seeker.clone(), address));
+                .send(Request::Join(seeker.clone(), address))
+            {
+                self.set_place(id, Place::Idle);
+                if let Some(seat) = self.strangers.get_mut(&id) {
+                    seat.seeking = None;
+                }
+                self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
+            }
         }
+    }
+
+    /// The strangers of this instance who are waiting.
+    fn waiting_here(&self) -> Vec<StrangerId> {
+        self.strangers
+            .iter()
+            .filter(|(_, seat)| seat.place == Place::Waiting)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     fn set_place(&mut self, id: StrangerId, place: Place) {
@@ -1107,11 +1141,13 @@ mod tests {
 
     #[test]
     fn with_a_shared_queue_a_partner_on_another_instance_is_reported_to_redis() {
-        use crate::server::seam::{ClusterSide, Link, Match, Outbound, Request};
+        use crate::server::seam::{
+            ClusterSide, Link, Match, Outbound, Outgoing, Request, Requests,
+        };
         let gate = crate::server::network::Gatekeeper::new(Default::default(), Default::default());
         let [home, troll_home] =
             ["203.0.113.1", "198.51.100.66"].map(|ip| gate.key_of(ip.parse().unwrap()));
-        let (requests, mut asked) = tokio::sync::mpsc::unbounded_channel();
+        let (requests, mut asked) = Requests::new();
         let (link, mut outbound) = Link::new();
         let lobby = Lobby::default().with_cluster(ClusterSide {
             instance: "here".into(),
@@ -1125,7 +1161,7 @@ mod tests {
         assert!(
             matches!(
                 asked.try_recv(),
-                Ok(Request::Join(_, Some(address))) if address == home
+                Some((_, Request::Join(_, Some(address)))) if address == home
             ),
             "the queue learns the joiner's network"
         );
@@ -1159,12 +1195,12 @@ mod tests {
         assert!(reported.facts.reported_sent, "the remote partner spoke");
         assert_eq!(
             outbound.try_recv().unwrap(),
-            Outbound {
+            Outgoing::Relay(Outbound {
                 instance: "there".into(),
                 from: reporter,
                 to: troll,
                 message: ServerMessage::StrangerLeft,
-            }
+            })
         );
         let report = FiledReport::new(
             crate::protocol::ReportReason::Spam,
@@ -1174,7 +1210,11 @@ mod tests {
             troll_home,
         );
         assert!(lobby.share_report(report.clone()));
-        assert_eq!(asked.try_recv(), Ok(Request::Report(report.clone())));
+        assert_eq!(
+            outbound.try_recv().unwrap(),
+            Outgoing::Report(report.clone()),
+            "behind the partner's goodbye"
+        );
         assert!(
             !Lobby::default().share_report(report),
             "alone: counted here"
@@ -1206,8 +1246,8 @@ mod tests {
 
     #[test]
     fn a_forgotten_instance_ends_its_chats_across_instances_on_both_sides() {
-        use crate::server::seam::{ClusterSide, Link, Match, Outbound};
-        let (requests, _asked) = tokio::sync::mpsc::unbounded_channel();
+        use crate::server::seam::{ClusterSide, Link, Match, Outbound, Outgoing, Requests};
+        let (requests, _asked) = Requests::new();
         let (link, mut outbound) = Link::new();
         let lobby = Lobby::default().with_cluster(ClusterSide {
             instance: "here".into(),
@@ -1235,17 +1275,17 @@ mod tests {
             drain(rx);
         }
 
-        lobby.forgotten();
+        lobby.end_chats_across_instances(Instant::now());
         assert_eq!(drain(&mut alice_rx), [ServerMessage::StrangerLeft]);
         assert_eq!(lobby.place(alice), Some(Place::Idle));
         assert_eq!(
             outbound.try_recv().unwrap(),
-            Outbound {
+            Outgoing::Relay(Outbound {
                 instance: "there".into(),
                 from: alice,
                 to: bob,
                 message: ServerMessage::StrangerLeft,
-            },
+            }),
             "the partner elsewhere is told too"
         );
         assert_eq!(drain(&mut carol_rx), []);

@@ -263,7 +263,7 @@ impl AppState {
             state.settings.proxies.clone(),
             queue.address_secret().await?,
         );
-        let (requests, requested) = tokio::sync::mpsc::unbounded_channel();
+        let (requests, requested) = cluster::Requests::new();
         let (link, outbound) = cluster::Link::new();
         tracing::info!(
             instance = queue.instance(),
@@ -274,7 +274,9 @@ impl AppState {
             requests,
             link,
         });
-        tokio::spawn(cluster::run(
+        // Tracked with the connections, so shutdown waits for it to leave
+        // the shared queue and tell partners elsewhere.
+        state.connections.spawn(cluster::run(
             queue,
             lobby,
             state.gate.clone(),

@@ -160,6 +160,11 @@ impl Room {
         }
     }
 
+    /// When the chat began.
+    pub fn opened(&self) -> Instant {
+        self.opened
+    }
+
     /// What a report by `reporter` now should know: how long the chat has
     /// lasted and whether anyone else in it sent something.
     pub fn facts_for(&self, reporter: StrangerId) -> ChatFacts {
@@ -261,6 +266,7 @@ impl Default for Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::seam::Outgoing;
     use crate::server::stranger::tests::stranger;
 
     #[test]
@@ -352,7 +358,7 @@ mod tests {
     ) -> (
         Room,
         StrangerId,
-        tokio::sync::mpsc::UnboundedReceiver<Outbound>,
+        tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
     ) {
         let (link, outbound) = Link::new();
         let bob = StrangerId::new();
@@ -367,6 +373,14 @@ mod tests {
         (room, bob, outbound)
     }
 
+    /// The next message the link carries.
+    fn relayed(outbound: &mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>) -> Outbound {
+        match outbound.try_recv() {
+            Ok(Outgoing::Relay(message)) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_partner_on_another_instance_is_reached_through_the_link_in_order() {
         let (alice, mut alice_rx) = stranger();
@@ -377,7 +391,7 @@ mod tests {
                 .unwrap();
         }
         for text in ["one", "two"] {
-            let sent = outbound.try_recv().unwrap();
+            let sent = relayed(&mut outbound);
             assert_eq!(
                 (sent.instance.as_str(), sent.from, sent.to),
                 ("b", alice.id(), bob)
@@ -409,7 +423,7 @@ mod tests {
         let (alice, _a) = stranger();
         let (mut room, bob, mut outbound) = with_remote_partner(&alice);
         room.remove(alice.id());
-        let sent = outbound.try_recv().unwrap();
+        let sent = relayed(&mut outbound);
         assert_eq!((sent.to, sent.message), (bob, ServerMessage::StrangerLeft));
         assert!(room.is_over());
     }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own part of this kit
 
 pub mod http;
+pub mod link;
 pub mod process;
 pub mod redis;
 
@@ -148,6 +149,27 @@ pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
 }
 
 /// A report of harassment, with no evidence.
+/// Joins `a` (waits) then `b`: paired with each other (on one instance or
+/// across instances).
+pub async fn pair_across(a: &mut Client, b: &mut Client) {
+    a.send(&ClientMessage::join_anyone()).await;
+    a.expect(ServerMessage::Waiting).await;
+    b.send(&ClientMessage::join_anyone()).await;
+    b.expect(ServerMessage::Waiting).await;
+    a.expect(paired()).await;
+    b.expect(paired()).await;
+}
+
+/// A chat message to send.
+pub fn say(text: &str) -> ClientMessage {
+    ClientMessage::Message { text: text.into() }
+}
+
+/// A chat message as the partner hears it.
+pub fn heard(text: &str) -> ServerMessage {
+    ServerMessage::Message { text: text.into() }
+}
+
 pub fn report() -> ClientMessage {
     ClientMessage::Report {
         reason: strangers::protocol::ReportReason::Harassment,

@@ -74,3 +74,15 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+impl Process {
+    /// The process's resident memory (VmRSS), in KiB.
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc")
+    }
+}

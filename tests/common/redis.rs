@@ -43,7 +43,27 @@ impl Redis {
         }
     }
 
-    fn socket(&self) -> PathBuf {
+    /// Freezes the server (SIGSTOP): connections stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let child = self.child.as_ref().expect("running");
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{name} {}", child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The Unix socket it listens on.
+    pub fn socket(&self) -> PathBuf {
         self.dir.join("redis.sock")
     }
 

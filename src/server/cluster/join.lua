@@ -2,7 +2,7 @@
 -- ARGV: prefix, stranger id, instance, browser ("" for none), mode,
 --       only_shared ("1"/"0"), interest timeout (ms), address key ("" for none),
 --       interests...
--- Returns {"waiting"} or
+-- Returns {"forgotten"} (see below), {"waiting"} or
 -- {"paired", waiter id, waiter instance, waited ms, waiter address, common...}:
 -- the joiner's own instance reads the reply; the waiter's hears of it through
 -- its inbox stream, written in the same atomic step.
@@ -11,6 +11,10 @@ local only_shared = ARGV[6] == '1'
 local now, timeout, address = now_ms(), tonumber(ARGV[7]), ARGV[8]
 local interests = {}
 for i = 9, #ARGV do interests[#interests + 1] = ARGV[i] end
+
+-- An instance Redis does not know (it restarted empty, or counted the instance
+-- dead) must first come back and end what it held: it is told so.
+if redis.call('EXISTS', p .. 'alive:' .. inst) == 0 then return {'forgotten'} end
 
 -- Joining while queued keeps the original place and request.
 if redis.call('HEXISTS', p .. 'ticket_of', id) == 1 then return {'waiting'} end

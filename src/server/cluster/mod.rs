@@ -26,8 +26,13 @@ mod queue;
 mod task;
 mod wire;
 
-pub use super::seam::{ClusterSide, Link, Match, Outbound, Request};
+pub use super::seam::{
+    ClusterSide, Link, Match, Outbound, Outgoing, Request, RequestQueue, Requests,
+};
 pub use inbox::Inbox;
 pub use queue::{INBOX_KEEP_MS, SharedJoin, SharedQueue};
-pub use task::{ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MISSING_GRACE, run};
+pub use task::{
+    ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MAX_HELD_AGE, MAX_HELD_MESSAGES, MAX_JOIN_AGE, MISSING_GRACE,
+    run,
+};
 pub use wire::Event;

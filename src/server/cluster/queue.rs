@@ -24,6 +24,7 @@ const BANS: &str = include_str!("bans.lua");
 const BAN: &str = include_str!("ban.lua");
 const LIFT: &str = include_str!("lift.lua");
 const RELAY: &str = include_str!("relay.lua");
+const RETIRE: &str = include_str!("retire.lua");
 
 /// One script: the constants the in-memory matchmaker uses too, the shared
 /// part, then `body`. Both matchmakers take their rules' numbers from one place.
@@ -67,6 +68,7 @@ pub struct SharedQueue {
     ban: Script,
     lift: Script,
     relay: Script,
+    retire: Script,
 }
 
 /// The outcome of [`SharedQueue::join`].
@@ -76,6 +78,9 @@ pub enum SharedJoin {
     Waiting,
     /// Paired with a waiter, who may be on another instance.
     Paired(Match),
+    /// Redis does not know this instance (it restarted empty, or counted this
+    /// instance dead): nothing was done. Come back first (a heartbeat).
+    Forgotten,
 }
 
 impl SharedQueue {
@@ -106,6 +111,7 @@ impl SharedQueue {
             ban: script(BAN),
             lift: script(LIFT),
             relay: script(RELAY),
+            retire: script(RETIRE),
         };
         queue.heartbeat(alive_for).await?;
         Ok(queue)
@@ -192,6 +198,7 @@ impl SharedQueue {
         let reply: Vec<String> = call.invoke_async(&mut redis).await?;
         match reply.first().map(String::as_str) {
             Some("waiting") => Ok(SharedJoin::Waiting),
+            Some("forgotten") => Ok(SharedJoin::Forgotten),
             Some("paired") if reply.len() >= 5 => Ok(SharedJoin::Paired(Match {
                 me: seeker.id,
                 partner: parse_id(&reply[1])?,
@@ -217,6 +224,17 @@ impl SharedQueue {
             .invoke_async(&mut redis)
             .await?;
         Ok(removed == 1)
+    }
+
+    /// This instance is leaving for good (shutdown): its waiters leave the
+    /// queue, its presence and inbox are deleted. How many waiters it took out.
+    pub async fn retire(&self) -> RedisResult<u64> {
+        let mut redis = self.redis.clone();
+        self.retire
+            .arg(&self.prefix)
+            .arg(&self.instance)
+            .invoke_async(&mut redis)
+            .await
     }
 
     /// Opens up waiters whose interest timeout passed (pairing them where it

@@ -1,22 +1,27 @@
-//! The cluster task: carries the lobby's requests to the shared queue and
-//! messages to other instances, brings back pairings, messages and bans, and
-//! keeps this instance's presence alive.
+//! The cluster's tasks: one carries the lobby's joins and leaves to the shared
+//! queue and brings back pairings and messages from the inbox; one relays
+//! messages and reports to other instances; one keeps this instance's presence
+//! alive. Apart, so that a flood of joins delays neither a heartbeat nor a
+//! message (each waits for Redis in its own task, over one multiplexed
+//! connection).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use redis::RedisResult;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::inbox::Inbox;
 use super::queue::{SharedJoin, SharedQueue};
 use super::wire::Event;
 use crate::server::apply_ban;
-use crate::server::lobby::Lobby;
+use crate::server::lobby::{Lobby, Place};
+use crate::server::matchmaker::Seeker;
 use crate::server::moderation::FiledReport;
-use crate::server::network::Gatekeeper;
-use crate::server::seam::{Outbound, Request};
+use crate::server::network::{AddressKey, Gatekeeper};
+use crate::server::seam::{Outbound, Outgoing, Request, RequestQueue};
 
 /// Every key this service writes starts with this.
 pub const KEY_PREFIX: &str = "strangers:";
@@ -32,43 +37,106 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// plus [`MISSING_GRACE`] and a heartbeat.
 pub const ALIVE_FOR: Duration = Duration::from_secs(3);
 
-/// The cluster task: carries the lobby's requests to the shared queue and
-/// messages to other instances, and brings back pairings and messages from them.
+/// A join that waited this long for its turn (Redis slow or away) is not tried:
+/// the stranger is told matching is paused, and "New" asks again.
+pub const MAX_JOIN_AGE: Duration = Duration::from_secs(2);
+
+/// At most this many messages for other instances are held while Redis cannot
+/// take them, and none longer than the presence bound (by then the partner's
+/// instance may have ended the chat): beyond either, what is held is dropped
+/// and every chat across instances ends, on both sides, with "stranger left".
+pub const MAX_HELD_MESSAGES: usize = 10_000;
+/// See [`MAX_HELD_MESSAGES`].
+pub const MAX_HELD_AGE: Duration = ALIVE_FOR.saturating_add(MISSING_GRACE);
+
+/// At most this many reports wait for Redis; beyond it the oldest are dropped.
+const MAX_HELD_REPORTS: usize = 1_000;
+
+/// How long a stopping instance tries to deliver its last messages (the
+/// goodbyes to partners elsewhere).
+const LAST_DELIVERY: Duration = Duration::from_secs(2);
+
+/// The cluster: runs until `shutdown`, then leaves the shared queue, tells
+/// every partner on other instances that their stranger left, and returns.
 ///
-/// Requests, and events from the inbox, are handled one at a time in this
-/// task, so a pairing is always seated before anything its partner sends.
+/// Joins, leaves and the events from the inbox are handled one at a time in
+/// one task, so a pairing is always seated before anything its partner sends.
 pub async fn run(
     queue: SharedQueue,
     lobby: Lobby,
     gate: Gatekeeper,
-    mut requests: mpsc::UnboundedReceiver<Request>,
-    mut outbound: mpsc::UnboundedReceiver<Outbound>,
+    requests: RequestQueue,
+    outgoing: mpsc::UnboundedReceiver<Outgoing>,
     shutdown: CancellationToken,
 ) {
-    let (events_in, mut events) = mpsc::unbounded_channel();
+    let (events_in, events) = mpsc::unbounded_channel();
     let reader = tokio::spawn(read_inbox(queue.clone(), events_in, shutdown.clone()));
-    let mut heartbeat = tokio::time::interval(HEARTBEAT);
-    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Messages for other instances not yet written (Redis unreachable); new
-    // ones wait behind them, so order holds.
-    let mut batch = Vec::new();
-    let mut retry = tokio::time::interval(RETRY);
-    let mut missing = Missing::default();
-    // Reports not yet counted (Redis unreachable), tried again each heartbeat.
-    let mut reports = Vec::new();
+    let presence = tokio::spawn(keep_alive(
+        queue.clone(),
+        lobby.clone(),
+        gate.clone(),
+        shutdown.clone(),
+    ));
+    let finish_relays = CancellationToken::new();
+    let relays = tokio::spawn(relay(
+        queue.clone(),
+        lobby.clone(),
+        outgoing,
+        finish_relays.clone(),
+    ));
+    match_and_deliver(&queue, &lobby, &gate, requests, events, &shutdown).await;
+    reader.abort();
+    presence.abort();
+    // Leaving: nobody elsewhere may be paired with our waiters any more, and
+    // every partner elsewhere hears their stranger left.
+    match tokio::time::timeout(LAST_DELIVERY, queue.retire()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not leave the shared queue"),
+        Err(_) => tracing::warn!("Redis did not answer while leaving the shared queue"),
+    }
+    lobby.end_chats_across_instances(Instant::now());
+    finish_relays.cancel();
+    let _ = relays.await;
+}
+
+/// Joins and leaves to the shared queue; pairings, messages and bans from the
+/// inbox to the lobby; both in order, until `shutdown`.
+async fn match_and_deliver(
+    queue: &SharedQueue,
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+    mut requests: RequestQueue,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    shutdown: &CancellationToken,
+) {
+    // After an error, joins are refused at once until this time (no waiting
+    // on a Redis known to be away).
+    let mut paused_until = None;
     loop {
         tokio::select! {
-            biased;
             () = shutdown.cancelled() => break,
-            Some(request) = requests.recv() => match request {
-                Request::Join(seeker, address) => match queue.join(&seeker, address).await {
-                    Ok(SharedJoin::Waiting) => {}
-                    Ok(SharedJoin::Paired(pairing)) => lobby.paired(pairing),
-                    Err(error) => {
-                        tracing::warn!(%error, "the shared queue is unreachable");
-                        lobby.matching_failed(seeker.id);
+            Some((made, request)) = requests.recv() => match request {
+                Request::Join(seeker, address) => {
+                    let now = Instant::now();
+                    // Paired, gone or left meanwhile (a leave follows): nothing to ask.
+                    if lobby.place(seeker.id) != Some(Place::Waiting) {
+                        continue;
                     }
-                },
+                    if paused_until.is_some_and(|until| now < until)
+                        || now.duration_since(made) > MAX_JOIN_AGE
+                    {
+                        lobby.matching_failed(seeker.id);
+                        continue;
+                    }
+                    match join(queue, lobby, gate, &seeker, address).await {
+                        Ok(()) => paused_until = None,
+                        Err(error) => {
+                            tracing::warn!(%error, "the shared queue is unreachable");
+                            paused_until = Some(Instant::now() + RETRY);
+                            lobby.matching_failed(seeker.id);
+                        }
+                    }
+                }
                 Request::Leave(id) => {
                     if let Err(error) = queue.leave(id).await {
                         // Left in the queue, it is harmless: a pairing with it
@@ -76,41 +144,185 @@ pub async fn run(
                         tracing::warn!(%error, "could not take a stranger out of the shared queue");
                     }
                 }
-                Request::Report(report) => {
-                    // What the chat's end sent the reported partner goes first,
-                    // so they hear "stranger left" before any ban.
-                    while let Ok(message) = outbound.try_recv() {
-                        batch.push(message);
-                    }
-                    if !batch.is_empty() {
-                        send_batch(&queue, &mut batch).await;
-                    }
-                    reports.push(report);
-                    count_reports(&queue, &mut reports).await;
-                }
             },
             Some(event) = events.recv() => match event {
                 Event::Paired(pairing) => lobby.paired(pairing),
                 Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
-                Event::Banned { address, remaining } => apply_ban(&lobby, &gate, address, remaining),
+                Event::Banned { address, remaining } => apply_ban(lobby, gate, address, remaining),
                 Event::Unbanned { address } => gate.unban(address),
             },
-            count = outbound.recv_many(&mut batch, 256), if batch.is_empty() => {
-                if count == 0 {
-                    break;
-                }
-                send_batch(&queue, &mut batch).await;
+        }
+    }
+}
+
+/// Asks the shared queue for a partner for `seeker`, and seats the pairing if
+/// one is made. If Redis forgot this instance, it comes back first (see
+/// [`come_back`]) and asks once more.
+async fn join(
+    queue: &SharedQueue,
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+    seeker: &Seeker,
+    address: Option<AddressKey>,
+) -> RedisResult<()> {
+    for _ in 0..2 {
+        match queue.join(seeker, address).await? {
+            SharedJoin::Waiting => return Ok(()),
+            SharedJoin::Paired(pairing) => {
+                lobby.paired(pairing);
+                return Ok(());
             }
-            _ = retry.tick(), if !batch.is_empty() => send_batch(&queue, &mut batch).await,
-            _ = heartbeat.tick() => {
-                if let Err(error) = beat(&queue, &lobby, &gate, &mut missing).await {
-                    tracing::warn!(%error, "could not reach Redis for the heartbeat");
+            SharedJoin::Forgotten => {
+                let asked = Instant::now();
+                if !queue.heartbeat(ALIVE_FOR).await? {
+                    come_back(queue, lobby, gate, asked).await?;
                 }
-                count_reports(&queue, &mut reports).await;
             }
         }
     }
-    reader.abort();
+    Err(super::wire::unexpected("join", &["forgotten twice"]))
+}
+
+/// Writes messages and reports for other instances, in order, as they come;
+/// holds them while Redis cannot take them, within [`MAX_HELD_MESSAGES`] and
+/// [`MAX_HELD_AGE`]. After `finish`, delivers what is queued (for at most
+/// [`LAST_DELIVERY`]) and returns.
+async fn relay(
+    queue: SharedQueue,
+    lobby: Lobby,
+    mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
+    finish: CancellationToken,
+) {
+    let mut held = Held::default();
+    let mut arrived = Vec::new();
+    let mut next_try = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            () = finish.cancelled() => break,
+            count = outgoing.recv_many(&mut arrived, 256) => {
+                if count == 0 {
+                    break;
+                }
+                held.take(arrived.drain(..));
+            }
+            () = tokio::time::sleep_until(next_try), if !held.is_empty() => {}
+        }
+        if held.too_much() {
+            tracing::warn!(
+                held = held.messages.len(),
+                "messages for other instances could not be delivered in time; \
+                 ending the chats across instances"
+            );
+            held.messages.clear();
+            lobby.end_chats_across_instances(Instant::now());
+        }
+        if Instant::now() >= next_try && !held.deliver(&queue).await {
+            next_try = Instant::now() + RETRY;
+        }
+    }
+    while let Ok(last) = outgoing.try_recv() {
+        held.take([last]);
+    }
+    let _ = tokio::time::timeout(LAST_DELIVERY, async {
+        while !held.deliver(&queue).await {
+            tokio::time::sleep(RETRY).await;
+        }
+    })
+    .await;
+}
+
+/// What the relay task has not delivered yet.
+#[derive(Debug, Default)]
+struct Held {
+    /// Messages, each with when it was queued here, oldest first.
+    messages: VecDeque<(Instant, Outbound)>,
+    /// Reports, filed once every message before them is delivered.
+    reports: Vec<FiledReport>,
+}
+
+impl Held {
+    fn take(&mut self, arrived: impl IntoIterator<Item = Outgoing>) {
+        let now = Instant::now();
+        for outgoing in arrived {
+            match outgoing {
+                Outgoing::Relay(message) => self.messages.push_back((now, message)),
+                Outgoing::Report(report) => self.reports.push(report),
+            }
+        }
+        if self.reports.len() > MAX_HELD_REPORTS {
+            let dropped = self.reports.len() - MAX_HELD_REPORTS;
+            tracing::warn!(
+                dropped,
+                "too many reports waiting for Redis; dropped the oldest"
+            );
+            self.reports.drain(..dropped);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty() && self.reports.is_empty()
+    }
+
+    /// Past [`MAX_HELD_MESSAGES`] or [`MAX_HELD_AGE`].
+    fn too_much(&self) -> bool {
+        self.messages.len() > MAX_HELD_MESSAGES
+            || self
+                .messages
+                .front()
+                .is_some_and(|(since, _)| since.elapsed() > MAX_HELD_AGE)
+    }
+
+    /// Delivers the messages, then counts the reports; whether all went.
+    async fn deliver(&mut self, queue: &SharedQueue) -> bool {
+        if !self.messages.is_empty() {
+            let messages: Vec<Outbound> = self.messages.iter().map(|(_, m)| m.clone()).collect();
+            if let Err(error) = queue.send(&messages).await {
+                tracing::warn!(%error, "could not reach Redis to relay; will retry");
+                return false;
+            }
+            self.messages.clear();
+        }
+        count_reports(queue, &mut self.reports).await;
+        self.reports.is_empty()
+    }
+}
+
+/// Proves this instance alive every [`HEARTBEAT`], whatever else is waiting
+/// for Redis. Cut off for longer than [`ALIVE_FOR`] (the others will count it
+/// dead), it ends its chats across instances and pauses its waiters rather
+/// than leave anyone in a chat or a queue that cannot go on.
+async fn keep_alive(
+    queue: SharedQueue,
+    lobby: Lobby,
+    gate: Gatekeeper,
+    shutdown: CancellationToken,
+) {
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut missing = Missing::default();
+    let mut last_beat = Instant::now();
+    let mut cut_off = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = heartbeat.tick() => {}
+        }
+        match tokio::time::timeout(HEARTBEAT * 2, beat(&queue, &lobby, &gate, &mut missing)).await {
+            Ok(Ok(())) => {
+                last_beat = Instant::now();
+                cut_off = false;
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "could not reach Redis for the heartbeat"),
+            Err(_) => tracing::warn!("Redis did not answer the heartbeat in time"),
+        }
+        if !cut_off && last_beat.elapsed() > ALIVE_FOR {
+            cut_off = true;
+            tracing::warn!("cut off from Redis: ending chats across instances, pausing matching");
+            lobby.end_chats_across_instances(Instant::now());
+            lobby.pause_matching();
+        }
+    }
 }
 
 /// Counts `reports` in Redis, oldest first, and empties it; on an error keeps
@@ -144,15 +356,6 @@ async fn catch_up_on_bans(
         apply_ban(lobby, gate, address, remaining);
     }
     Ok(())
-}
-
-/// Writes `batch` to the other instances' inboxes and empties it; on an error
-/// keeps it for the next try.
-async fn send_batch(queue: &SharedQueue, batch: &mut Vec<Outbound>) {
-    match queue.send(batch).await {
-        Ok(()) => batch.clear(),
-        Err(error) => tracing::warn!(%error, "could not reach Redis to relay; will retry"),
-    }
 }
 
 /// Reads this instance's inbox into `events` until shutdown, reconnecting
@@ -207,11 +410,35 @@ async fn open_inbox(
     Ok(inbox)
 }
 
+/// Redis did not know this instance when asked at `asked` (it restarted empty,
+/// or counted this instance dead; the heartbeat just made it known again).
+/// Chats across instances that began before then end on both sides rather
+/// than go on one-sided; the bans told meanwhile are caught up on; the
+/// strangers waiting here are queued again.
+async fn come_back(
+    queue: &SharedQueue,
+    lobby: &Lobby,
+    gate: &Gatekeeper,
+    asked: Instant,
+) -> RedisResult<()> {
+    lobby.end_chats_across_instances(asked);
+    if queue.share_address_secret(gate.secret()).await? != gate.secret() {
+        tracing::warn!(
+            "Redis holds another address secret than this instance's (an instance started \
+             while Redis had lost it): bans reach instances that hash alike until this one \
+             restarts"
+        );
+    }
+    catch_up_on_bans(queue, lobby, gate).await?;
+    lobby.ask_again_for_waiters();
+    Ok(())
+}
+
 /// Since when each instance our strangers' partners are on has been missing.
 /// An instance counts as dead only once missing for [`MISSING_GRACE`]: after
 /// Redis restarts, every instance is missing until its next heartbeat.
 #[derive(Debug, Default)]
-struct Missing(HashMap<String, tokio::time::Instant>);
+struct Missing(HashMap<String, Instant>);
 
 /// See [`Missing`].
 pub const MISSING_GRACE: Duration = Duration::from_secs(2);
@@ -225,31 +452,15 @@ async fn beat(
     gate: &Gatekeeper,
     missing: &mut Missing,
 ) -> RedisResult<()> {
+    let asked = Instant::now();
     if !queue.heartbeat(ALIVE_FOR).await? {
-        // Counted dead (its inbox swept, bans told meanwhile lost) or Redis
-        // restarted empty (the address secret lost too). Chats across
-        // instances end on both sides rather than go on one-sided.
-        lobby.forgotten();
-        if queue.share_address_secret(gate.secret()).await? != gate.secret() {
-            tracing::warn!(
-                "Redis holds another address secret than this instance's (an instance started \
-                 while Redis had lost it): bans reach instances that hash alike until this one \
-                 restarts"
-            );
-        }
-        catch_up_on_bans(queue, lobby, gate).await?;
-        for (seeker, address) in lobby.waiting_seekers() {
-            match queue.join(&seeker, address).await? {
-                SharedJoin::Waiting => {}
-                SharedJoin::Paired(pairing) => lobby.paired(pairing),
-            }
-        }
+        come_back(queue, lobby, gate, asked).await?;
     }
     queue.tick().await?;
     let here = lobby.online();
     let everywhere = queue.online(here).await? as usize;
     lobby.set_online_elsewhere(everywhere.saturating_sub(here));
-    let now = tokio::time::Instant::now();
+    let now = Instant::now();
     let instances = lobby.remote_instances();
     missing.0.retain(|instance, _| instances.contains(instance));
     for instance in instances {
