@@ -550,28 +550,6 @@ async fn a_ban_after_reports_is_listed_as_automatic() {
     assert!(bans[0].until_ms.abs_diff(now_ms() + day) < 5_000);
 }
 
-/// The keys under the test prefix and their time to live in ms (-1: none).
-async fn keys_and_ttls(redis: &Redis) -> Vec<(String, i64)> {
-    let client = ::redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg("test:*")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    let mut ttls = Vec::new();
-    for key in keys {
-        let ttl: i64 = ::redis::cmd("PTTL")
-            .arg(&key)
-            .query_async(&mut connection)
-            .await
-            .unwrap();
-        ttls.push((key, ttl));
-    }
-    ttls.sort();
-    ttls
-}
-
 #[tokio::test]
 async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
     let redis = Redis::start();
@@ -584,9 +562,14 @@ async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
         to,
         message: ServerMessage::Message { text: text.into() },
     };
-    alive.send(&[relay("held for a reader")]).await.unwrap();
+    assert_eq!(
+        alive.send(&[relay("held for a reader")]).await.unwrap(),
+        Vec::<String>::new(),
+        "delivered"
+    );
     let inbox = format!("test:inbox:{}", dying.instance());
-    let ttl = keys_and_ttls(&redis)
+    let ttl = redis
+        .keys_and_ttls("test:*")
         .await
         .into_iter()
         .find(|(key, _)| *key == inbox)
@@ -600,11 +583,15 @@ async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
     // not bring it back.
     tokio::time::sleep(Duration::from_millis(500)).await;
     alive.tick().await.unwrap();
-    alive
-        .send(&[relay("sent after the reader died")])
-        .await
-        .unwrap();
-    let keys = keys_and_ttls(&redis).await;
+    assert_eq!(
+        alive
+            .send(&[relay("sent after the reader died")])
+            .await
+            .unwrap(),
+        [dying.instance().to_owned()],
+        "the sender learns the partner's instance is gone"
+    );
+    let keys = redis.keys_and_ttls("test:*").await;
     assert!(
         !keys.iter().any(|(key, _)| *key == inbox),
         "the dead instance's inbox is gone for good: {keys:?}"
@@ -635,6 +622,35 @@ async fn an_instance_redis_forgot_must_come_back_before_it_can_queue_anyone() {
     );
     assert_eq!(
         lapsed.join(&seeker(&[]), None).await.unwrap(),
+        SharedJoin::Waiting
+    );
+}
+
+#[tokio::test]
+async fn a_join_redis_runs_after_its_deadline_queues_nobody() {
+    // As when Redis froze with the join on its way, and the stranger was told
+    // matching is paused long before Redis woke and ran it.
+    let redis = Redis::start();
+    let queue = instance(&redis).await;
+    let other = instance(&redis).await;
+    assert_eq!(
+        queue
+            .join_before(
+                &seeker(&[]),
+                None,
+                std::time::SystemTime::now() - Duration::from_secs(1)
+            )
+            .await
+            .unwrap(),
+        SharedJoin::Late
+    );
+    assert_eq!(
+        queue.waiting().await.unwrap(),
+        0,
+        "nobody queued behind their back"
+    );
+    assert_eq!(
+        other.join(&seeker(&[]), None).await.unwrap(),
         SharedJoin::Waiting
     );
 }

@@ -11,7 +11,7 @@ use common::link::FaultyLink;
 use common::process::Process;
 use common::redis::Redis;
 use common::{Client, PATIENCE, TestServer, heard, pair_across, paired, say};
-use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
+use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 use tokio::time::Instant;
 
@@ -61,27 +61,6 @@ async fn next_heard(client: &mut Client, within: Duration) -> String {
     match client.try_recv(within).await {
         Some(ServerMessage::Message { text }) => text,
         other => panic!("expected a message, got {other:?}"),
-    }
-}
-
-/// How many instances Redis counts as alive now.
-async fn alive_instances(redis: &Redis) -> usize {
-    let client = ::redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("{}alive:*", cluster::KEY_PREFIX))
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    keys.len()
-}
-
-/// Waits until Redis counts `count` instances alive.
-async fn until_alive(redis: &Redis, count: usize, within: Duration) {
-    let deadline = Instant::now() + within;
-    while alive_instances(redis).await != count {
-        assert!(Instant::now() < deadline, "never {count} alive");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -195,7 +174,7 @@ async fn a_long_cut_ends_chats_on_both_sides_pairs_nobody_with_a_ghost_and_the_i
     let mut carol = cut_off.client().await;
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
-    until_alive(&redis, 2, PATIENCE).await;
+    redis.until_alive(2, PATIENCE).await;
 
     let cut_at = Instant::now();
     link.cut();
@@ -211,14 +190,14 @@ async fn a_long_cut_ends_chats_on_both_sides_pairs_nobody_with_a_ghost_and_the_i
 
     // Carol's place in the shared queue went with her instance: Dave, on the
     // other instance, is not paired with her ghost.
-    until_alive(&redis, 1, PATIENCE).await;
+    redis.until_alive(1, PATIENCE).await;
     let mut dave = other.client().await;
     dave.send(&ClientMessage::join_anyone()).await;
     dave.expect(ServerMessage::Waiting).await;
 
     link.restore();
     // The instance comes back by itself: Carol asks again and meets Dave.
-    until_alive(&redis, 2, PATIENCE).await;
+    redis.until_alive(2, PATIENCE).await;
     let deadline = Instant::now() + PATIENCE;
     loop {
         carol.send(&ClientMessage::join_anyone()).await;
@@ -368,7 +347,7 @@ async fn a_stopping_instance_leaves_the_queue_and_tells_partners_elsewhere_at_on
     let mut carol = Client::connect(stopping.addr).await;
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
-    until_alive(&redis, 2, PATIENCE).await;
+    redis.until_alive(2, PATIENCE).await;
 
     let asked = Instant::now();
     stopping.terminate();
@@ -393,8 +372,93 @@ async fn a_stopping_instance_leaves_the_queue_and_tells_partners_elsewhere_at_on
     erin.expect(paired()).await;
     dave.expect(paired()).await;
     assert_eq!(
-        alive_instances(&redis).await,
+        redis.alive_instances().await,
         1,
         "it left no presence behind"
+    );
+}
+
+/// The keys under the service's prefix that never expire, other than those it
+/// must keep: its configuration (the address secret), bans, and the
+/// operator's audit log.
+async fn kept_for_good(redis: &Redis) -> Vec<String> {
+    let allowed = ["address_secret", "bans", "ban_info", "audit"]
+        .map(|name| format!("{}{name}", cluster::KEY_PREFIX));
+    redis
+        .keys_and_ttls(&format!("{}*", cluster::KEY_PREFIX))
+        .await
+        .into_iter()
+        .filter(|(key, ttl)| *ttl < 0 && !allowed.contains(key))
+        .map(|(key, _)| key)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_in_redis_expires_after_a_crash_a_clean_stop_and_an_outage() {
+    let redis = Redis::start();
+    redis.wait_until_up().await;
+    let mut crashing = process_at(&redis, &[]).await;
+    let mut stopping = process_at(&redis, &[("STRANGERS_DRAIN_S", "0")]).await;
+    let staying = instance_at(redis.url()).await;
+    // On each instance: a stranger waiting with interests, and a chat across
+    // instances with words said and a report filed.
+    let mut kept = Vec::new();
+    for (addr, interest) in [(crashing.addr, "chess"), (stopping.addr, "rust")] {
+        let mut waiter = Client::connect(addr).await;
+        waiter
+            .send(&ClientMessage::Join {
+                interests: vec![interest.into()],
+                only_shared: true,
+                browser: None,
+                mode: Mode::Text,
+                agreed: true,
+                hide_ip: false,
+            })
+            .await;
+        waiter.expect(ServerMessage::Waiting).await;
+        let mut here = Client::connect(addr).await;
+        let mut there = staying.client().await;
+        pair_across(&mut here, &mut there).await;
+        here.send(&say("hello from here")).await;
+        there.expect(heard("hello from here")).await;
+        kept.push((here, there, waiter));
+    }
+    let mut waiting_here = staying.client().await;
+    waiting_here.send(&ClientMessage::join_anyone()).await;
+    waiting_here.expect(ServerMessage::Waiting).await;
+    for (_, there, _) in &mut kept {
+        there.send(&common::report()).await;
+    }
+
+    let deadline = Instant::now() + PATIENCE;
+    while redis.keys_and_ttls("strangers:report:*").await.len() < 2 {
+        assert!(Instant::now() < deadline, "the reports were never filed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    crashing.kill();
+    redis.until_alive(2, PATIENCE).await;
+    assert_eq!(
+        kept_for_good(&redis).await,
+        Vec::<String>::new(),
+        "after a crash"
+    );
+
+    stopping.terminate();
+    stopping.exited(std::time::Instant::now()).await;
+    assert_eq!(
+        kept_for_good(&redis).await,
+        Vec::<String>::new(),
+        "after a clean stop"
+    );
+
+    redis.pause();
+    tokio::time::sleep(cluster::ALIVE_FOR + Duration::from_secs(1)).await;
+    redis.resume();
+    redis.until_alive(1, PATIENCE).await;
+    tokio::time::sleep(cluster::HEARTBEAT * 2).await;
+    assert_eq!(
+        kept_for_good(&redis).await,
+        Vec::<String>::new(),
+        "after an outage"
     );
 }

@@ -211,15 +211,22 @@ async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself()
     assert_eq!(two.state.gate.secret(), one.state.gate.secret());
 }
 
-#[tokio::test]
-async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_waiters_dropped() {
-    let redis = Redis::start();
+/// The server binary (to be killed) and an instance in this process, both
+/// using `redis`, and Alice (on the first) and Bob (on the second) in a chat.
+async fn chat_with_a_doomed_instance(redis: &Redis) -> (Process, TestServer, Client, Client) {
     redis.wait_until_up().await;
-    let mut doomed = Process::start(&[("STRANGERS_REDIS_URL", &redis.url())]).await;
-    let survivor = instance(&redis).await;
+    let doomed = Process::start(&[("STRANGERS_REDIS_URL", &redis.url())]).await;
+    let survivor = instance(redis).await;
     let mut alice = Client::connect(doomed.addr).await;
     let mut bob = survivor.client().await;
     pair_across(&mut alice, &mut bob).await;
+    (doomed, survivor, alice, bob)
+}
+
+#[tokio::test]
+async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_waiters_dropped() {
+    let redis = Redis::start();
+    let (mut doomed, survivor, _alice, mut bob) = chat_with_a_doomed_instance(&redis).await;
     let mut carol = Client::connect(doomed.addr).await;
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
@@ -238,6 +245,25 @@ async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_
     dave.send(&ClientMessage::join_anyone()).await;
     dave.expect(ServerMessage::Waiting).await;
     assert_eq!(dave.try_recv(Duration::from_millis(500)).await, None);
+}
+
+#[tokio::test]
+async fn a_message_to_a_partner_whose_instance_is_gone_tells_the_sender_at_once() {
+    let redis = Redis::start();
+    let (mut doomed, _survivor, _alice, mut bob) = chat_with_a_doomed_instance(&redis).await;
+
+    doomed.kill();
+    // Once Redis no longer counts the instance alive, and before the survivor
+    // would notice by itself (MISSING_GRACE later), Bob says something.
+    redis.until_alive(1, PATIENCE).await;
+    let said = tokio::time::Instant::now();
+    bob.send(&say("are you there?")).await;
+    bob.expect(ServerMessage::StrangerLeft).await;
+    assert!(
+        said.elapsed() < cluster::MISSING_GRACE / 2,
+        "told after {:?}: the message did not vanish unnoticed",
+        said.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -71,6 +71,53 @@ impl Redis {
         format!("redis+unix://{}", self.socket().display())
     }
 
+    /// Every key matching `pattern`, with its expiry (PTTL: ms left, -1 for
+    /// none), sorted.
+    pub async fn keys_and_ttls(&self, pattern: &str) -> Vec<(String, i64)> {
+        let client = ::redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(pattern)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let mut ttls = Vec::new();
+        for key in keys {
+            let ttl: i64 = ::redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            ttls.push((key, ttl));
+        }
+        ttls.sort();
+        ttls
+    }
+
+    /// How many instances this Redis counts as alive now.
+    pub async fn alive_instances(&self) -> usize {
+        let client = ::redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = ::redis::cmd("KEYS")
+            .arg(format!("{}alive:*", strangers::server::cluster::KEY_PREFIX))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        keys.len()
+    }
+
+    /// Waits, at most `within`, until this Redis counts `count` instances alive.
+    pub async fn until_alive(&self, count: usize, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.alive_instances().await != count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {count} alive"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until the server answers.
     pub async fn wait_until_up(&self) {
         let client = ::redis::Client::open(self.url()).unwrap();

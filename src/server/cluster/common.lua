@@ -34,8 +34,13 @@
 --   address_secret                    the key every instance hashes addresses with
 --
 -- The constants both matchmakers share (MAX_SKIPPED, RECENT_PARTNERS) and
--- DAY_MS and INBOX_KEEP_MS come first, written by Rust from its own
--- (src/server/cluster/queue.rs).
+-- DAY_MS, INBOX_KEEP_MS and QUEUE_KEEP_MS come first, written by Rust from its
+-- own (src/server/cluster/queue.rs).
+--
+-- Every key expires except address_secret (configuration), bans and ban_info
+-- (bans the operator must keep) and audit (the operator's own actions, capped
+-- in length): the queue's keys QUEUE_KEEP_MS after their last write, inboxes
+-- INBOX_KEEP_MS, the rest as noted.
 local p = ARGV[1]
 
 -- Redis's clock, not the instances': they may disagree.
@@ -76,7 +81,10 @@ local function candidates(key, seeker)
   local fresh, stale
   for _, ticket in ipairs(redis.call('ZRANGE', key, 0, MAX_SKIPPED)) do
     local other = redis.call('HMGET', p .. 'waiter:' .. ticket, 'id', 'browser', 'instance')
-    if other[1] and redis.call('EXISTS', p .. 'alive:' .. other[3]) == 0 then
+    if not other[1] then
+      -- Its place expired (QUEUE_KEEP_MS): only the ticket was left.
+      redis.call('ZREM', key, ticket)
+    elseif redis.call('EXISTS', p .. 'alive:' .. other[3]) == 0 then
       remove(ticket)
     elseif other[1] and other[1] ~= seeker.id
         and not (seeker.browser ~= '' and other[2] == seeker.browser) then
@@ -123,11 +131,13 @@ end
 -- recreated by a late writer. An inbox nobody writes to expires after
 -- INBOX_KEEP_MS, so what it holds (relayed chat text among it) never outlives
 -- that bound even if its reader died; a live reader trims what it has read.
+-- Returns whether the instance was alive.
 local function tell(instance, ...)
-  if redis.call('EXISTS', p .. 'alive:' .. instance) == 0 then return end
+  if redis.call('EXISTS', p .. 'alive:' .. instance) == 0 then return false end
   local key = p .. 'inbox:' .. instance
   redis.call('XADD', key, '*', ...)
   redis.call('PEXPIRE', key, INBOX_KEEP_MS)
+  return true
 end
 
 -- Tells `to` (on `instance`) it was paired with `partner` (on `partner_instance`,

@@ -30,7 +30,7 @@ pub use super::seam::{
     ClusterSide, Link, Match, Outbound, Outgoing, Request, RequestQueue, Requests,
 };
 pub use inbox::Inbox;
-pub use queue::{INBOX_KEEP_MS, SharedJoin, SharedQueue};
+pub use queue::{INBOX_KEEP_MS, JOIN_DEADLINE, SharedJoin, SharedQueue};
 pub use task::{
     ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MAX_HELD_AGE, MAX_HELD_MESSAGES, MAX_JOIN_AGE, MISSING_GRACE,
     run,

@@ -1,7 +1,9 @@
 //! The script client: the shared queue, reports and bans, each one Lua script
 //! that Redis runs atomically.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script};
@@ -31,7 +33,8 @@ const RETIRE: &str = include_str!("retire.lua");
 fn script(body: &str) -> Script {
     Script::new(&format!(
         "local MAX_SKIPPED = {MAX_SKIPPED}\nlocal RECENT_PARTNERS = {RECENT_PARTNERS}\n\
-         local DAY_MS = {DAY_MS}\nlocal INBOX_KEEP_MS = {INBOX_KEEP_MS}\n{COMMON}\n{body}"
+         local DAY_MS = {DAY_MS}\nlocal INBOX_KEEP_MS = {INBOX_KEEP_MS}\n\
+         local QUEUE_KEEP_MS = {QUEUE_KEEP_MS}\n{COMMON}\n{body}"
     ))
 }
 
@@ -43,6 +46,12 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// than a live reader takes (it reads continuously and trims what it read).
 pub const INBOX_KEEP_MS: u64 = 60_000;
 
+/// How long the queue's keys are kept after their last write (ms): a day. A
+/// stranger who waits longer loses their place; the bound keeps what the
+/// queue holds about people (interests, network keys) from outliving every
+/// instance that could remove it.
+pub const QUEUE_KEEP_MS: u64 = DAY_MS;
+
 /// How long reports are kept unless [`SharedQueue::keeping_reports_for`] says otherwise.
 const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -50,6 +59,9 @@ const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60
 #[derive(Clone)]
 pub struct SharedQueue {
     redis: ConnectionManager,
+    /// How far Redis's clock is ahead of ours (ms), as of the last heartbeat:
+    /// a join's deadline is given in Redis's time.
+    clock_offset_ms: Arc<AtomicI64>,
     client: redis::Client,
     /// Every key starts with this, so several services can share one Redis.
     prefix: String,
@@ -81,6 +93,24 @@ pub enum SharedJoin {
     /// Redis does not know this instance (it restarted empty, or counted this
     /// instance dead): nothing was done. Come back first (a heartbeat).
     Forgotten,
+    /// Redis ran the join after its deadline ([`JOIN_DEADLINE`]): nothing was
+    /// done. (A join sent to a Redis that stopped answering may run when it
+    /// wakes, long after the stranger was told matching is paused.)
+    Late,
+}
+
+/// How long after it is sent a join may still be run by Redis.
+pub const JOIN_DEADLINE: Duration = Duration::from_secs(2);
+
+/// `time` by our clock, in ms since 1970.
+fn ms_since_1970(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64)
+}
+
+/// Our clock now, in ms since 1970.
+fn local_ms() -> i64 {
+    ms_since_1970(SystemTime::now())
 }
 
 impl SharedQueue {
@@ -97,6 +127,7 @@ impl SharedQueue {
         let redis = client.get_connection_manager().await?;
         let queue = SharedQueue {
             redis,
+            clock_offset_ms: Arc::default(),
             client,
             prefix: prefix.to_owned(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
@@ -135,7 +166,8 @@ impl SharedQueue {
     pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
         let mut redis = self.redis.clone();
         let alive = format!("{}alive:{}", self.prefix, self.instance);
-        let (known,): (Option<String>,) = redis::pipe()
+        let asked = local_ms();
+        let (known, (seconds, micros)): (Option<String>, (i64, i64)) = redis::pipe()
             .set_options(
                 &alive,
                 1,
@@ -145,8 +177,14 @@ impl SharedQueue {
             )
             .sadd(format!("{}instances", self.prefix), &self.instance)
             .ignore()
+            .pexpire(format!("{}instances", self.prefix), QUEUE_KEEP_MS as i64)
+            .ignore()
+            .cmd("TIME")
             .query_async(&mut redis)
             .await?;
+        let midway = (asked + local_ms()) / 2;
+        let offset = seconds * 1000 + micros / 1000 - midway;
+        self.clock_offset_ms.store(offset, Ordering::Relaxed);
         Ok(known.is_some())
     }
 
@@ -182,6 +220,18 @@ impl SharedQueue {
         seeker: &Seeker,
         address: Option<AddressKey>,
     ) -> RedisResult<SharedJoin> {
+        self.join_before(seeker, address, SystemTime::now() + JOIN_DEADLINE)
+            .await
+    }
+
+    /// [`join`](Self::join), to be run by Redis before `deadline` (by our
+    /// clock; Redis's may differ, which the heartbeat measures) or not at all.
+    pub async fn join_before(
+        &self,
+        seeker: &Seeker,
+        address: Option<AddressKey>,
+        deadline: SystemTime,
+    ) -> RedisResult<SharedJoin> {
         let mut redis = self.redis.clone();
         let mut call = self.join.prepare_invoke();
         call.arg(&self.prefix)
@@ -191,7 +241,8 @@ impl SharedQueue {
             .arg(seeker.mode.as_str())
             .arg(if seeker.only_shared { "1" } else { "0" })
             .arg(self.interest_timeout.as_millis() as u64)
-            .arg(address.map(|a| a.to_string()).unwrap_or_default());
+            .arg(address.map(|a| a.to_string()).unwrap_or_default())
+            .arg(ms_since_1970(deadline) + self.clock_offset_ms.load(Ordering::Relaxed));
         for interest in &seeker.interests {
             call.arg(interest);
         }
@@ -199,6 +250,7 @@ impl SharedQueue {
         match reply.first().map(String::as_str) {
             Some("waiting") => Ok(SharedJoin::Waiting),
             Some("forgotten") => Ok(SharedJoin::Forgotten),
+            Some("late") => Ok(SharedJoin::Late),
             Some("paired") if reply.len() >= 5 => Ok(SharedJoin::Paired(Match {
                 me: seeker.id,
                 partner: parse_id(&reply[1])?,
@@ -424,15 +476,16 @@ impl SharedQueue {
     /// trip: one inbox entry per instance, holding its messages one per line
     /// (`from to frame`; a JSON frame never holds a raw line break). An entry
     /// per message cost Redis and both instances several times as much.
-    pub async fn send(&self, messages: &[Outbound]) -> RedisResult<()> {
+    /// Returns the instances that are not alive: what was for them reached
+    /// nobody.
+    pub async fn send(&self, messages: &[Outbound]) -> RedisResult<Vec<String>> {
         let mut invocation = self.relay.prepare_invoke();
         invocation.arg(&self.prefix);
         for (instance, lines) in relay_lines(messages) {
             invocation.arg(instance).arg(lines);
         }
         let mut redis = self.redis.clone();
-        let _: i64 = invocation.invoke_async(&mut redis).await?;
-        Ok(())
+        invocation.invoke_async(&mut redis).await
     }
 
     /// Publishes how many strangers are connected here; returns how many are
@@ -440,8 +493,11 @@ impl SharedQueue {
     pub async fn online(&self, here: usize) -> RedisResult<u64> {
         let mut redis = self.redis.clone();
         let key = format!("{}online", self.prefix);
-        let (_, counts): ((), Vec<u64>) = redis::pipe()
+        let (counts,): (Vec<u64>,) = redis::pipe()
             .hset(&key, &self.instance, here)
+            .ignore()
+            .pexpire(&key, QUEUE_KEEP_MS as i64)
+            .ignore()
             .hvals(&key)
             .query_async(&mut redis)
             .await?;

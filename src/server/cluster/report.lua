@@ -37,6 +37,7 @@ end
 redis.call('SET', p .. 'report:' .. id, record, 'PX', keep)
 redis.call('ZADD', p .. 'reports', made, id)
 redis.call('ZREMRANGEBYSCORE', p .. 'reports', '-inf', made - keep)
+redis.call('PEXPIRE', p .. 'reports', keep)
 if not counts then return 0 end
 
 local key = p .. 'reports:' .. reported

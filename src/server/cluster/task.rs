@@ -38,7 +38,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const ALIVE_FOR: Duration = Duration::from_secs(3);
 
 /// A join that waited this long for its turn (Redis slow or away) is not tried:
-/// the stranger is told matching is paused, and "New" asks again.
+/// the stranger is told matching is paused, and "New" asks again. (Redis
+/// refuses one it runs later than
+/// [`JOIN_DEADLINE`](super::queue::JOIN_DEADLINE) after it was sent.)
 pub const MAX_JOIN_AGE: Duration = Duration::from_secs(2);
 
 /// At most this many messages for other instances are held while Redis cannot
@@ -48,6 +50,20 @@ pub const MAX_JOIN_AGE: Duration = Duration::from_secs(2);
 pub const MAX_HELD_MESSAGES: usize = 10_000;
 /// See [`MAX_HELD_MESSAGES`].
 pub const MAX_HELD_AGE: Duration = ALIVE_FOR.saturating_add(MISSING_GRACE);
+
+/// The longest a join or leave waits for Redis (reconnecting, say) before it
+/// counts as failed, so one stuck call cannot hold up the joins behind it.
+const REDIS_PATIENCE: Duration = Duration::from_secs(2);
+
+/// `call`, failed if it takes longer than `patience`.
+async fn within<T>(
+    patience: Duration,
+    call: impl Future<Output = RedisResult<T>>,
+) -> RedisResult<T> {
+    tokio::time::timeout(patience, call)
+        .await
+        .unwrap_or_else(|_| Err(super::wire::unexpected("call", &["no answer in time"])))
+}
 
 /// At most this many reports wait for Redis; beyond it the oldest are dropped.
 const MAX_HELD_REPORTS: usize = 1_000;
@@ -128,7 +144,11 @@ async fn match_and_deliver(
                         lobby.matching_failed(seeker.id);
                         continue;
                     }
-                    match join(queue, lobby, gate, &seeker, address).await {
+                    // Redis runs it well within our patience or not at all:
+                    // a join that timed out here never queues anyone later.
+                    let deadline = std::time::SystemTime::now() + REDIS_PATIENCE * 3 / 4;
+                    let joined = join(queue, lobby, gate, &seeker, address, deadline);
+                    match within(REDIS_PATIENCE, joined).await {
                         Ok(()) => paused_until = None,
                         Err(error) => {
                             tracing::warn!(%error, "the shared queue is unreachable");
@@ -138,7 +158,7 @@ async fn match_and_deliver(
                     }
                 }
                 Request::Leave(id) => {
-                    if let Err(error) = queue.leave(id).await {
+                    if let Err(error) = within(REDIS_PATIENCE, queue.leave(id)).await {
                         // Left in the queue, it is harmless: a pairing with it
                         // finds it gone here, and its partner asks again.
                         tracing::warn!(%error, "could not take a stranger out of the shared queue");
@@ -155,8 +175,8 @@ async fn match_and_deliver(
     }
 }
 
-/// Asks the shared queue for a partner for `seeker`, and seats the pairing if
-/// one is made. If Redis forgot this instance, it comes back first (see
+/// Asks the shared queue for a partner for `seeker` (to be run by Redis before
+/// `deadline`), and seats the pairing if one is made. If Redis forgot this instance, it comes back first (see
 /// [`come_back`]) and asks once more.
 async fn join(
     queue: &SharedQueue,
@@ -164,13 +184,17 @@ async fn join(
     gate: &Gatekeeper,
     seeker: &Seeker,
     address: Option<AddressKey>,
+    deadline: std::time::SystemTime,
 ) -> RedisResult<()> {
     for _ in 0..2 {
-        match queue.join(seeker, address).await? {
+        match queue.join_before(seeker, address, deadline).await? {
             SharedJoin::Waiting => return Ok(()),
             SharedJoin::Paired(pairing) => {
                 lobby.paired(pairing);
                 return Ok(());
+            }
+            SharedJoin::Late => {
+                return Err(super::wire::unexpected("join", &["run after its deadline"]));
             }
             SharedJoin::Forgotten => {
                 let asked = Instant::now();
@@ -217,7 +241,7 @@ async fn relay(
             held.messages.clear();
             lobby.end_chats_across_instances(Instant::now());
         }
-        if Instant::now() >= next_try && !held.deliver(&queue).await {
+        if Instant::now() >= next_try && !held.deliver(&queue, &lobby).await {
             next_try = Instant::now() + RETRY;
         }
     }
@@ -225,7 +249,7 @@ async fn relay(
         held.take([last]);
     }
     let _ = tokio::time::timeout(LAST_DELIVERY, async {
-        while !held.deliver(&queue).await {
+        while !held.deliver(&queue, &lobby).await {
             tokio::time::sleep(RETRY).await;
         }
     })
@@ -274,12 +298,22 @@ impl Held {
     }
 
     /// Delivers the messages, then counts the reports; whether all went.
-    async fn deliver(&mut self, queue: &SharedQueue) -> bool {
+    /// A message for an instance that is gone ends the chats with its
+    /// strangers at once: the sender hears the stranger left, instead of
+    /// talking on into nothing until the instance is noticed dead.
+    async fn deliver(&mut self, queue: &SharedQueue, lobby: &Lobby) -> bool {
         if !self.messages.is_empty() {
             let messages: Vec<Outbound> = self.messages.iter().map(|(_, m)| m.clone()).collect();
-            if let Err(error) = queue.send(&messages).await {
-                tracing::warn!(%error, "could not reach Redis to relay; will retry");
-                return false;
+            match queue.send(&messages).await {
+                Ok(gone) => {
+                    for instance in gone {
+                        lobby.instance_died(&instance);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not reach Redis to relay; will retry");
+                    return false;
+                }
             }
             self.messages.clear();
         }

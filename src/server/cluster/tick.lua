@@ -35,6 +35,7 @@ for _, ticket in ipairs(redis.call('ZRANGEBYSCORE', p .. 'deadlines', '-inf', no
       made = made + 1
     else
       redis.call('ZADD', p .. 'open:' .. w[3], ticket, ticket)
+      redis.call('PEXPIRE', p .. 'open:' .. w[3], QUEUE_KEEP_MS)
     end
   end
 end
