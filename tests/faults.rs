@@ -1,6 +1,7 @@
 //! Several instances through Redis under faults, each performed for real: a
 //! flood of joins with Redis a network hop away, the link to Redis cut for a
-//! moment and for long, and Redis frozen (SIGSTOP) for a minute under load.
+//! moment and for long, Redis frozen (SIGSTOP) for a minute under load, an
+//! instance crashing or stopping, and Sentinel failing Redis over.
 #![cfg(all(feature = "ssr", unix))]
 
 mod common;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use common::link::FaultyLink;
 use common::process::Process;
 use common::redis::Redis;
+use common::sentinel::Failover;
 use common::{Client, PATIENCE, TestServer, heard, pair_across, paired, say};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
@@ -461,4 +463,84 @@ async fn every_key_in_redis_expires_after_a_crash_a_clean_stop_and_an_outage() {
         Vec::<String>::new(),
         "after an outage"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_sentinel_fails_redis_over_matching_resumes_and_nobody_is_paired_twice() {
+    let mut failover = Failover::start().await;
+    let one = instance_at(failover.url()).await;
+    let two = instance_at(failover.url()).await;
+    let mut alice = one.client().await;
+    let mut bob = two.client().await;
+    pair_across(&mut alice, &mut bob).await;
+    alice.send(&say("before")).await;
+    bob.expect(heard("before")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let old = failover.kill_primary().await;
+    let killed = Instant::now();
+    // Carol asks for someone until she is waiting rather than told that
+    // matching is paused: how long strangers saw "matching paused".
+    let mut carol = one.client().await;
+    let paused_for = loop {
+        let asked = killed.elapsed();
+        carol.send(&ClientMessage::join_anyone()).await;
+        carol.expect(ServerMessage::Waiting).await;
+        // An instance gives up on Redis within two seconds: silence for
+        // longer means she is in the queue.
+        match carol.try_recv(Duration::from_secs(3)).await {
+            Some(ServerMessage::Error {
+                code: ErrorCode::MatchingPaused,
+                ..
+            }) => {
+                assert!(killed.elapsed() < 3 * PATIENCE, "matching never resumed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            None => break asked,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    failover.until_failed_over(old, PATIENCE).await;
+    println!("after the primary was killed, matching was paused for {paused_for:?}");
+
+    // Matching works across the instances on the new primary, once.
+    let mut dave = two.client().await;
+    dave.send(&ClientMessage::join_anyone()).await;
+    dave.expect(ServerMessage::Waiting).await;
+    dave.expect(paired()).await;
+    carol.expect(paired()).await;
+    dave.send(&say("on the new primary")).await;
+    carol.expect(heard("on the new primary")).await;
+
+    // Alice and Bob's chat goes on, or ends plainly on both sides.
+    alice.send(&say("after")).await;
+    match bob.try_recv(PATIENCE).await {
+        Some(ServerMessage::Message { text }) => {
+            assert_eq!(text, "after");
+            println!("the chat across instances went on");
+        }
+        Some(ServerMessage::StrangerLeft) => {
+            // Alice is told too (and her "after" found no chat to go to).
+            let mut told = Vec::new();
+            while let Some(message) = alice.try_recv(Duration::from_secs(1)).await {
+                told.push(message);
+            }
+            assert!(told.contains(&ServerMessage::StrangerLeft), "{told:?}");
+            assert!(told.iter().all(|message| {
+                *message == ServerMessage::StrangerLeft
+                    || *message == ServerMessage::error(ErrorCode::NotInChat)
+            }));
+            println!("the chat across instances ended, both sides told");
+        }
+        other => panic!("Bob heard {other:?}"),
+    }
+    for (name, stranger) in [
+        ("Alice", &mut alice),
+        ("Bob", &mut bob),
+        ("Carol", &mut carol),
+        ("Dave", &mut dave),
+    ] {
+        let got = stranger.try_recv(Duration::from_millis(500)).await;
+        assert_eq!(got, None, "{name} heard more");
+    }
 }

@@ -215,7 +215,9 @@ pub struct Config {
     pub drain_s: u64,
 
     /// Share matchmaking and chats with every other instance using this Redis,
-    /// e.g. redis://127.0.0.1:6379 (unset: this instance alone, in memory).
+    /// e.g. redis://127.0.0.1:6379, or one Sentinel watches, e.g.
+    /// redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/strangers
+    /// (unset: this instance alone, in memory).
     #[arg(long, env = "STRANGERS_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 

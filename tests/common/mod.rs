@@ -5,6 +5,7 @@ pub mod http;
 pub mod link;
 pub mod process;
 pub mod redis;
+pub mod sentinel;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,9 +1,11 @@
 //! This instance's inbox: a Redis stream read in order, each entry once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{AsyncCommands, RedisResult};
 
+use super::primary::Primary;
 use super::wire::{Event, parse_entry, unexpected};
 
 /// How much longer than its blocking time an inbox read may take before the
@@ -12,7 +14,8 @@ const READ_MARGIN: Duration = Duration::from_secs(2);
 
 /// This instance's stream of events, read in order, each entry once.
 pub struct Inbox {
-    client: redis::Client,
+    /// Where Redis is now (after a failover, the new primary).
+    primary: Arc<Primary>,
     /// Connected on first use, and again after an error.
     redis: Option<redis::aio::MultiplexedConnection>,
     key: String,
@@ -22,9 +25,9 @@ pub struct Inbox {
 
 impl Inbox {
     /// Opens the inbox at `key`, reading from after what it holds now.
-    pub(super) async fn open(client: redis::Client, key: String) -> RedisResult<Inbox> {
+    pub(super) async fn open(primary: Arc<Primary>, key: String) -> RedisResult<Inbox> {
         let mut inbox = Inbox {
-            client,
+            primary,
             redis: None,
             key,
             position: String::new(),
@@ -48,7 +51,8 @@ impl Inbox {
             // bounds each read itself).
             let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
             let connection = self
-                .client
+                .primary
+                .client()
                 .get_multiplexed_async_connection_with_config(&config)
                 .await?;
             self.redis = Some(connection);

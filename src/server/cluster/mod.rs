@@ -22,6 +22,7 @@
 //! lobby. What the lobby and rooms exchange with it is in [`super::seam`].
 
 mod inbox;
+mod primary;
 mod queue;
 mod task;
 mod wire;
@@ -30,6 +31,7 @@ pub use super::seam::{
     ClusterSide, Link, Match, Outbound, Outgoing, Request, RequestQueue, Requests,
 };
 pub use inbox::Inbox;
+pub use primary::SENTINEL_SCHEME;
 pub use queue::{INBOX_KEEP_MS, JOIN_DEADLINE, SharedJoin, SharedQueue};
 pub use task::{
     ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MAX_HELD_AGE, MAX_HELD_MESSAGES, MAX_JOIN_AGE, MISSING_GRACE,

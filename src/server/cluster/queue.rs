@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, RedisResult, Script};
 
 use super::inbox::Inbox;
+use super::primary::Primary;
 use super::wire::{parse_id, relay_lines, unexpected};
 use crate::server::matchmaker::{MAX_SKIPPED, RECENT_PARTNERS, Seeker};
 use crate::server::moderation::{AUDIT_ENTRIES, AuditEntry, BanOrigin, BanRecord, FiledReport};
@@ -58,11 +58,11 @@ const DEFAULT_REPORT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60
 /// The matchmaking state all instances share, seen from one instance.
 #[derive(Clone)]
 pub struct SharedQueue {
-    redis: ConnectionManager,
+    /// Where Redis is (following Sentinel's failovers, if it names it).
+    primary: Arc<Primary>,
     /// How far Redis's clock is ahead of ours (ms), as of the last heartbeat:
     /// a join's deadline is given in Redis's time.
     clock_offset_ms: Arc<AtomicI64>,
-    client: redis::Client,
     /// Every key starts with this, so several services can share one Redis.
     prefix: String,
     /// This instance's random name.
@@ -123,12 +123,9 @@ impl SharedQueue {
         limits: AddressLimits,
         alive_for: Duration,
     ) -> RedisResult<SharedQueue> {
-        let client = redis::Client::open(url)?;
-        let redis = client.get_connection_manager().await?;
         let queue = SharedQueue {
-            redis,
+            primary: Arc::new(Primary::connect(url).await?),
             clock_offset_ms: Arc::default(),
-            client,
             prefix: prefix.to_owned(),
             instance: uuid::Uuid::new_v4().simple().to_string(),
             interest_timeout,
@@ -154,6 +151,12 @@ impl SharedQueue {
         self
     }
 
+    /// With Sentinel, moves to the primary it names if that changed (a
+    /// failover); true if it did.
+    pub async fn follow_primary(&self) -> RedisResult<bool> {
+        self.primary.follow().await
+    }
+
     /// This instance's name.
     pub fn instance(&self) -> &str {
         &self.instance
@@ -164,7 +167,7 @@ impl SharedQueue {
     /// Returns whether Redis still knew this instance: false the first time,
     /// and after Redis lost its data (a restart) or counted this instance dead.
     pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let alive = format!("{}alive:{}", self.prefix, self.instance);
         let asked = local_ms();
         let (known, (seconds, micros)): (Option<String>, (i64, i64)) = redis::pipe()
@@ -198,7 +201,7 @@ impl SharedQueue {
     /// already; returns the one Redis holds. (After Redis lost its data, the
     /// running instances put theirs back.)
     pub async fn share_address_secret(&self, ours: AddressSecret) -> RedisResult<AddressSecret> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let key = format!("{}address_secret", self.prefix);
         let (stored,): (String,) = redis::pipe()
             .set_options(
@@ -232,7 +235,7 @@ impl SharedQueue {
         address: Option<AddressKey>,
         deadline: SystemTime,
     ) -> RedisResult<SharedJoin> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let mut call = self.join.prepare_invoke();
         call.arg(&self.prefix)
             .arg(seeker.id.to_string())
@@ -268,7 +271,7 @@ impl SharedQueue {
 
     /// Takes `id` out of the queue; whether they were waiting.
     pub async fn leave(&self, id: StrangerId) -> RedisResult<bool> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let removed: i64 = self
             .leave
             .arg(&self.prefix)
@@ -281,7 +284,7 @@ impl SharedQueue {
     /// This instance is leaving for good (shutdown): its waiters leave the
     /// queue, its presence and inbox are deleted. How many waiters it took out.
     pub async fn retire(&self) -> RedisResult<u64> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         self.retire
             .arg(&self.prefix)
             .arg(&self.instance)
@@ -293,7 +296,7 @@ impl SharedQueue {
     /// can) and drops the waiters of dead instances; how many pairings it made.
     /// Any instance may run it; running it on several is harmless.
     pub async fn tick(&self) -> RedisResult<u64> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         self.tick.arg(&self.prefix).invoke_async(&mut redis).await
     }
 
@@ -301,7 +304,7 @@ impl SharedQueue {
     /// it against the reported network; returns the ban it brought, if any
     /// (every live instance is told through its inbox).
     pub async fn report(&self, report: &FiledReport) -> RedisResult<Option<Duration>> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let limits = &self.limits;
         let record = serde_json::to_string(report).map_err(|_| unexpected("report", &["JSON"]))?;
         let ban: u64 = self
@@ -328,7 +331,7 @@ impl SharedQueue {
 
     /// The reports kept that were made after `oldest` (ms since 1970), newest first.
     pub async fn reports(&self, oldest: u64) -> RedisResult<Vec<FiledReport>> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let index = format!("{}reports", self.prefix);
         let ids: Vec<String> = redis
             .zrevrangebyscore(&index, "+inf", format!("({oldest}"))
@@ -359,14 +362,14 @@ impl SharedQueue {
 
     /// One report, if still kept (Redis expires it after the retention time).
     pub async fn stored_report(&self, id: &str) -> RedisResult<Option<FiledReport>> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let record: Option<String> = redis.get(format!("{}report:{id}", self.prefix)).await?;
         Ok(record.and_then(|json| serde_json::from_str(&json).ok()))
     }
 
     /// Deletes a report; whether it was there.
     pub async fn delete_report(&self, id: &str) -> RedisResult<bool> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let (deleted, _): (u64, u64) = redis::pipe()
             .del(format!("{}report:{id}", self.prefix))
             .zrem(format!("{}reports", self.prefix), id)
@@ -380,7 +383,7 @@ impl SharedQueue {
     ///
     /// [`FOREVER_MS`]: crate::server::moderation::FOREVER_MS
     pub async fn ban(&self, address: AddressKey, duration: Duration) -> RedisResult<u64> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let until: String = self
             .ban
             .arg(&self.prefix)
@@ -398,7 +401,7 @@ impl SharedQueue {
     /// An operator lifts the ban on `address`; whether there was one. Every
     /// live instance is told.
     pub async fn lift(&self, address: AddressKey) -> RedisResult<bool> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let was: u64 = self
             .lift
             .arg(&self.prefix)
@@ -410,7 +413,7 @@ impl SharedQueue {
 
     /// Adds `entry` to the audit log every instance shares.
     pub async fn audit(&self, entry: &AuditEntry) -> RedisResult<()> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let key = format!("{}audit", self.prefix);
         let json = serde_json::to_string(entry).map_err(|_| unexpected("audit", &["JSON"]))?;
         redis::pipe()
@@ -424,7 +427,7 @@ impl SharedQueue {
 
     /// The audit log, newest first.
     pub async fn audit_log(&self) -> RedisResult<Vec<AuditEntry>> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let entries: Vec<String> = redis.lrange(format!("{}audit", self.prefix), 0, -1).await?;
         Ok(entries
             .iter()
@@ -453,7 +456,7 @@ impl SharedQueue {
     }
 
     async fn ban_records_left(&self) -> RedisResult<Vec<(BanRecord, Duration)>> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let found: Vec<String> = self.bans.arg(&self.prefix).invoke_async(&mut redis).await?;
         found
             .chunks_exact(4)
@@ -484,14 +487,14 @@ impl SharedQueue {
         for (instance, lines) in relay_lines(messages) {
             invocation.arg(instance).arg(lines);
         }
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         invocation.invoke_async(&mut redis).await
     }
 
     /// Publishes how many strangers are connected here; returns how many are
     /// connected to all live instances together.
     pub async fn online(&self, here: usize) -> RedisResult<u64> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         let key = format!("{}online", self.prefix);
         let (counts,): (Vec<u64>,) = redis::pipe()
             .hset(&key, &self.instance, here)
@@ -506,7 +509,7 @@ impl SharedQueue {
 
     /// Whether `instance` still proves it is alive.
     pub async fn is_alive(&self, instance: &str) -> RedisResult<bool> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         redis
             .exists(format!("{}alive:{instance}", self.prefix))
             .await
@@ -514,7 +517,7 @@ impl SharedQueue {
 
     /// How many strangers wait, on all instances.
     pub async fn waiting(&self) -> RedisResult<u64> {
-        let mut redis = self.redis.clone();
+        let mut redis = self.primary.connection();
         redis.hlen(format!("{}ticket_of", self.prefix)).await
     }
 
@@ -523,6 +526,6 @@ impl SharedQueue {
     /// inbox holds now.
     pub async fn inbox(&self) -> RedisResult<Inbox> {
         let key = format!("{}inbox:{}", self.prefix, self.instance);
-        Inbox::open(self.client.clone(), key).await
+        Inbox::open(self.primary.clone(), key).await
     }
 }

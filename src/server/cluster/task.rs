@@ -304,7 +304,7 @@ impl Held {
     async fn deliver(&mut self, queue: &SharedQueue, lobby: &Lobby) -> bool {
         if !self.messages.is_empty() {
             let messages: Vec<Outbound> = self.messages.iter().map(|(_, m)| m.clone()).collect();
-            match queue.send(&messages).await {
+            match within(REDIS_PATIENCE, queue.send(&messages)).await {
                 Ok(gone) => {
                     for instance in gone {
                         lobby.instance_died(&instance);
@@ -342,6 +342,12 @@ async fn keep_alive(
             () = shutdown.cancelled() => return,
             _ = heartbeat.tick() => {}
         }
+        // After a failover, Sentinel names a new primary: move to it first.
+        match tokio::time::timeout(HEARTBEAT, queue.follow_primary()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not ask Sentinel for the primary"),
+            Err(_) => tracing::warn!("Sentinel did not answer in time"),
+        }
         match tokio::time::timeout(HEARTBEAT * 2, beat(&queue, &lobby, &gate, &mut missing)).await {
             Ok(Ok(())) => {
                 last_beat = Instant::now();
@@ -364,7 +370,7 @@ async fn keep_alive(
 /// the inbox, like a ban from any other instance.)
 async fn count_reports(queue: &SharedQueue, reports: &mut Vec<FiledReport>) {
     while let Some(report) = reports.first() {
-        match queue.report(report).await {
+        match within(REDIS_PATIENCE, queue.report(report)).await {
             Ok(ban) => {
                 if let Some(ban) = ban {
                     tracing::info!(?ban, "a network was banned after reports");
