@@ -14,12 +14,13 @@
 //! Reports are counted in Redis too, under address keys every instance agrees
 //! on (they share one [`AddressSecret`]), and a ban is told to every instance
 //! through its inbox; an instance that may have missed some reads them all.
-
 //!
-//! The parts: [`queue`] runs the scripts (the shared queue, reports, bans),
-//! [`inbox`] reads this instance's stream, [`wire`] is how events are written
-//! into and read out of it, and [`task`] is the task that joins them to the
-//! lobby. What the lobby and rooms exchange with it is in [`super::seam`].
+//! The parts: [`primary`] knows where Redis is (one address, or the primary
+//! Sentinel names), [`queue`] runs the scripts (the shared queue, reports,
+//! bans), [`inbox`] reads this instance's stream, [`wire`] is how events are
+//! written into and read out of it, and [`task`] runs the three tasks that
+//! join them to the lobby (joins and the inbox; relays; presence). What the
+//! lobby and rooms exchange with it is in [`super::seam`].
 
 mod inbox;
 mod primary;
