@@ -390,7 +390,8 @@ async fn kept_for_good(redis: &Redis) -> Vec<String> {
         .keys_and_ttls(&format!("{}*", cluster::KEY_PREFIX))
         .await
         .into_iter()
-        .filter(|(key, ttl)| *ttl < 0 && !allowed.contains(key))
+        // -1: no expiry (-2: deleted since it was listed).
+        .filter(|(key, ttl)| *ttl == -1 && !allowed.contains(key))
         .map(|(key, _)| key)
         .collect()
 }

@@ -13,9 +13,10 @@ use super::challenge::Puzzle;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
-use super::moderation::{BanOrigin, BanRecord, FiledReport, Moderation, now_ms};
+use super::moderation::FiledReport;
 use super::network::BANNED_REASON;
-use super::network::{Admission, Gatekeeper, Reported};
+use super::network::{Admission, Gatekeeper};
+use super::sanctions::Sanctions;
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
 use crate::protocol::{
     ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_report,
@@ -45,13 +46,13 @@ pub fn serve(
     state: AppState,
     admission: Admission,
 ) -> impl Future<Output = ()> + Send {
+    let sanctions = state.sanctions();
     let AppState {
         lobby,
         shutdown,
         gate,
         settings,
         metrics,
-        moderation,
         ..
     } = state;
     let (outbox, inbox) = outbox(OUTBOX_CAPACITY);
@@ -91,7 +92,7 @@ pub fn serve(
         let keepers = Keepers {
             lobby: &lobby,
             gate: &gate,
-            moderation: &moderation,
+            sanctions: &sanctions,
         };
         let mut flood = FloodGuard::new(
             settings.message_rate,
@@ -253,7 +254,7 @@ async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
 struct Keepers<'a> {
     lobby: &'a Lobby,
     gate: &'a Gatekeeper,
-    moderation: &'a Moderation,
+    sanctions: &'a Sanctions,
 }
 
 /// Acts on one parsed text frame; returns the refusal for the sender, if any.
@@ -330,7 +331,7 @@ fn handle_frame(
                         let report =
                             FiledReport::new(reason, evidence, chat.mode, reporter, reported)
                                 .counting(counts);
-                        file_report(keepers, report);
+                        keepers.sanctions.file(report);
                     }
                     return None;
                 }
@@ -346,33 +347,4 @@ fn handle_frame(
         },
     };
     Some(refusal)
-}
-
-/// Files a report for the operator and, if it counts, counts it toward a ban:
-/// in Redis with every instance's, or here when this instance works alone.
-fn file_report(keepers: Keepers<'_>, report: FiledReport) {
-    let now = tokio::time::Instant::now();
-    if keepers.lobby.share_report(report.clone()) {
-        // Counted in Redis; here, at least, the reported network's next
-        // connections must pass the bot check.
-        if report.counted {
-            keepers.gate.suspect(report.reported, now);
-        }
-        return;
-    }
-    let (reporter, reported) = (report.reporter, report.reported);
-    let outcome = keepers.gate.report(reporter, reported, report.counted, now);
-    let counted = outcome != Reported::NotCounted;
-    keepers.moderation.file_here(report.counting(counted));
-    if let Reported::Banned(ban) = outcome {
-        tracing::info!(?ban, "a network was banned after reports");
-        let since_ms = now_ms();
-        keepers.moderation.note_ban_here(BanRecord {
-            address: reported,
-            since_ms,
-            until_ms: since_ms + ban.as_millis() as u64,
-            origin: BanOrigin::Reports,
-        });
-        keepers.lobby.ban(reported, ban.as_secs());
-    }
 }

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use super::AppState;
 use super::documents::{escape, page};
 use super::flood::{Rate, TokenBucket};
-use super::moderation::{BanOrigin, BanRecord, FOREVER_MS, FiledReport, Unreachable, now_ms};
+use super::moderation::{BanOrigin, FiledReport, Unreachable, now_ms};
 use super::network::{AddressKey, ClientAddress};
 
 /// The session cookie's name.
@@ -564,7 +564,7 @@ async fn ban_reported(
         },
         None => return Err(Refused::Forged),
     };
-    ban_network(&state, report.reported, duration).await?;
+    state.sanctions().ban(report.reported, duration).await?;
     let length = duration.map_or("for good".to_owned(), |d| {
         format!("for {}", crate::session::describe_wait(d.as_secs()))
     });
@@ -576,32 +576,6 @@ async fn ban_reported(
         ))
         .await?;
     Ok(Redirect::to("/admin/bans").into_response())
-}
-
-/// Bans `address` for `duration` (`None`: for good), on every instance: its
-/// strangers are told and disconnected, and it is turned away.
-pub async fn ban_network(
-    state: &AppState,
-    address: AddressKey,
-    duration: Option<Duration>,
-) -> Result<(), Unreachable> {
-    let length = duration.unwrap_or(Duration::from_millis(FOREVER_MS));
-    if let Some(queue) = state.moderation.queue() {
-        // Every instance, this one included, applies it from its inbox.
-        queue.ban(address, length).await?;
-        return Ok(());
-    }
-    let now = now_ms();
-    let until_ms = duration.map_or(FOREVER_MS, |d| now + d.as_millis() as u64);
-    let remaining = Duration::from_millis(until_ms.saturating_sub(now));
-    super::apply_ban(&state.lobby, &state.gate, address, remaining);
-    state.moderation.note_ban_here(BanRecord {
-        address,
-        since_ms: now,
-        until_ms,
-        origin: BanOrigin::Operator,
-    });
-    Ok(())
 }
 
 /// `POST /admin/reports/{id}/dismiss`: deletes the report.
@@ -669,23 +643,12 @@ async fn lift(
 ) -> Result<Response, Refused> {
     acting_operator(&state, &headers, &form)?;
     let address: AddressKey = address.parse().map_err(|_| Refused::Gone)?;
-    lift_ban(&state, address).await?;
+    state.sanctions().lift(address).await?;
     state
         .moderation
         .audit(format!("Lifted the ban on network {address}"))
         .await?;
     Ok(Redirect::to("/admin/bans").into_response())
-}
-
-/// Lets `address` in again, on every instance.
-pub async fn lift_ban(state: &AppState, address: AddressKey) -> Result<(), Unreachable> {
-    if let Some(queue) = state.moderation.queue() {
-        queue.lift(address).await?;
-    } else {
-        state.gate.unban(address);
-        state.moderation.forget_ban_here(address);
-    }
-    Ok(())
 }
 
 /// `/admin/audit`: what operators did, newest first.

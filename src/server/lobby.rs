@@ -11,12 +11,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::ice::{self, IceConfig};
-use super::matchmaker::{Joined, Matchmaker, Pairing, Seeker};
+use super::matchmaker::{Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, RejectionReason, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
+use super::queue::{Queue, Queued};
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
-use super::seam::{ClusterSide, Match, Outbound, Request};
+use super::seam::{ClusterSide, Match, Outbound};
 use super::stranger::{Kick, Stranger, StrangerId};
 use crate::protocol::{CallRole, CallSetup, CallSignal, Challenge, ErrorCode, Mode, ServerMessage};
 
@@ -115,8 +116,8 @@ impl Default for Lobby {
 struct State {
     /// Every connected stranger and their place.
     strangers: HashMap<StrangerId, Seat>,
-    /// The queue of strangers waiting for a partner.
-    matchmaker: Matchmaker,
+    /// Where strangers wait for a partner: here, or shared through Redis.
+    queue: Queue,
     /// The chats in progress.
     rooms: HashMap<RoomId, Room>,
     /// The online count everyone was last told, to push only changes.
@@ -126,9 +127,6 @@ struct State {
     ice: IceConfig,
     /// Where pairings and relayed messages are counted.
     metrics: Arc<Metrics>,
-    /// With `--redis-url`: the queue is shared with other instances, through
-    /// the cluster task, instead of `matchmaker`.
-    cluster: Option<ClusterSide>,
     /// Strangers connected to other instances, last we heard.
     online_elsewhere: usize,
 }
@@ -148,18 +146,47 @@ struct Seat {
     hides_address: bool,
 }
 
+/// A pairing to seat in a new room, whichever queue made it.
+#[derive(Debug)]
+struct Seating {
+    mode: Mode,
+    common_interests: Vec<String>,
+    /// How long each member waited, for the metrics (those this instance counts).
+    waited: Vec<Duration>,
+    /// The members connected here, each with their part in a video call.
+    here: Vec<(StrangerId, CallRole)>,
+    /// The member connected to another instance, if any.
+    elsewhere: Option<RemotePartner>,
+}
+
+impl From<Pairing> for Seating {
+    /// In a video chat the one who joined last makes the offer, so the two
+    /// never offer at once.
+    fn from(pairing: Pairing) -> Self {
+        Seating {
+            mode: pairing.mode,
+            common_interests: pairing.common_interests,
+            waited: pairing.waited.to_vec(),
+            here: vec![
+                (pairing.waiter, CallRole::Answer),
+                (pairing.joiner, CallRole::Offer),
+            ],
+            elsewhere: None,
+        }
+    }
+}
+
 impl Lobby {
     /// An empty lobby whose strangers with interests wait `interest_timeout` for a
     /// shared one before anyone will do.
     pub fn new(interest_timeout: Duration) -> Self {
         let state = State {
             strangers: HashMap::new(),
-            matchmaker: Matchmaker::new(interest_timeout),
+            queue: Queue::Here(Box::new(Matchmaker::new(interest_timeout))),
             rooms: HashMap::new(),
             announced_online: None,
             ice: IceConfig::default(),
             metrics: Arc::default(),
-            cluster: None,
             online_elsewhere: 0,
         };
         Lobby {
@@ -181,7 +208,7 @@ impl Lobby {
 
     /// Matches through the queue shared with other instances from now on.
     pub fn with_cluster(self, cluster: ClusterSide) -> Self {
-        self.state().cluster = Some(cluster);
+        self.state().queue = Queue::Shared(cluster);
         self
     }
 
@@ -277,11 +304,8 @@ impl Lobby {
     /// made meanwhile is not overtaken.
     pub fn ask_again_for_waiters(&self) {
         let mut state = self.state();
-        let Some(cluster) = state.cluster.clone() else {
-            return;
-        };
         for id in state.waiting_here() {
-            state.ask_again(id, &cluster);
+            state.ask_again(id);
         }
     }
 
@@ -431,8 +455,8 @@ impl Lobby {
     /// matchmaker's rules allow.
     pub fn tick(&self, now: Instant) {
         let mut state = self.state();
-        for pairing in state.matchmaker.tick(now) {
-            state.open_room(pairing);
+        for pairing in state.queue.tick(now) {
+            state.seat(Seating::from(pairing));
         }
     }
 
@@ -490,7 +514,7 @@ impl Lobby {
     /// of every instance, and returns true; alone, returns false (the caller
     /// counts it here).
     pub fn share_report(&self, report: FiledReport) -> bool {
-        match &self.state().cluster {
+        match self.state().queue.cluster() {
             Some(cluster) => {
                 let _ = cluster.link.report(report);
                 true
@@ -516,7 +540,7 @@ impl Lobby {
     pub fn depart(&self, id: StrangerId) {
         let mut state = self.state();
         state.leave(id);
-        state.matchmaker.forget(id);
+        state.queue.forget(id);
         state.strangers.remove(&id);
     }
 
@@ -536,9 +560,9 @@ impl Lobby {
         self.state().strangers.len()
     }
 
-    /// How many strangers are waiting for a partner.
+    /// How many of this instance's strangers are waiting for a partner.
     pub fn waiting(&self) -> usize {
-        self.state().matchmaker.waiting()
+        self.state().waiting_here().len()
     }
 
     /// How many chats are in progress.
@@ -588,57 +612,47 @@ impl State {
             only_shared: request.only_shared,
             mode: request.mode,
         };
-        if let Some(cluster) = &self.cluster {
-            let address = self.strangers.get(&id).and_then(|s| s.stranger.address());
-            if !cluster
-                .requests
-                .send(Request::Join(seeker.clone(), address))
-            {
-                self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
-                return Ok(());
-            }
-            if let Some(seat) = self.strangers.get_mut(&id) {
-                seat.seeking = Some(seeker);
-            }
-            self.set_place(id, Place::Waiting);
-            self.tell(id, ServerMessage::Waiting);
-            return Ok(());
-        }
-        match self.matchmaker.join(seeker, now) {
-            Joined::Waiting => {
+        let address = self.strangers.get(&id).and_then(|s| s.stranger.address());
+        match self.queue.join(seeker.clone(), address, now) {
+            Queued::Waiting => {
+                if let Some(seat) = self.strangers.get_mut(&id) {
+                    seat.seeking = Some(seeker);
+                }
                 self.set_place(id, Place::Waiting);
                 self.tell(id, ServerMessage::Waiting);
             }
-            Joined::Paired(pairing) => self.open_room(pairing),
+            Queued::Paired(pairing) => self.seat(Seating::from(pairing)),
+            Queued::Refused => self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused)),
         }
         Ok(())
     }
 
-    /// Seats a pairing in a new room and tells both. In a video chat the one
-    /// who joined last makes the offer, so the two never offer at once.
-    fn open_room(&mut self, pairing: Pairing) {
-        for waited in pairing.waited {
+    /// Seats a pairing in a new room and tells each member here, whichever
+    /// queue made it.
+    fn seat(&mut self, seating: Seating) {
+        for waited in seating.waited {
             self.metrics.waited(waited);
         }
-        self.metrics.paired(pairing.mode);
-        let mut room = Room::for_mode(pairing.mode);
-        let ice_servers = match pairing.mode {
+        self.metrics.paired(seating.mode);
+        let mut room = Room::for_mode(seating.mode);
+        if let Some(partner) = seating.elsewhere {
+            room.add_remote(partner);
+        }
+        let ice_servers = match seating.mode {
             Mode::Video => self.ice.for_call(std::time::SystemTime::now()),
             Mode::Text => Vec::new(),
         };
-        for (member, role) in [
-            (pairing.waiter, CallRole::Answer),
-            (pairing.joiner, CallRole::Offer),
-        ] {
-            let call = (pairing.mode == Mode::Video).then(|| CallSetup {
+        for (member, role) in seating.here {
+            let call = (seating.mode == Mode::Video).then(|| CallSetup {
                 role,
                 ice_servers: ice_servers.clone(),
             });
             if let Some(seat) = self.strangers.get_mut(&member) {
                 seat.place = Place::Chatting(room.id());
+                seat.seeking = None;
                 room.add(seat.stranger.clone());
                 seat.stranger.deliver(ServerMessage::Paired {
-                    common_interests: pairing.common_interests.clone(),
+                    common_interests: seating.common_interests.clone(),
                     call,
                 });
             }
@@ -680,14 +694,7 @@ impl State {
     fn leave(&mut self, id: StrangerId) {
         match self.strangers.get(&id).map(|seat| seat.place) {
             Some(Place::Waiting) => {
-                match &self.cluster {
-                    Some(cluster) => {
-                        let _ = cluster.requests.send(Request::Leave(id));
-                    }
-                    None => {
-                        self.matchmaker.remove(id);
-                    }
-                }
+                self.queue.leave(id);
                 if let Some(seat) = self.strangers.get_mut(&id) {
                     seat.seeking = None;
                 }
@@ -723,8 +730,8 @@ impl State {
     /// How many of this instance's strangers wait in `mode`: the matchmaker
     /// knows, or with a shared queue, their seats do.
     fn waiting_in(&self, mode: Mode) -> usize {
-        if self.cluster.is_none() {
-            return self.matchmaker.waiting_in(mode);
+        if let Some(count) = self.queue.waiting_in(mode) {
+            return count;
         }
         self.strangers
             .values()
@@ -735,7 +742,7 @@ impl State {
 
     /// See [`Lobby::paired`].
     fn paired(&mut self, m: Match) {
-        let Some(cluster) = self.cluster.clone() else {
+        let Some(cluster) = self.queue.cluster().cloned() else {
             return;
         };
         let local_partner = m.partner_instance == cluster.instance;
@@ -751,9 +758,9 @@ impl State {
             // Ours left or departed while Redis paired them: the pairing does
             // not happen. A partner here asks again; one elsewhere is told.
             if local_partner {
-                self.ask_again(m.partner, &cluster);
+                self.ask_again(m.partner);
             } else {
-                cluster.link.send(super::seam::Outbound {
+                cluster.link.send(Outbound {
                     instance: m.partner_instance.clone(),
                     from: m.me,
                     to: m.partner,
@@ -762,65 +769,55 @@ impl State {
             }
             return;
         }
-        if local_partner {
-            if place_of(self, m.partner) == Some(Place::Waiting) {
-                let (waiter, joiner) = if m.offers {
-                    (m.partner, m.me)
-                } else {
-                    (m.me, m.partner)
-                };
-                self.open_room(Pairing {
-                    waiter,
-                    joiner,
-                    common_interests: m.common_interests,
-                    mode: m.mode,
-                    waited: [m.waited, m.partner_waited],
-                });
-            } else {
-                self.ask_again(m.me, &cluster);
-            }
+        if local_partner && place_of(self, m.partner) != Some(Place::Waiting) {
+            self.ask_again(m.me);
             return;
         }
-        self.metrics.waited(m.waited);
-        self.metrics.paired(m.mode);
-        let mut room = Room::for_mode(m.mode);
-        room.add_remote(RemotePartner {
-            id: m.partner,
-            instance: m.partner_instance,
-            address: m.partner_address,
-            link: cluster.link.clone(),
-        });
-        let call = (m.mode == Mode::Video).then(|| CallSetup {
-            role: if m.offers {
+        let role = |offers| {
+            if offers {
                 CallRole::Offer
             } else {
                 CallRole::Answer
-            },
-            ice_servers: self.ice.for_call(std::time::SystemTime::now()),
-        });
-        if let Some(seat) = self.strangers.get_mut(&m.me) {
-            seat.place = Place::Chatting(room.id());
-            seat.seeking = None;
-            room.add(seat.stranger.clone());
-            seat.stranger.deliver(ServerMessage::Paired {
+            }
+        };
+        let seating = if local_partner {
+            Seating {
+                mode: m.mode,
                 common_interests: m.common_interests,
-                call,
-            });
-        }
-        self.rooms.insert(room.id(), room);
+                waited: vec![m.waited, m.partner_waited],
+                here: vec![(m.me, role(m.offers)), (m.partner, role(!m.offers))],
+                elsewhere: None,
+            }
+        } else {
+            Seating {
+                mode: m.mode,
+                common_interests: m.common_interests,
+                waited: vec![m.waited],
+                here: vec![(m.me, role(m.offers))],
+                elsewhere: Some(RemotePartner {
+                    id: m.partner,
+                    instance: m.partner_instance,
+                    address: m.partner_address,
+                    link: cluster.link.clone(),
+                }),
+            }
+        };
+        self.seat(seating);
     }
 
     /// `id`, still waiting here, lost the partner Redis found: back in the queue.
-    fn ask_again(&mut self, id: StrangerId, cluster: &ClusterSide) {
+    fn ask_again(&mut self, id: StrangerId) {
         let Some(seat) = self.strangers.get(&id) else {
             return;
         };
-        if let (Place::Waiting, Some(seeker)) = (seat.place, &seat.seeking) {
-            let address = seat.stranger.address();
-            if !cluster
-                .requests
-                .send(Request::Join(seeker.clone(), address))
-            {
+        let (Place::Waiting, Some(seeker)) = (seat.place, seat.seeking.clone()) else {
+            return;
+        };
+        let address = seat.stranger.address();
+        match self.queue.join(seeker, address, Instant::now()) {
+            Queued::Waiting => {}
+            Queued::Paired(pairing) => self.seat(Seating::from(pairing)),
+            Queued::Refused => {
                 self.set_place(id, Place::Idle);
                 if let Some(seat) = self.strangers.get_mut(&id) {
                     seat.seeking = None;
@@ -852,33 +849,29 @@ impl State {
     }
 
     fn assert_consistent(&self) {
-        self.matchmaker.assert_consistent();
+        self.queue.assert_consistent();
         let mut seated = 0;
         for (id, seat) in &self.strangers {
             assert_eq!(*id, seat.stranger.id());
+            let queued = self.queue.holds(*id);
             match seat.place {
-                Place::Idle => assert!(!self.matchmaker.is_waiting(*id)),
-                // With a shared queue, the waiting are in Redis.
-                Place::Waiting => assert!(
-                    self.cluster.is_some() || self.matchmaker.is_waiting(*id),
-                    "{id} lost from queue"
-                ),
+                Place::Idle => assert_ne!(queued, Some(true), "{id} idle but queued"),
+                Place::Waiting => assert_ne!(queued, Some(false), "{id} lost from queue"),
                 Place::Chatting(room) => {
-                    assert!(!self.matchmaker.is_waiting(*id), "{id} in two places");
+                    assert_ne!(queued, Some(true), "{id} in two places");
                     let room = self.rooms.get(&room).expect("a chatter's room exists");
                     assert!(room.contains(*id));
                     seated += 1;
                 }
             }
         }
-        assert_eq!(
-            self.matchmaker.waiting(),
-            self.strangers
-                .values()
-                .filter(|s| s.place == Place::Waiting)
-                .count(),
-            "the queue holds only waiting strangers"
-        );
+        if let Queue::Here(matchmaker) = &self.queue {
+            assert_eq!(
+                matchmaker.waiting(),
+                self.waiting_here().len(),
+                "the queue holds only waiting strangers"
+            );
+        }
         let members: usize = self.rooms.values().map(Room::len).sum();
         assert_eq!(members, seated, "every room member is seated in that room");
         for room in self.rooms.values() {

@@ -4,6 +4,7 @@
 //! - [`matchmaker`]: the waiting queue and who is paired with whom.
 //! - [`cluster`]: with `--redis-url`, the queue shared by several instances in Redis, and the
 //!   relay to partners on other instances.
+//! - [`queue`]: where strangers wait: the matchmaker here, or the queue shared in Redis.
 //! - [`room`]: one chat and the relay between its members.
 //! - [`seam`]: what the lobby and the cluster task exchange (a leaf: only `cluster` knows both).
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
@@ -16,6 +17,7 @@
 //!   client's address, and the per-network cap on plain HTTP connections.
 //! - [`ice`]: the STUN/TURN servers handed to video callers, and short-lived TURN passwords.
 //! - [`moderation`]: reports with evidence, bans and the audit log, for the operator.
+//! - [`sanctions`]: reports filed and bans decided and applied, whichever path they come by.
 //! - [`console`]: the operator's console at `/admin`.
 //! - [`documents`]: the rules, privacy and contact pages.
 
@@ -34,7 +36,9 @@ pub mod metrics;
 pub mod moderation;
 pub mod network;
 pub mod origin;
+pub mod queue;
 pub mod room;
+pub mod sanctions;
 pub mod seam;
 pub mod stranger;
 
@@ -234,6 +238,15 @@ impl AppState {
             settings,
         }
     }
+
+    /// Where reports are filed and bans decided and applied.
+    pub fn sanctions(&self) -> sanctions::Sanctions {
+        sanctions::Sanctions::new(
+            self.lobby.clone(),
+            self.gate.clone(),
+            self.moderation.clone(),
+        )
+    }
 }
 
 impl AppState {
@@ -276,29 +289,18 @@ impl AppState {
         });
         // Tracked with the connections, so shutdown waits for it to leave
         // the shared queue and tell partners elsewhere.
+        let sanctions =
+            sanctions::Sanctions::new(lobby.clone(), state.gate.clone(), state.moderation.clone());
         state.connections.spawn(cluster::run(
             queue,
             lobby,
-            state.gate.clone(),
+            sanctions,
             requested,
             outbound,
             state.shutdown.clone(),
         ));
         Ok(state)
     }
-}
-
-/// A ban, here, wherever it was decided (reports counted in Redis, an operator
-/// in any console): the network is turned away for `remaining`, and its
-/// strangers connected here are told and disconnected.
-pub(crate) fn apply_ban(
-    lobby: &Lobby,
-    gate: &Gatekeeper,
-    address: network::AddressKey,
-    remaining: Duration,
-) {
-    gate.ban(address, remaining, tokio::time::Instant::now());
-    lobby.ban(address, remaining.as_secs());
 }
 
 /// The lobby's clockwork: interest timeouts, the online count, and forgetting

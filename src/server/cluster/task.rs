@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 use super::inbox::Inbox;
 use super::queue::{SharedJoin, SharedQueue};
 use super::wire::Event;
-use crate::server::apply_ban;
 use crate::server::lobby::{Lobby, Place};
 use crate::server::matchmaker::Seeker;
 use crate::server::moderation::FiledReport;
-use crate::server::network::{AddressKey, Gatekeeper};
+use crate::server::network::AddressKey;
+use crate::server::sanctions::Sanctions;
 use crate::server::seam::{Outbound, Outgoing, Request, RequestQueue};
 
 /// Every key this service writes starts with this.
@@ -80,7 +80,7 @@ const LAST_DELIVERY: Duration = Duration::from_secs(2);
 pub async fn run(
     queue: SharedQueue,
     lobby: Lobby,
-    gate: Gatekeeper,
+    sanctions: Sanctions,
     requests: RequestQueue,
     outgoing: mpsc::UnboundedReceiver<Outgoing>,
     shutdown: CancellationToken,
@@ -90,7 +90,7 @@ pub async fn run(
     let presence = tokio::spawn(keep_alive(
         queue.clone(),
         lobby.clone(),
-        gate.clone(),
+        sanctions.clone(),
         shutdown.clone(),
     ));
     let finish_relays = CancellationToken::new();
@@ -100,7 +100,7 @@ pub async fn run(
         outgoing,
         finish_relays.clone(),
     ));
-    match_and_deliver(&queue, &lobby, &gate, requests, events, &shutdown).await;
+    match_and_deliver(&queue, &lobby, &sanctions, requests, events, &shutdown).await;
     reader.abort();
     presence.abort();
     // Leaving: nobody elsewhere may be paired with our waiters any more, and
@@ -120,7 +120,7 @@ pub async fn run(
 async fn match_and_deliver(
     queue: &SharedQueue,
     lobby: &Lobby,
-    gate: &Gatekeeper,
+    sanctions: &Sanctions,
     mut requests: RequestQueue,
     mut events: mpsc::UnboundedReceiver<Event>,
     shutdown: &CancellationToken,
@@ -147,7 +147,7 @@ async fn match_and_deliver(
                     // Redis runs it well within our patience or not at all:
                     // a join that timed out here never queues anyone later.
                     let deadline = std::time::SystemTime::now() + REDIS_PATIENCE * 3 / 4;
-                    let joined = join(queue, lobby, gate, &seeker, address, deadline);
+                    let joined = join(queue, lobby, sanctions, &seeker, address, deadline);
                     match within(REDIS_PATIENCE, joined).await {
                         Ok(()) => paused_until = None,
                         Err(error) => {
@@ -168,8 +168,8 @@ async fn match_and_deliver(
             Some(event) = events.recv() => match event {
                 Event::Paired(pairing) => lobby.paired(pairing),
                 Event::Relayed { from, to, message } => lobby.from_remote(from, to, message),
-                Event::Banned { address, remaining } => apply_ban(lobby, gate, address, remaining),
-                Event::Unbanned { address } => gate.unban(address),
+                Event::Banned { address, remaining } => sanctions.apply_ban(address, remaining),
+                Event::Unbanned { address } => sanctions.apply_lift(address),
             },
         }
     }
@@ -181,7 +181,7 @@ async fn match_and_deliver(
 async fn join(
     queue: &SharedQueue,
     lobby: &Lobby,
-    gate: &Gatekeeper,
+    sanctions: &Sanctions,
     seeker: &Seeker,
     address: Option<AddressKey>,
     deadline: std::time::SystemTime,
@@ -199,7 +199,7 @@ async fn join(
             SharedJoin::Forgotten => {
                 let asked = Instant::now();
                 if !queue.heartbeat(ALIVE_FOR).await? {
-                    come_back(queue, lobby, gate, asked).await?;
+                    come_back(queue, lobby, sanctions, asked).await?;
                 }
             }
         }
@@ -329,7 +329,7 @@ impl Held {
 async fn keep_alive(
     queue: SharedQueue,
     lobby: Lobby,
-    gate: Gatekeeper,
+    sanctions: Sanctions,
     shutdown: CancellationToken,
 ) {
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
@@ -348,7 +348,12 @@ async fn keep_alive(
             Ok(Err(error)) => tracing::warn!(%error, "could not ask Sentinel for the primary"),
             Err(_) => tracing::warn!("Sentinel did not answer in time"),
         }
-        match tokio::time::timeout(HEARTBEAT * 2, beat(&queue, &lobby, &gate, &mut missing)).await {
+        match tokio::time::timeout(
+            HEARTBEAT * 2,
+            beat(&queue, &lobby, &sanctions, &mut missing),
+        )
+        .await
+        {
             Ok(Ok(())) => {
                 last_beat = Instant::now();
                 cut_off = false;
@@ -387,13 +392,9 @@ async fn count_reports(queue: &SharedQueue, reports: &mut Vec<FiledReport>) {
 
 /// Applies every ban in force in Redis here: for an instance that may have
 /// missed some being told.
-async fn catch_up_on_bans(
-    queue: &SharedQueue,
-    lobby: &Lobby,
-    gate: &Gatekeeper,
-) -> RedisResult<()> {
+async fn catch_up_on_bans(queue: &SharedQueue, sanctions: &Sanctions) -> RedisResult<()> {
     for (address, remaining) in queue.bans().await? {
-        apply_ban(lobby, gate, address, remaining);
+        sanctions.apply_ban(address, remaining);
     }
     Ok(())
 }
@@ -458,18 +459,22 @@ async fn open_inbox(
 async fn come_back(
     queue: &SharedQueue,
     lobby: &Lobby,
-    gate: &Gatekeeper,
+    sanctions: &Sanctions,
     asked: Instant,
 ) -> RedisResult<()> {
     lobby.end_chats_across_instances(asked);
-    if queue.share_address_secret(gate.secret()).await? != gate.secret() {
+    if queue
+        .share_address_secret(sanctions.gate().secret())
+        .await?
+        != sanctions.gate().secret()
+    {
         tracing::warn!(
             "Redis holds another address secret than this instance's (an instance started \
              while Redis had lost it): bans reach instances that hash alike until this one \
              restarts"
         );
     }
-    catch_up_on_bans(queue, lobby, gate).await?;
+    catch_up_on_bans(queue, sanctions).await?;
     lobby.ask_again_for_waiters();
     Ok(())
 }
@@ -489,12 +494,12 @@ pub const MISSING_GRACE: Duration = Duration::from_secs(2);
 async fn beat(
     queue: &SharedQueue,
     lobby: &Lobby,
-    gate: &Gatekeeper,
+    sanctions: &Sanctions,
     missing: &mut Missing,
 ) -> RedisResult<()> {
     let asked = Instant::now();
     if !queue.heartbeat(ALIVE_FOR).await? {
-        come_back(queue, lobby, gate, asked).await?;
+        come_back(queue, lobby, sanctions, asked).await?;
     }
     queue.tick().await?;
     let here = lobby.online();
