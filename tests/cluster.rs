@@ -654,3 +654,171 @@ async fn a_join_redis_runs_after_its_deadline_queues_nobody() {
         SharedJoin::Waiting
     );
 }
+
+/// One join in a scenario: who (a letter), from which browser, with which
+/// interests and mode, and what must come of it.
+struct Step {
+    who: char,
+    browser: Option<&'static str>,
+    interests: &'static [&'static str],
+    only_shared: bool,
+    mode: Mode,
+    /// `None`: waits; `Some((partner, common interests))`: paired at once.
+    outcome: Option<(char, &'static [&'static str])>,
+}
+
+/// A join of anyone, in text, from no particular browser.
+const fn step(who: char, outcome: Option<(char, &'static [&'static str])>) -> Step {
+    Step {
+        who,
+        browser: None,
+        interests: &[],
+        only_shared: false,
+        mode: Mode::Text,
+        outcome,
+    }
+}
+
+const WAITS: Option<(char, &[&str])> = None;
+
+/// The matchmaking rules as scenarios, run against the in-memory matchmaker
+/// and the shared queue's scripts alike, so the two cannot drift.
+fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
+    let from = |browser, s: Step| Step {
+        browser: Some(browser),
+        ..s
+    };
+    let liking = |interests, s: Step| Step { interests, ..s };
+    vec![
+        (
+            "the oldest waiter first",
+            vec![
+                step('a', WAITS),
+                step('b', Some(('a', &[]))),
+                step('c', WAITS),
+                step('d', Some(('c', &[]))),
+                step('e', WAITS),
+            ],
+        ),
+        (
+            "nobody meets themselves",
+            vec![step('a', WAITS), step('a', WAITS)],
+        ),
+        (
+            "nobody meets their own tabs",
+            vec![
+                from("tab", step('a', WAITS)),
+                from("tab", step('b', WAITS)),
+                step('c', Some(('a', &[]))),
+            ],
+        ),
+        (
+            "modes apart",
+            vec![
+                step('a', WAITS),
+                Step {
+                    mode: Mode::Video,
+                    ..step('b', WAITS)
+                },
+                Step {
+                    mode: Mode::Video,
+                    ..step('c', Some(('b', &[])))
+                },
+            ],
+        ),
+        (
+            "a shared interest, and the others wait for theirs",
+            vec![
+                liking(&["chess"], step('a', WAITS)),
+                step('b', WAITS),
+                liking(&["go", "chess"], step('c', Some(('a', &["chess"])))),
+                step('d', Some(('b', &[]))),
+            ],
+        ),
+        (
+            "only a shared interest will do",
+            vec![
+                Step {
+                    only_shared: true,
+                    ..liking(&["chess"], step('a', WAITS))
+                },
+                liking(&["go"], step('b', WAITS)),
+            ],
+        ),
+        (
+            "no rematch while someone else waits, a rematch as a last resort",
+            vec![
+                from("one", step('a', WAITS)),
+                from("two", step('b', Some(('a', &[])))),
+                from("one", step('a', WAITS)),
+                from("one", step('c', WAITS)),
+                from("two", step('b', Some(('c', &[])))),
+                from("three", step('d', Some(('a', &[])))),
+                from("two", step('b', WAITS)),
+                from("three", step('d', Some(('b', &[])))),
+            ],
+        ),
+    ]
+}
+
+/// `step`'s seeker, with `ids` naming the letters.
+fn seeker_of(step: &Step, ids: &mut HashMap<char, StrangerId>) -> Seeker {
+    Seeker {
+        id: *ids.entry(step.who).or_default(),
+        browser: step.browser.map(str::to_owned),
+        interests: step.interests.iter().map(|i| i.to_string()).collect(),
+        only_shared: step.only_shared,
+        mode: step.mode,
+    }
+}
+
+/// Who `id` is in a scenario.
+fn letter(ids: &HashMap<char, StrangerId>, id: StrangerId) -> char {
+    ids.iter()
+        .find(|(_, known)| **known == id)
+        .map(|(c, _)| *c)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_same_scenarios_pair_the_same_strangers_in_memory_and_in_redis() {
+    use strangers::server::matchmaker::{Joined, Matchmaker};
+    for (name, steps) in scenarios() {
+        // In memory.
+        let mut matchmaker = Matchmaker::new(INTEREST_TIMEOUT);
+        let mut ids = HashMap::new();
+        for (n, step) in steps.iter().enumerate() {
+            let seeker = seeker_of(step, &mut ids);
+            let got = match matchmaker.join(seeker, tokio::time::Instant::now()) {
+                Joined::Waiting => None,
+                Joined::Paired(pairing) => Some((
+                    letter(&ids, pairing.waiter),
+                    pairing.common_interests.clone(),
+                )),
+            };
+            let want = step
+                .outcome
+                .map(|(c, common)| (c, common.iter().map(|i| i.to_string()).collect()));
+            assert_eq!(got, want, "in memory: {name}, step {n}");
+        }
+        // In Redis, the steps alternating between two instances.
+        let redis = Redis::start();
+        let queues = [instance(&redis).await, instance(&redis).await];
+        let mut ids = HashMap::new();
+        for (n, step) in steps.iter().enumerate() {
+            let seeker = seeker_of(step, &mut ids);
+            let got = match queues[n % 2].join(&seeker, None).await.unwrap() {
+                SharedJoin::Paired(pairing) => Some((
+                    letter(&ids, pairing.partner),
+                    pairing.common_interests.clone(),
+                )),
+                SharedJoin::Waiting => None,
+                other => panic!("{other:?}"),
+            };
+            let want = step
+                .outcome
+                .map(|(c, common)| (c, common.iter().map(|i| i.to_string()).collect()));
+            assert_eq!(got, want, "in Redis: {name}, step {n}");
+        }
+    }
+}
