@@ -91,7 +91,7 @@ async fn events(inbox: &mut strangers::server::cluster::Inbox, count: usize) -> 
 async fn strangers_on_two_instances_are_paired_and_both_instances_know() {
     let redis = Redis::start();
     let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let mut a_inbox = a.inbox().await.unwrap();
+    let mut a_inbox = a.inbox();
     let alice = Seeker {
         mode: Mode::Video,
         ..seeker(&[])
@@ -211,7 +211,7 @@ async fn the_longest_waiting_is_paired_first_and_shared_interests_win() {
 async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
     let redis = Redis::start();
     let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let (mut a_inbox, mut b_inbox) = (a.inbox().await.unwrap(), b.inbox().await.unwrap());
+    let (mut a_inbox, mut b_inbox) = (a.inbox(), b.inbox());
     let picky = seeker(&["origami"]);
     let strict = Seeker {
         only_shared: true,
@@ -266,7 +266,7 @@ async fn many_joins_at_once_across_three_instances_pair_everyone_once() {
     ];
     let mut inboxes = Vec::new();
     for instance in &instances {
-        inboxes.push(instance.inbox().await.unwrap());
+        inboxes.push(instance.inbox());
     }
     const STRANGERS: usize = 300;
     let joins = (0..STRANGERS).map(|n| {
@@ -338,11 +338,7 @@ async fn reports_from_three_networks_on_any_instances_ban_on_every_instance() {
         secret,
         "one secret for all"
     );
-    let mut inboxes = [
-        a.inbox().await.unwrap(),
-        b.inbox().await.unwrap(),
-        c.inbox().await.unwrap(),
-    ];
+    let mut inboxes = [a.inbox(), b.inbox(), c.inbox()];
     let [troll, one, two, three] = addresses(
         &a,
         ["198.51.100.66", "203.0.113.1", "203.0.113.2", "203.0.113.3"],
@@ -447,7 +443,7 @@ async fn in_redis_uncounted_reports_ban_nobody_a_network_counts_ten_a_day_and_ba
 async fn reports_filed_on_one_instance_are_read_and_acted_on_from_another() {
     let redis = Redis::start();
     let (a, b) = (instance(&redis).await, instance(&redis).await);
-    let mut inboxes = [a.inbox().await.unwrap(), b.inbox().await.unwrap()];
+    let mut inboxes = [a.inbox(), b.inbox()];
     let [troll, one, two] = addresses(&a, ["198.51.100.66", "203.0.113.1", "203.0.113.2"]).await;
 
     let first = filed(one, troll);

@@ -140,6 +140,9 @@ async fn a_flood_of_joins_with_redis_a_hop_away_starves_neither_the_heartbeat_no
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_cut_from_redis_loses_nothing_and_the_chat_goes_on() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("strangers=debug")
+        .try_init();
     let redis = Redis::start();
     let (link, _cut_off, _other, mut alice, mut bob) =
         chat_across_a_link(&redis, Duration::ZERO).await;

@@ -24,25 +24,18 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Opens the inbox at `key`, reading from after what it holds now.
-    pub(super) async fn open(primary: Arc<Primary>, key: String) -> RedisResult<Inbox> {
-        let mut inbox = Inbox {
+    /// The inbox at `key`, read from its first entry: an instance's name is
+    /// new with each start, so whatever its inbox holds was written for this
+    /// instance, even while it was starting or cut off. (Reading "from what
+    /// it holds now" instead lost what arrived before a reopen.) Connects on
+    /// first use.
+    pub(super) fn new(primary: Arc<Primary>, key: String) -> Inbox {
+        Inbox {
             primary,
             redis: None,
             key,
-            position: String::new(),
-        };
-        let key = inbox.key.clone();
-        let redis = inbox.connection().await?;
-        // Everything written from now on; "$" would mean "from each read on",
-        // losing what arrives between two reads.
-        let last: redis::streams::StreamRangeReply =
-            redis.xrevrange_count(&key, "+", "-", 1).await?;
-        inbox.position = last
-            .ids
-            .first()
-            .map_or("0-0".into(), |entry| entry.id.clone());
-        Ok(inbox)
+            position: "0-0".into(),
+        }
     }
 
     async fn connection(&mut self) -> RedisResult<&mut redis::aio::MultiplexedConnection> {
@@ -99,14 +92,24 @@ impl Inbox {
             // What has been read is dropped, and only that: a length cap would
             // also drop what a lagging reader has not read yet. (A dead
             // instance's inbox is deleted by the sweep in `tick.lua`.)
-            let (key, position) = (self.key.clone(), self.position.clone());
-            let _: u64 = redis::cmd("XTRIM")
-                .arg(key)
-                .arg("MINID")
-                .arg(position)
-                .query_async(self.connection().await?)
-                .await?;
+            // A failed trim must not cost what was read: the next read's trim
+            // drops it instead.
+            if let Err(error) = self.trim().await {
+                tracing::warn!(%error, "could not trim the inbox; will trim later");
+                self.redis = None;
+            }
         }
         Ok(events)
+    }
+
+    /// Drops what has been read.
+    async fn trim(&mut self) -> RedisResult<u64> {
+        let (key, position) = (self.key.clone(), self.position.clone());
+        redis::cmd("XTRIM")
+            .arg(key)
+            .arg("MINID")
+            .arg(position)
+            .query_async(self.connection().await?)
+            .await
     }
 }

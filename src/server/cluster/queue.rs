@@ -522,10 +522,10 @@ impl SharedQueue {
     }
 
     /// A connection of its own for reading the inbox: a blocking read would
-    /// hold up every other command on a shared one. Reads start after what the
-    /// inbox holds now.
-    pub async fn inbox(&self) -> RedisResult<Inbox> {
+    /// hold up every other command on a shared one. Reads start from its
+    /// first entry (see [`Inbox::new`]).
+    pub fn inbox(&self) -> Inbox {
         let key = format!("{}inbox:{}", self.prefix, self.instance);
-        Inbox::open(self.primary.clone(), key).await
+        Inbox::new(self.primary.clone(), key)
     }
 }

@@ -5,7 +5,7 @@
 //! message (each waits for Redis in its own task, over one multiplexed
 //! connection).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::RedisResult;
@@ -13,7 +13,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::Inbox;
 use super::queue::{SharedJoin, SharedQueue};
 use super::wire::Event;
 use crate::server::lobby::{Lobby, Place};
@@ -62,7 +61,11 @@ async fn within<T>(
 ) -> RedisResult<T> {
     tokio::time::timeout(patience, call)
         .await
-        .unwrap_or_else(|_| Err(super::wire::unexpected("call", &["no answer in time"])))
+        .unwrap_or_else(|_| {
+            let late =
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "Redis did not answer in time");
+            Err(late.into())
+        })
 }
 
 /// At most this many reports wait for Redis; beyond it the oldest are dropped.
@@ -238,7 +241,7 @@ async fn relay(
                 "messages for other instances could not be delivered in time; \
                  ending the chats across instances"
             );
-            held.messages.clear();
+            held.drop_messages();
             lobby.end_chats_across_instances(Instant::now());
         }
         if Instant::now() >= next_try && !held.deliver(&queue, &lobby).await {
@@ -259,18 +262,23 @@ async fn relay(
 /// What the relay task has not delivered yet.
 #[derive(Debug, Default)]
 struct Held {
-    /// Messages, each with when it was queued here, oldest first.
-    messages: VecDeque<(Instant, Outbound)>,
+    /// Messages, oldest first.
+    messages: Vec<Outbound>,
+    /// Since when messages have been waiting: they go out together, so this
+    /// is the oldest's age.
+    since: Option<Instant>,
     /// Reports, filed once every message before them is delivered.
     reports: Vec<FiledReport>,
 }
 
 impl Held {
     fn take(&mut self, arrived: impl IntoIterator<Item = Outgoing>) {
-        let now = Instant::now();
         for outgoing in arrived {
             match outgoing {
-                Outgoing::Relay(message) => self.messages.push_back((now, message)),
+                Outgoing::Relay(message) => {
+                    self.since.get_or_insert_with(Instant::now);
+                    self.messages.push(message);
+                }
                 Outgoing::Report(report) => self.reports.push(report),
             }
         }
@@ -292,9 +300,14 @@ impl Held {
     fn too_much(&self) -> bool {
         self.messages.len() > MAX_HELD_MESSAGES
             || self
-                .messages
-                .front()
-                .is_some_and(|(since, _)| since.elapsed() > MAX_HELD_AGE)
+                .since
+                .is_some_and(|since| since.elapsed() > MAX_HELD_AGE)
+    }
+
+    /// Drops the messages held.
+    fn drop_messages(&mut self) {
+        self.messages.clear();
+        self.since = None;
     }
 
     /// Delivers the messages, then counts the reports; whether all went.
@@ -303,8 +316,7 @@ impl Held {
     /// talking on into nothing until the instance is noticed dead.
     async fn deliver(&mut self, queue: &SharedQueue, lobby: &Lobby) -> bool {
         if !self.messages.is_empty() {
-            let messages: Vec<Outbound> = self.messages.iter().map(|(_, m)| m.clone()).collect();
-            match within(REDIS_PATIENCE, queue.send(&messages)).await {
+            match within(REDIS_PATIENCE, queue.send(&self.messages)).await {
                 Ok(gone) => {
                     for instance in gone {
                         lobby.instance_died(&instance);
@@ -315,7 +327,7 @@ impl Held {
                     return false;
                 }
             }
-            self.messages.clear();
+            self.drop_messages();
         }
         count_reports(queue, &mut self.reports).await;
         self.reports.is_empty()
@@ -406,16 +418,24 @@ async fn read_inbox(
     events: mpsc::UnboundedSender<Event>,
     shutdown: CancellationToken,
 ) {
-    let mut inbox = loop {
-        match open_inbox(&queue, &events).await {
-            Ok(inbox) => break inbox,
-            Err(error) => tracing::warn!(%error, "could not open the inbox; will retry"),
+    // The bans in force before this instance was listed (those told since
+    // are in its inbox).
+    loop {
+        match queue.bans().await {
+            Ok(bans) => {
+                for (address, remaining) in bans {
+                    let _ = events.send(Event::Banned { address, remaining });
+                }
+                break;
+            }
+            Err(error) => tracing::warn!(%error, "could not read the bans in force; will retry"),
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(RETRY) => {}
         }
-    };
+    }
+    let mut inbox = queue.inbox();
     loop {
         let read = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -435,20 +455,6 @@ async fn read_inbox(
             }
         }
     }
-}
-
-/// Opens this instance's inbox, then passes on the bans already in force:
-/// those told between this instance being listed and its inbox opening would
-/// be missed otherwise.
-async fn open_inbox(
-    queue: &SharedQueue,
-    events: &mpsc::UnboundedSender<Event>,
-) -> RedisResult<Inbox> {
-    let inbox = queue.inbox().await?;
-    for (address, remaining) in queue.bans().await? {
-        let _ = events.send(Event::Banned { address, remaining });
-    }
-    Ok(inbox)
 }
 
 /// Redis did not know this instance when asked at `asked` (it restarted empty,
