@@ -12,7 +12,7 @@ use common::link::FaultyLink;
 use common::process::Process;
 use common::redis::Redis;
 use common::sentinel::Failover;
-use common::{Client, PATIENCE, TestServer, heard, pair_across, paired, say};
+use common::{Client, PATIENCE, TestServer, heard, pair_up, paired, say};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 use tokio::time::Instant;
@@ -39,7 +39,7 @@ async fn chat_across_a_link(
     let direct = instance_at(redis.url()).await;
     let mut alice = linked.client().await;
     let mut bob = direct.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     (link, linked, direct, alice, bob)
 }
 
@@ -203,19 +203,7 @@ async fn a_long_cut_ends_chats_on_both_sides_pairs_nobody_with_a_ghost_and_the_i
     link.restore();
     // The instance comes back by itself: Carol asks again and meets Dave.
     redis.until_alive(2, PATIENCE).await;
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        carol.send(&ClientMessage::join_anyone()).await;
-        carol.expect(ServerMessage::Waiting).await;
-        match carol.try_recv(Duration::from_millis(500)).await {
-            Some(ServerMessage::Error {
-                code: ErrorCode::MatchingPaused,
-                ..
-            }) => assert!(Instant::now() < deadline, "matching never resumed"),
-            Some(message) if message == paired() => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    carol.join_until_paired().await;
     dave.expect(paired()).await;
     carol.send(&say("hello again")).await;
     assert_eq!(next_heard(&mut dave, PATIENCE).await, "hello again");
@@ -237,14 +225,14 @@ async fn redis_frozen_for_a_minute_under_load_keeps_memory_flat_and_everyone_tol
     for _ in 0..40 {
         let mut here = Client::connect(one.addr).await;
         let mut there = two.client().await;
-        pair_across(&mut here, &mut there).await;
+        pair_up(&mut here, &mut there).await;
         across.push((here, there));
     }
     let mut local = Vec::new();
     for _ in 0..40 {
         let mut a = Client::connect(one.addr).await;
         let mut b = Client::connect(one.addr).await;
-        pair_across(&mut a, &mut b).await;
+        pair_up(&mut a, &mut b).await;
         local.push((a, b));
     }
     let mut waiter = Client::connect(one.addr).await;
@@ -324,18 +312,10 @@ async fn redis_frozen_for_a_minute_under_load_keeps_memory_flat_and_everyone_tol
         "memory grew while Redis was away: {before} -> {peak} KiB"
     );
     // Matching resumes by itself.
-    let deadline = Instant::now() + PATIENCE;
     let mut newcomer = two.client().await;
     newcomer.send(&ClientMessage::join_anyone()).await;
     newcomer.expect(ServerMessage::Waiting).await;
-    loop {
-        waiter.send(&ClientMessage::join_anyone()).await;
-        waiter.expect(ServerMessage::Waiting).await;
-        match waiter.try_recv(Duration::from_millis(500)).await {
-            Some(message) if message == paired() => break,
-            _ => assert!(Instant::now() < deadline, "matching never resumed"),
-        }
-    }
+    waiter.join_until_paired().await;
     newcomer.expect(paired()).await;
     one.kill();
 }
@@ -348,7 +328,7 @@ async fn a_stopping_instance_leaves_the_queue_and_tells_partners_elsewhere_at_on
     let staying = instance_at(redis.url()).await;
     let mut alice = Client::connect(stopping.addr).await;
     let mut bob = staying.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     let mut carol = Client::connect(stopping.addr).await;
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
@@ -424,7 +404,7 @@ async fn every_key_in_redis_expires_after_a_crash_a_clean_stop_and_an_outage() {
         waiter.expect(ServerMessage::Waiting).await;
         let mut here = Client::connect(addr).await;
         let mut there = staying.client().await;
-        pair_across(&mut here, &mut there).await;
+        pair_up(&mut here, &mut there).await;
         here.send(&say("hello from here")).await;
         there.expect(heard("hello from here")).await;
         kept.push((here, there, waiter));
@@ -476,7 +456,7 @@ async fn when_sentinel_fails_redis_over_matching_resumes_and_nobody_is_paired_tw
     let two = instance_at(failover.url()).await;
     let mut alice = one.client().await;
     let mut bob = two.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     alice.send(&say("before")).await;
     bob.expect(heard("before")).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -486,24 +466,13 @@ async fn when_sentinel_fails_redis_over_matching_resumes_and_nobody_is_paired_tw
     // Carol asks for someone until she is waiting rather than told that
     // matching is paused: how long strangers saw "matching paused".
     let mut carol = one.client().await;
-    let paused_for = loop {
-        let asked = killed.elapsed();
-        carol.send(&ClientMessage::join_anyone()).await;
-        carol.expect(ServerMessage::Waiting).await;
-        // An instance gives up on Redis within two seconds: silence for
-        // longer means she is in the queue.
-        match carol.try_recv(Duration::from_secs(3)).await {
-            Some(ServerMessage::Error {
-                code: ErrorCode::MatchingPaused,
-                ..
-            }) => {
-                assert!(killed.elapsed() < 3 * PATIENCE, "matching never resumed");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            None => break asked,
-            other => panic!("unexpected {other:?}"),
-        }
-    };
+    // An instance gives up on Redis within two seconds: silence for longer
+    // means she is in the queue.
+    let (asked, answer) = carol
+        .join_until_matching_resumes(Duration::from_secs(3))
+        .await;
+    assert_eq!(answer, None, "in the queue");
+    let paused_for = asked.duration_since(killed);
     failover.until_failed_over(old, PATIENCE).await;
     println!("after the primary was killed, matching was paused for {paused_for:?}");
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::process::Process;
 use common::redis::Redis;
-use common::{Arrival, Client, PATIENCE, TestServer, heard, pair_across, paired, say};
+use common::{Arrival, Client, PATIENCE, TestServer, heard, pair_up, paired, say};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 
@@ -43,7 +43,7 @@ async fn strangers_on_two_instances_chat_type_and_leave() {
     let (one, two) = (instance(&redis).await, instance(&redis).await);
     let mut alice = one.client().await;
     let mut bob = two.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
 
     for n in 0..15 {
         alice.send(&say(&format!("a{n}"))).await;
@@ -69,7 +69,7 @@ async fn a_skip_across_instances_finds_someone_new_and_old_messages_stay_behind(
     let (one, two) = (instance(&redis).await, instance(&redis).await);
     let mut alice = one.client().await;
     let mut bob = two.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     let mut carol = one.client().await;
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
@@ -132,7 +132,7 @@ async fn a_stranger_whose_connection_drops_leaves_their_partner_on_the_other_ins
     let (one, two) = (instance(&redis).await, instance(&redis).await);
     let mut alice = one.client().await;
     let mut bob = two.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     alice.vanish();
     bob.expect(ServerMessage::StrangerLeft).await;
 }
@@ -154,31 +154,15 @@ async fn while_redis_is_gone_strangers_are_told_and_matching_resumes_by_itself()
     // Both instances reconnect on their own: the same strangers asking again
     // are paired across them and chat.
     let mut bob = two.client().await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut paired_already = 0;
     for stranger in [&mut alice, &mut bob] {
-        loop {
-            stranger.send(&ClientMessage::join_anyone()).await;
-            stranger.expect(ServerMessage::Waiting).await;
-            match stranger.try_recv(Duration::from_millis(500)).await {
-                Some(ServerMessage::Error {
-                    code: ErrorCode::MatchingPaused,
-                    ..
-                }) => {
-                    assert!(
-                        tokio::time::Instant::now() < deadline,
-                        "matching never resumed"
-                    );
-                    // As a person would: not faster than the join limit.
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                None => break, // in the queue
-                Some(message) if message == paired() => {
-                    paired_already += 1;
-                    break;
-                }
-                Some(other) => panic!("unexpected {other:?}"),
-            }
+        match stranger
+            .join_until_matching_resumes(Duration::from_millis(500))
+            .await
+        {
+            (_, None) => {} // in the queue
+            (_, Some(message)) if message == paired() => paired_already += 1,
+            (_, other) => panic!("unexpected {other:?}"),
         }
     }
     if paired_already == 0 {
@@ -219,7 +203,7 @@ async fn chat_with_a_doomed_instance(redis: &Redis) -> (Process, TestServer, Cli
     let survivor = instance(redis).await;
     let mut alice = Client::connect(doomed.addr).await;
     let mut bob = survivor.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     (doomed, survivor, alice, bob)
 }
 
@@ -283,7 +267,7 @@ async fn a_network_reported_from_three_networks_on_any_instance_is_banned_on_eve
     ];
     for (n, (server, address)) in reporters.into_iter().enumerate() {
         let mut reporter = server.client_from(address).await;
-        pair_across(&mut troll, &mut reporter).await;
+        pair_up(&mut troll, &mut reporter).await;
         troll.say("spam").await;
         reporter
             .expect(ServerMessage::Message {
@@ -334,7 +318,7 @@ async fn with_a_shared_queue_a_reported_network_must_pass_the_bot_check_where_it
     let two = instance_behind_a_proxy(&redis).await;
     let mut troll = one.client_from("198.51.100.70").await;
     let mut reporter = two.client_from("203.0.113.9").await;
-    pair_across(&mut troll, &mut reporter).await;
+    pair_up(&mut troll, &mut reporter).await;
     troll.send(&say("spam")).await;
     reporter.expect(heard("spam")).await;
     reporter.send(&common::report()).await;
@@ -353,10 +337,10 @@ async fn when_redis_comes_back_empty_chats_across_instances_end_on_both_sides() 
     let (one, two) = (instance(&redis).await, instance(&redis).await);
     let mut alice = one.client().await;
     let mut bob = two.client().await;
-    pair_across(&mut alice, &mut bob).await;
+    pair_up(&mut alice, &mut bob).await;
     // A chat within one instance does not depend on Redis.
     let (mut carol, mut dave) = (one.client().await, one.client().await);
-    pair_across(&mut carol, &mut dave).await;
+    pair_up(&mut carol, &mut dave).await;
 
     redis.stop();
     redis.restart();

@@ -422,12 +422,7 @@ async fn with_redis_a_report_on_one_instance_is_acted_on_from_the_console_of_ano
     let (one, two) = (instance().await, instance().await);
     let mut troll = one.client_from("198.51.100.66").await;
     let mut reporter = one.client_from("203.0.113.1").await;
-    troll.send(&ClientMessage::join_anyone()).await;
-    troll.expect(ServerMessage::Waiting).await;
-    reporter.send(&ClientMessage::join_anyone()).await;
-    reporter.expect(ServerMessage::Waiting).await;
-    reporter.expect(paired()).await;
-    troll.expect(paired()).await;
+    common::pair_up(&mut troll, &mut reporter).await;
     reporter
         .send(&ClientMessage::Report {
             reason: ReportReason::Minor,

@@ -15,11 +15,7 @@ async fn sigterm_tells_every_stranger_and_exits_promptly() {
     let mut alice = Client::connect(server.addr).await;
     let mut bob = Client::connect(server.addr).await;
     let mut waiter = Client::connect(server.addr).await;
-    alice.send(&ClientMessage::join_anyone()).await;
-    alice.expect(ServerMessage::Waiting).await;
-    bob.send(&ClientMessage::join_anyone()).await;
-    bob.expect(common::paired()).await;
-    alice.expect(common::paired()).await;
+    common::pair_up(&mut alice, &mut bob).await;
     waiter.send(&ClientMessage::join_anyone()).await;
     waiter.expect(ServerMessage::Waiting).await;
 
@@ -52,11 +48,7 @@ async fn with_a_drain_period_readiness_turns_503_first_and_strangers_chat_on_unt
     let mut server = Process::start(&[("STRANGERS_DRAIN_S", "2")]).await;
     let mut alice = Client::connect(server.addr).await;
     let mut bob = Client::connect(server.addr).await;
-    alice.send(&ClientMessage::join_anyone()).await;
-    alice.expect(ServerMessage::Waiting).await;
-    bob.send(&ClientMessage::join_anyone()).await;
-    bob.expect(common::paired()).await;
-    alice.expect(common::paired()).await;
+    common::pair_up(&mut alice, &mut bob).await;
     assert_eq!(common::http::get(server.addr, "/readyz").await.status, 200);
 
     let sent = Instant::now();

@@ -312,9 +312,9 @@ impl Lobby {
     /// Matching through Redis cannot go on for now: everyone waiting here
     /// stops waiting and is told plainly ("New" asks again).
     pub fn pause_matching(&self) {
-        let waiting = self.state().waiting_here();
-        for id in waiting {
-            self.matching_failed(id);
+        let mut state = self.state();
+        for id in state.waiting_here() {
+            state.stop_waiting(id);
         }
     }
 
@@ -340,14 +340,7 @@ impl Lobby {
     /// The shared queue could not be asked for `id` (Redis is unreachable):
     /// they stop waiting and are told plainly.
     pub fn matching_failed(&self, id: StrangerId) {
-        let mut state = self.state();
-        if state.strangers.get(&id).map(|seat| seat.place) == Some(Place::Waiting) {
-            state.set_place(id, Place::Idle);
-            if let Some(seat) = state.strangers.get_mut(&id) {
-                seat.seeking = None;
-            }
-            state.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
-        }
+        self.state().stop_waiting(id);
     }
 
     /// The lobby's numbers for a metrics scrape.
@@ -817,14 +810,21 @@ impl State {
         match self.queue.join(seeker, address, Instant::now()) {
             Queued::Waiting => {}
             Queued::Paired(pairing) => self.seat(Seating::from(pairing)),
-            Queued::Refused => {
-                self.set_place(id, Place::Idle);
-                if let Some(seat) = self.strangers.get_mut(&id) {
-                    seat.seeking = None;
-                }
-                self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
-            }
+            Queued::Refused => self.stop_waiting(id),
         }
+    }
+
+    /// `id`, if waiting, stops: matching cannot go on for now. They are told
+    /// plainly ("New" asks again).
+    fn stop_waiting(&mut self, id: StrangerId) {
+        if self.strangers.get(&id).map(|seat| seat.place) != Some(Place::Waiting) {
+            return;
+        }
+        self.set_place(id, Place::Idle);
+        if let Some(seat) = self.strangers.get_mut(&id) {
+            seat.seeking = None;
+        }
+        self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
     }
 
     /// The strangers of this instance who are waiting.

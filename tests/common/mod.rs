@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use leptos::prelude::LeptosOptions;
-use strangers::protocol::{ClientMessage, ServerMessage};
+use strangers::protocol::{ClientMessage, ErrorCode, ServerMessage};
 use strangers::server::{self, AppState};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -150,15 +150,19 @@ pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
 }
 
 /// A report of harassment, with no evidence.
-/// Joins `a` (waits) then `b`: paired with each other (on one instance or
-/// across instances).
-pub async fn pair_across(a: &mut Client, b: &mut Client) {
+/// Joins `a` (waits) then `b`: paired with each other, on one instance or
+/// across instances (through the shared queue the joiner hears "waiting"
+/// first; alone, an instance pairs them at once).
+pub async fn pair_up(a: &mut Client, b: &mut Client) {
     a.send(&ClientMessage::join_anyone()).await;
     a.expect(ServerMessage::Waiting).await;
     b.send(&ClientMessage::join_anyone()).await;
-    b.expect(ServerMessage::Waiting).await;
+    let mut heard = b.recv().await;
+    if heard == ServerMessage::Waiting {
+        heard = b.recv().await;
+    }
+    assert_eq!(heard, paired());
     a.expect(paired()).await;
-    b.expect(paired()).await;
 }
 
 /// A chat message to send.
@@ -357,6 +361,45 @@ impl Client {
 
     pub async fn expect(&mut self, expected: ServerMessage) {
         assert_eq!(self.recv().await, expected);
+    }
+
+    /// Asks for anyone again and again, as a person pressing New would (not
+    /// faster than the join limit), while the server answers that matching is
+    /// paused; fails after three times [`PATIENCE`]. Returns when the last ask
+    /// was made, and what came instead within `quiet` (`None`: nothing, so
+    /// they are in the queue).
+    pub async fn join_until_matching_resumes(
+        &mut self,
+        quiet: Duration,
+    ) -> (tokio::time::Instant, Option<ServerMessage>) {
+        let deadline = tokio::time::Instant::now() + 3 * PATIENCE;
+        loop {
+            let asked = tokio::time::Instant::now();
+            self.send(&ClientMessage::join_anyone()).await;
+            self.expect(ServerMessage::Waiting).await;
+            match self.try_recv(quiet).await {
+                Some(ServerMessage::Error {
+                    code: ErrorCode::MatchingPaused,
+                    ..
+                }) => {
+                    assert!(asked < deadline, "matching never resumed");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                heard => return (asked, heard),
+            }
+        }
+    }
+
+    /// [`join_until_matching_resumes`](Self::join_until_matching_resumes),
+    /// then paired, at once or after waiting in the queue.
+    pub async fn join_until_paired(&mut self) {
+        let (_, heard) = self
+            .join_until_matching_resumes(Duration::from_millis(500))
+            .await;
+        if heard != Some(paired()) {
+            assert_eq!(heard, None, "in the queue");
+            self.expect(paired()).await;
+        }
     }
 
     /// Asserts the server sends nothing for a short while.

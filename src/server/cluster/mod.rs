@@ -33,9 +33,6 @@ pub use super::seam::{
 };
 pub use inbox::Inbox;
 pub use primary::SENTINEL_SCHEME;
-pub use queue::{INBOX_KEEP_MS, JOIN_DEADLINE, SharedJoin, SharedQueue};
-pub use task::{
-    ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MAX_HELD_AGE, MAX_HELD_MESSAGES, MAX_JOIN_AGE, MISSING_GRACE,
-    run,
-};
+pub use queue::{INBOX_KEEP_MS, SharedJoin, SharedQueue};
+pub use task::{ALIVE_FOR, HEARTBEAT, KEY_PREFIX, MISSING_GRACE, run};
 pub use wire::Event;
