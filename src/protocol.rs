@@ -6,6 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where the online count is streamed as server-sent events (`data: <count>`),
+/// for pages that show it without holding a chat connection.
+pub const ONLINE_FEED: &str = "/online";
+
 /// The longest chat message the server relays, counted in characters (not bytes),
 /// because that is what a person typing sees.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -588,12 +592,29 @@ pub fn evidence_from<'a>(
     evidence
 }
 
-/// The size of `evidence` as JSON, escapes included.
+/// The size of `evidence` as JSON, escapes included (and a comma between
+/// lines). Counted rather than serialized, so the browser's bundle needs no
+/// JSON writer for it; a test holds it to `serde_json`'s output.
 fn evidence_bytes(evidence: &[EvidenceLine]) -> usize {
-    evidence
-        .iter()
-        .map(|line| serde_json::to_string(line).map_or(usize::MAX / 2, |json| json.len() + 1))
-        .sum()
+    evidence.iter().map(|line| json_size(line) + 1).sum()
+}
+
+/// The length of `line` written as JSON: `{"from":"you","text":"..."}`.
+fn json_size(line: &EvidenceLine) -> usize {
+    let from = match line.from {
+        Author::You => "you",
+        Author::Stranger => "stranger",
+    };
+    let escaped: usize = line
+        .text
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum();
+    r#"{"from":"","text":""}"#.len() + from.len() + escaped
 }
 
 /// Checks a call setup step against the limits: descriptions and candidates
@@ -682,6 +703,83 @@ fn nests_within(frame: &str, limit: usize) -> bool {
         }
     }
     true
+}
+
+/// A JSON object already parsed, as a decoder reads it: by the browser's own
+/// JSON parser in the page, by `serde_json` in tests.
+///
+/// The page decodes the server's messages through this rather than through
+/// serde's derived decoder for [`ServerMessage`]: a message tagged by a field
+/// of its own (`"type"`) makes serde buffer every frame in a generic tree
+/// first, and that machinery alone was a tenth of the page's WebAssembly. The
+/// fields of each message are still read by their derived decoders, and a
+/// test holds [`ServerMessage::from_fields`] to serde's reading of every kind.
+pub trait Fields: Sized {
+    /// The field `name` read as a `T`, if it is there and has that shape.
+    fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T>;
+    /// The field `name`, an object of its own.
+    fn object(&self, name: &str) -> Option<Self>;
+}
+
+impl ServerMessage {
+    /// The message an already parsed frame holds, if it is one: the same
+    /// reading as [`ServerMessage::parse`], without serde's generic buffering.
+    pub fn from_fields(frame: &impl Fields) -> Option<Self> {
+        let kind: String = frame.get("type")?;
+        Some(match kind.as_str() {
+            "welcome" => ServerMessage::Welcome {
+                relay: frame.get("relay").unwrap_or_default(),
+                challenge: frame.get("challenge"),
+            },
+            "waiting" => ServerMessage::Waiting,
+            "paired" => ServerMessage::Paired {
+                common_interests: frame.get("common_interests").unwrap_or_default(),
+                call: frame.get("call"),
+            },
+            "message" => ServerMessage::Message {
+                text: frame.get("text")?,
+            },
+            "typing" => ServerMessage::Typing {
+                typing: frame.get("typing")?,
+            },
+            "signal" => ServerMessage::Signal {
+                signal: CallSignal::from_fields(&frame.object("signal")?)?,
+            },
+            "banned" => ServerMessage::Banned {
+                seconds: frame.get("seconds")?,
+            },
+            "stranger_left" => ServerMessage::StrangerLeft,
+            "online" => ServerMessage::Online {
+                count: frame.get("count")?,
+            },
+            "error" => ServerMessage::Error {
+                code: frame.get("code")?,
+                message: frame.get("message")?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl CallSignal {
+    /// The setup step an already parsed object holds (see [`Fields`]).
+    pub fn from_fields(signal: &impl Fields) -> Option<Self> {
+        let kind: String = signal.get("kind")?;
+        Some(match kind.as_str() {
+            "offer" => CallSignal::Offer {
+                sdp: signal.get("sdp")?,
+            },
+            "answer" => CallSignal::Answer {
+                sdp: signal.get("sdp")?,
+            },
+            "candidate" => CallSignal::Candidate {
+                candidate: signal.get("candidate")?,
+                sdp_mid: signal.get("sdp_mid"),
+                sdp_m_line_index: signal.get("sdp_m_line_index"),
+            },
+            _ => return None,
+        })
+    }
 }
 
 impl ServerMessage {
@@ -956,6 +1054,31 @@ mod tests {
     }
 
     #[test]
+    fn evidence_is_measured_as_its_json_is_long() {
+        for text in [
+            "hi",
+            "",
+            "quote \" and backslash \\ and slash /",
+            "new\nline\ttab\rreturn\u{8}\u{c}",
+            "control \u{1} \u{1f} \u{7f}",
+            "héllo wörld 👋 日本語",
+            "<script>&amp;</script>",
+        ] {
+            for from in [Author::You, Author::Stranger] {
+                let line = EvidenceLine {
+                    from,
+                    text: text.into(),
+                };
+                assert_eq!(
+                    json_size(&line),
+                    serde_json::to_string(&line).unwrap().len(),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn report_evidence_is_the_last_lines_that_fit() {
         let said = |n: usize| format!("line {n}");
         let texts: Vec<String> = (0..30).map(said).collect();
@@ -1022,6 +1145,157 @@ mod tests {
             check_message_text(&"a".repeat(MAX_MESSAGE_CHARS + 1)),
             Err(ErrorCode::MessageTooLong)
         );
+    }
+
+    impl Fields for serde_json::Value {
+        fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+            serde_json::from_value(self.get(name)?.clone()).ok()
+        }
+
+        fn object(&self, name: &str) -> Option<Self> {
+            self.get(name).filter(|v| v.is_object()).cloned()
+        }
+    }
+
+    /// Which kind of message `message` is, by a match that stops compiling
+    /// when a kind is added, so the examples below must grow with it.
+    fn kind_number(message: &ServerMessage) -> usize {
+        match message {
+            ServerMessage::Welcome { .. } => 0,
+            ServerMessage::Waiting => 1,
+            ServerMessage::Paired { .. } => 2,
+            ServerMessage::Message { .. } => 3,
+            ServerMessage::Typing { .. } => 4,
+            ServerMessage::Signal { .. } => 5,
+            ServerMessage::Banned { .. } => 6,
+            ServerMessage::StrangerLeft => 7,
+            ServerMessage::Online { .. } => 8,
+            ServerMessage::Error { .. } => 9,
+        }
+    }
+
+    /// One or more of every kind of message the server sends, fields set and unset.
+    fn every_server_message() -> Vec<ServerMessage> {
+        let challenge = Challenge {
+            salt: "0a1b".into(),
+            hash: "ff".repeat(32),
+            max: 5000,
+        };
+        let call = CallSetup {
+            role: CallRole::Answer,
+            ice_servers: vec![
+                IceServer {
+                    urls: vec!["stun:stun.example:3478".into()],
+                    username: None,
+                    credential: None,
+                },
+                IceServer {
+                    urls: vec!["turn:turn.example:3478?transport=udp".into()],
+                    username: Some("1700000000:strangers".into()),
+                    credential: Some("c2VjcmV0".into()),
+                },
+            ],
+        };
+        let mut messages = vec![
+            ServerMessage::Welcome {
+                relay: false,
+                challenge: None,
+            },
+            ServerMessage::Welcome {
+                relay: true,
+                challenge: Some(challenge),
+            },
+            ServerMessage::Waiting,
+            ServerMessage::Paired {
+                common_interests: vec![],
+                call: None,
+            },
+            ServerMessage::Paired {
+                common_interests: vec!["music".into(), "chess".into()],
+                call: Some(call),
+            },
+            ServerMessage::Message {
+                text: "hi \"there\" \\ 👋\n".into(),
+            },
+            ServerMessage::Typing { typing: true },
+            ServerMessage::Typing { typing: false },
+            ServerMessage::Banned { seconds: 3600 },
+            ServerMessage::StrangerLeft,
+            ServerMessage::Online {
+                count: u64::from(u32::MAX) + 7,
+            },
+        ];
+        messages.extend(
+            [
+                CallSignal::Offer {
+                    sdp: "v=0\r\n".into(),
+                },
+                CallSignal::Answer {
+                    sdp: "v=0\r\na=x\r\n".into(),
+                },
+                CallSignal::Candidate {
+                    candidate: "candidate:1 1 udp 1 10.0.0.1 5000 typ host".into(),
+                    sdp_mid: Some("0".into()),
+                    sdp_m_line_index: Some(0),
+                },
+                CallSignal::Candidate {
+                    candidate: "candidate:2".into(),
+                    sdp_mid: None,
+                    sdp_m_line_index: None,
+                },
+            ]
+            .map(|signal| ServerMessage::Signal { signal }),
+        );
+        messages.extend(
+            [
+                ErrorCode::BadMessage,
+                ErrorCode::RulesNotAccepted,
+                ErrorCode::TooManyOffers,
+            ]
+            .map(ServerMessage::error),
+        );
+        messages
+    }
+
+    #[test]
+    fn the_pages_reading_of_every_server_message_is_serdes() {
+        let messages = every_server_message();
+        let mut kinds: Vec<usize> = messages.iter().map(kind_number).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(
+            kinds.len(),
+            kind_number(&ServerMessage::Error {
+                code: ErrorCode::BadMessage,
+                message: String::new(),
+            }) + 1,
+            "an example of every kind"
+        );
+        for message in messages {
+            let frame: serde_json::Value = serde_json::from_str(&message.to_frame()).unwrap();
+            assert_eq!(
+                ServerMessage::from_fields(&frame),
+                Some(message.clone()),
+                "{frame}"
+            );
+            assert_eq!(ServerMessage::parse(&message.to_frame()), Ok(message));
+        }
+    }
+
+    #[test]
+    fn the_page_reads_nothing_from_what_is_not_a_server_message() {
+        for frame in [
+            r#"{"type":"shout","text":"hi"}"#,
+            r#"{"text":"hi"}"#,
+            r#"{"type":"message"}"#,
+            r#"{"type":"message","text":7}"#,
+            r#"{"type":"signal","signal":{"kind":"wave"}}"#,
+            r#"{"type":"signal","signal":"offer"}"#,
+            r#"{"type":"error","code":"no_such_code","message":"?"}"#,
+        ] {
+            let value: serde_json::Value = serde_json::from_str(frame).unwrap();
+            assert_eq!(ServerMessage::from_fields(&value), None, "{frame}");
+        }
     }
 
     mod properties {

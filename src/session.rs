@@ -432,6 +432,11 @@ impl ChatSession {
         }
     }
 
+    /// Whether Stop was pressed once during a chat and waits for a second press.
+    pub fn confirming_stop(&self) -> bool {
+        self.phase == Phase::Chatting && self.confirming
+    }
+
     /// The Stop/New button's label.
     pub fn button_label(&self) -> &'static str {
         match self.phase {

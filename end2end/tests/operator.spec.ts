@@ -9,9 +9,9 @@ import { ADMIN_TOKEN, CONTACT } from "../ports";
 const opened = trackStrangers();
 
 
-/** Waits until the landing page has hydrated (it then shows the online count). */
+/** Waits until the landing page's start form has hydrated. */
 async function hydrated(s: Stranger) {
-  await expect(s.page.getByText(/strangers? online/)).toBeVisible();
+  await expect(s.page.locator("form.start[data-hydrated]")).toBeAttached();
 }
 
 test("Text and Video say what is missing until the box is ticked, and the tick is remembered", async ({

@@ -44,6 +44,7 @@ export class Stranger {
   ): Promise<void> {
     // `fresh: false` starts from the landing page as it is (options already set).
     if (fresh) await this.page.goto("/");
+    await this.landed();
     const box = this.page.getByRole("textbox", { name: "What do you want to talk about?" });
     for (const interest of interests) {
       await box.fill(interest);
@@ -66,6 +67,11 @@ export class Stranger {
     await this.gate().check();
     await this.page.getByRole("button", { name: mode === "video" ? "Video" : "Text", exact: true }).click();
     await expect(this.page).toHaveURL(/\/chat/);
+  }
+
+  /** Waits until the landing page's start form has come alive (hydrated). */
+  async landed(): Promise<void> {
+    await expect(this.page.locator("form.start[data-hydrated]")).toBeAttached();
   }
 
   /** The landing page's "I am 18 or older and agree to the rules". */

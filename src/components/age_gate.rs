@@ -1,6 +1,8 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::browser;
+
 /// "I am 18 or older and agree to the rules", remembered in this browser.
 ///
 /// The box itself holds the answer (`tick`, read by the landing page's form,
@@ -11,9 +13,8 @@ use leptos::prelude::*;
 pub fn AgeGate(tick: NodeRef<Input>, missing: RwSignal<bool>) -> impl IntoView {
     // Only in the browser: tick it if this browser remembered the answer.
     Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
         if let Some(input) = tick.get()
-            && crate::browser::agreed()
+            && browser::agreed()
         {
             input.set_checked(true);
         }
@@ -23,8 +24,7 @@ pub fn AgeGate(tick: NodeRef<Input>, missing: RwSignal<bool>) -> impl IntoView {
         if ticked {
             missing.set(false);
         }
-        #[cfg(feature = "hydrate")]
-        crate::browser::remember_agreed(ticked);
+        browser::remember_agreed(ticked);
     };
     view! {
         <div class="option-group gate">

@@ -1,7 +1,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::{LogLine, Speaker};
 
 /// The conversation, newest at the bottom. Text is always rendered as text,

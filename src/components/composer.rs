@@ -2,7 +2,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 
 /// The message box and Send button. Enter sends, Shift+Enter starts a new line.
 #[component]

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::Device;
 
 /// "Mute" and "Camera off": what the stranger gets from you, switched without

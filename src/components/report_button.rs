@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::Phase;
 
 /// "Report", while chatting: opens the report dialog, where the person says

@@ -1,7 +1,7 @@
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::protocol::{Author, ReportReason};
 use crate::session::Phase;
 

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::Phase;
 
 /// After a chat: "Save log" downloads it as a text file, made in the browser.

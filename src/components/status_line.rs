@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 
 /// Where the chat stands, announced politely to screen readers.
 #[component]

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 
 /// "Stop" ends the search or the chat; then "New" starts another.
 #[component]
@@ -9,7 +9,7 @@ pub fn StopButton(chat: Chat) -> impl IntoView {
         <button
             type="button"
             class="stop"
-            class:confirming=move || chat.session.with(|s| s.button_label() == "Really?")
+            class:confirming=move || chat.session.with(|s| s.confirming_stop())
             on:click=move |_| chat.press_stop_or_new()
         >
             {move || chat.session.with(|s| s.button_label())}

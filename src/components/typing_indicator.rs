@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::ChatSession;
 
 /// "Stranger is typing..." while they are.

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::pages::Chat;
+use crate::chat::Chat;
 use crate::session::{Phase, VideoProblem};
 
 /// When a video chat cannot start: the way on in text, and for a missing relay,

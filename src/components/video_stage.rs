@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
+use crate::chat::Chat;
 use crate::components::MediaToggles;
-use crate::pages::Chat;
 
 /// The video chat's picture: the stranger large, yourself small in a corner,
 /// the microphone and camera switches, and a way to hear the stranger if the

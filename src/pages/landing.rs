@@ -1,19 +1,90 @@
 use leptos::prelude::*;
 
+use crate::browser::{self, OnlineFeed};
 use crate::components::{AgeGate, InterestsInput, OnlineCount, SiteFooter};
+
+/// What the server knows when it renders the landing page, so the page shows
+/// it at once instead of asking after it loads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SiteFacts {
+    /// Strangers connected now, on every instance.
+    pub online: u64,
+    /// Whether video calls can go through the server's relay (TURN), which
+    /// hides each side's address from the other.
+    pub relay: bool,
+}
+
+impl SiteFacts {
+    /// The facts: from the server while it renders the page, and in the
+    /// browser from the page it rendered (`data-online`, `data-relay`), so the
+    /// islands need no props (which Leptos would parse with a JSON parser of
+    /// its own in the bundle).
+    fn here() -> SiteFacts {
+        use_context::<SiteFacts>().unwrap_or_else(|| SiteFacts {
+            online: browser::page_data("online")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_default(),
+            relay: browser::page_data("relay").as_deref() == Some("true"),
+        })
+    }
+}
 
 /// `/`: what Strangers is, interests, and the way in.
 ///
-/// "Text" and "Video" submit a plain form to `/chat`, so they work before the
-/// page has hydrated; the interests and the mode travel in the address.
+/// The page holds no chat connection: the online count comes from a light
+/// stream of counts, so a visitor who only looks is not counted online and
+/// uses none of their network's chat connections until they press Text or Video.
 #[component]
 pub fn LandingPage() -> impl IntoView {
-    let online = RwSignal::new(None::<u64>);
-    // Whether the server can relay video calls; unknown until it says.
-    let relay = RwSignal::new(None::<bool>);
-    watch_server(online, relay);
+    let facts = SiteFacts::here();
+    view! {
+        <main class="landing" data-online=facts.online data-relay=facts.relay.to_string()>
+            <h1 class="brand">"Strangers"</h1>
+            <p class="tagline">"Talk to strangers!"</p>
+            <LiveOnlineCount/>
+            <p class="pitch">
+                "You are paired with a random person to chat one-to-one. "
+                "No sign-up, no names: you are \"You\" and they are \"Stranger\". "
+                "Nothing is stored, and you can leave at any time."
+            </p>
+            <StartForm/>
+        </main>
+        <SiteFooter/>
+    }
+}
+
+/// "N strangers online", as rendered, then kept current from the server's feed.
+#[island]
+fn LiveOnlineCount() -> impl IntoView {
+    let online = RwSignal::new(Some(SiteFacts::here().online));
+    let feed = StoredValue::new_local(None);
+    Effect::new(move |_| {
+        feed.set_value(OnlineFeed::open(move |count| online.set(Some(count))));
+    });
+    on_cleanup(move || {
+        feed.try_set_value(None);
+    });
+    view! { <OnlineCount count=online/> }
+}
+
+/// The form that starts a chat: interests, options, the age and rules box, and
+/// "Text" and "Video".
+///
+/// "Text" and "Video" submit a plain form to `/chat`, so they work before the
+/// page has hydrated; the interests and the mode travel in the address.
+#[island]
+fn StartForm() -> impl IntoView {
+    let relay = SiteFacts::here().relay;
     let tick = NodeRef::<leptos::html::Input>::new();
     let missing = RwSignal::new(false);
+    // Marks the form once it is alive in the browser (effects never run on the
+    // server), for tests and scripts that must not click before.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(form) = form.get() {
+            let _ = form.set_attribute("data-hydrated", "");
+        }
+    });
     // Text and Video start nothing until the box is ticked; they say why, next
     // to it. (Before hydration the form goes through, and the chat page gets
     // the server's refusal instead.)
@@ -28,57 +99,43 @@ pub fn LandingPage() -> impl IntoView {
         }
     };
     view! {
-        <main class="landing">
-            <h1 class="brand">"Strangers"</h1>
-            <p class="tagline">"Talk to strangers!"</p>
-            <OnlineCount count=online/>
-            <p class="pitch">
-                "You are paired with a random person to chat one-to-one. "
-                "No sign-up, no names: you are \"You\" and they are \"Stranger\". "
-                "Nothing is stored, and you can leave at any time."
-            </p>
-            <form class="start" action="/chat" method="get" on:submit=on_submit>
-                <InterestsInput/>
-                <label class="option">
-                    <input type="checkbox" name="only_shared" value="1"/>
-                    "Only match on shared interests"
-                </label>
-                <HideIpOption relay/>
-                <label class="option">
-                    <input type="checkbox" name="blur" value="1"/>
-                    "Blur the stranger's video until I choose to see it"
-                </label>
-                <AgeGate tick missing/>
-                <fieldset class="modes">
-                    <legend>"Start chatting:"</legend>
-                    <button type="submit" class="primary" name="mode" value="text">"Text"</button>
-                    <span class="or" aria-hidden="true">"or"</span>
-                    <button type="submit" class="primary" name="mode" value="video">"Video"</button>
-                </fieldset>
-            </form>
-        </main>
-        <SiteFooter/>
+        <form class="start" action="/chat" method="get" on:submit=on_submit node_ref=form>
+            <InterestsInput/>
+            <label class="option">
+                <input type="checkbox" name="only_shared" value="1"/>
+                "Only match on shared interests"
+            </label>
+            <HideIpOption relay/>
+            <label class="option">
+                <input type="checkbox" name="blur" value="1"/>
+                "Blur the stranger's video until I choose to see it"
+            </label>
+            <AgeGate tick missing/>
+            <fieldset class="modes">
+                <legend>"Start chatting:"</legend>
+                <button type="submit" class="primary" name="mode" value="text">"Text"</button>
+                <span class="or" aria-hidden="true">"or"</span>
+                <button type="submit" class="primary" name="mode" value="video">"Video"</button>
+            </fieldset>
+        </form>
     }
 }
 
-/// "Hide my IP address" for video chats. It needs a relay (TURN) server: once
-/// the server says it has one, the option is ticked for everyone (unless the
-/// person already chose), and unticking it says what that costs; without one
-/// it is turned off and says why.
+/// "Hide my IP address" for video chats. It needs a relay (TURN) server: where
+/// the server has one, the option starts ticked, and unticking it says what
+/// that costs; without one it is turned off and says why.
 #[component]
-fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
-    let unavailable = move || relay.get() == Some(false);
-    let hide = RwSignal::new(false);
-    let touched = RwSignal::new(false);
+fn HideIpOption(relay: bool) -> impl IntoView {
+    // The box holds the answer itself, so a change made before the page came
+    // alive stays; the hint follows it from then on.
+    let hide = RwSignal::new(relay);
+    let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
-        if relay.get() == Some(true) && !touched.get_untracked() {
-            hide.set(true);
+        if let Some(input) = input.get() {
+            hide.set(input.checked());
         }
     });
-    let on_change = move |ev: leptos::ev::Event| {
-        touched.set(true);
-        hide.set(event_target_checked(&ev));
-    };
+    let on_change = move |ev: leptos::ev::Event| hide.set(event_target_checked(&ev));
     view! {
         <div class="option-group">
             <label class="option">
@@ -86,18 +143,19 @@ fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
                     type="checkbox"
                     name="hide_ip"
                     value="1"
-                    prop:checked=hide
+                    checked=relay
+                    node_ref=input
                     on:change=on_change
-                    disabled=unavailable
+                    disabled=!relay
                     aria-describedby="hide-ip-hint"
                 />
                 "Hide my IP address in video chats"
             </label>
             <p class="hint" id="hide-ip-hint">
                 {move || {
-                    if unavailable() {
+                    if !relay {
                         "Not available here: this server has no relay (TURN) server."
-                    } else if relay.get() == Some(true) && !hide.get() {
+                    } else if !hide.get() {
                         "Faster video, but the stranger's browser can learn your IP address."
                     } else {
                         "The call goes through the server's relay, so the stranger never learns your address."
@@ -106,32 +164,4 @@ fn HideIpOption(relay: RwSignal<Option<bool>>) -> impl IntoView {
             </p>
         </div>
     }
-}
-
-/// Keeps `online` and `relay` current from the server, over a socket that never joins.
-fn watch_server(online: RwSignal<Option<u64>>, relay: RwSignal<Option<bool>>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use crate::protocol::ServerMessage;
-        let link = StoredValue::new_local(None);
-        Effect::new(move |_| {
-            let opened = crate::socket::ChatConnection::open(
-                || {},
-                move |message| match message {
-                    ServerMessage::Online { count } => online.set(Some(count)),
-                    ServerMessage::Welcome {
-                        relay: has_relay, ..
-                    } => relay.set(Some(has_relay)),
-                    _ => {}
-                },
-                |_| {},
-            );
-            link.set_value(opened.ok());
-        });
-        on_cleanup(move || {
-            link.try_set_value(None);
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (online, relay);
 }

@@ -4,6 +4,6 @@ mod chat;
 mod landing;
 mod not_found;
 
-pub use chat::{Chat, ChatPage};
-pub use landing::LandingPage;
+pub use chat::ChatPage;
+pub use landing::{LandingPage, SiteFacts};
 pub use not_found::NotFound;

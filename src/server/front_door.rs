@@ -58,20 +58,55 @@ pub async fn check(
     }
 }
 
-/// Where the nudity check's worker, model and runtime are served from.
-const CLASSIFIER: &str = "/classifier/";
+/// How long browsers may keep a static file without asking again, by where it
+/// is served from.
+///
+/// - `/pkg/` files named by their content (`strangers.<hash>.wasm`, written
+///   so by the release build): for good, since a new release has new names, so
+///   a returning visitor downloads only the page.
+/// - `/classifier/`: the nudity check's worker, model and runtime (4 MB, for
+///   video chats only), and the favicons: a week; they change only with a
+///   release, and an old icon for a few days harms nobody.
+/// - Any other file (`/video/call.js`, unhashed builds): kept, but checked with
+///   the server on each use (an unchanged file costs a 304), since the page's
+///   code calls it and must not meet an older one.
+pub fn cache_policy(path: &str) -> Option<&'static str> {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    if path.starts_with("/pkg/") && named_by_content(file) {
+        Some("public, max-age=31536000, immutable")
+    } else if path.starts_with("/classifier/") || path.starts_with("/favicon.") {
+        Some("public, max-age=604800")
+    } else if path.starts_with("/pkg/") || path.starts_with("/video/") {
+        Some("no-cache")
+    } else {
+        None
+    }
+}
 
-/// Lets browsers keep the nudity check's files (4 MB, fetched by video chats
-/// only) for a week instead of asking again on every visit; they change only
-/// with a release.
-pub async fn cache_classifier(request: Request, next: Next) -> Response {
-    let classifier = request.uri().path().starts_with(CLASSIFIER);
+/// Whether `file` carries cargo-leptos's content hash: `name.<22 characters of
+/// URL-safe base64>.ext`.
+fn named_by_content(file: &str) -> bool {
+    let mut parts = file.split('.');
+    let (Some(_name), Some(hash), Some(_ext)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    hash.len() == 22
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Sets [`cache_policy`]'s `Cache-Control` on static files served whole or
+/// confirmed unchanged.
+pub async fn cache_static_files(request: Request, next: Next) -> Response {
+    let policy = cache_policy(request.uri().path());
     let mut response = next.run(request).await;
-    if classifier && response.status().is_success() {
+    let served = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    if let Some(policy) = policy.filter(|_| served) {
         response
             .headers_mut()
             .entry(header::CACHE_CONTROL)
-            .or_insert(HeaderValue::from_static("public, max-age=604800"));
+            .or_insert(HeaderValue::from_static(policy));
     }
     response
 }
@@ -195,5 +230,30 @@ mod tests {
             .await
             .expect("every wait was under 30 s");
         reader.await.unwrap();
+    }
+
+    #[test]
+    fn files_named_by_content_are_kept_for_good_and_the_rest_are_checked() {
+        let forever = Some("public, max-age=31536000, immutable");
+        assert_eq!(
+            cache_policy("/pkg/strangers.AbCdEfGhIjKlMnOpQrSt-_.wasm"),
+            forever
+        );
+        assert_eq!(
+            cache_policy("/pkg/strangers.AbCdEfGhIjKlMnOpQrSt-_.css"),
+            forever
+        );
+        // A development build's names say nothing about their content.
+        assert_eq!(cache_policy("/pkg/strangers.wasm"), Some("no-cache"));
+        assert_eq!(cache_policy("/pkg/strangers_bg.wasm"), Some("no-cache"));
+        assert_eq!(cache_policy("/video/call.js"), Some("no-cache"));
+        assert_eq!(cache_policy("/favicon.ico"), Some("public, max-age=604800"));
+        assert_eq!(
+            cache_policy("/classifier/worker.js"),
+            Some("public, max-age=604800")
+        );
+        // Pages are not static files.
+        assert_eq!(cache_policy("/"), None);
+        assert_eq!(cache_policy("/chat"), None);
     }
 }

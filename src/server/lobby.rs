@@ -103,6 +103,9 @@ pub struct JoinRequest {
 #[derive(Debug, Clone)]
 pub struct Lobby {
     state: Arc<Mutex<State>>,
+    /// The online count as last announced, for pages that show it without a
+    /// chat connection (the landing page's feed).
+    online: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Default for Lobby {
@@ -191,7 +194,13 @@ impl Lobby {
         };
         Lobby {
             state: Arc::new(Mutex::new(state)),
+            online: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// The online count as announced, and every change to it from now on.
+    pub fn online_counts(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.online.subscribe()
     }
 
     /// Hands the servers of `ice` to the browsers of every video chat from now on.
@@ -471,6 +480,7 @@ impl Lobby {
                 .collect();
             (count as u64, everyone)
         };
+        self.online.send_replace(count);
         for stranger in everyone {
             stranger.deliver(ServerMessage::Online { count });
         }

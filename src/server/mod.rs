@@ -57,15 +57,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use leptos::prelude::LeptosOptions;
+use leptos::prelude::{LeptosOptions, provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
+use crate::pages::SiteFacts;
 use crate::protocol::ServerMessage;
 use challenge::ChallengePolicy;
 use console::Console;
@@ -338,22 +340,41 @@ async fn housekeeping(
 /// Content-Security-Policy, which carries a fresh nonce each time).
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    // The pages, compressed as the browser accepts (the site's built files
+    // are compressed ahead of time). Not the console: its pages carry secrets
+    // (form tokens) beside what an operator typed, which compression could
+    // leak to whoever can watch the traffic's size.
+    let pages: Router<AppState> = Router::new()
+        .merge(documents::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let (counts, relay) = (state.lobby.online_counts(), state.settings.ice.relays());
+                move || {
+                    let online = *counts.borrow();
+                    provide_context(SiteFacts { online, relay });
+                }
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(site_file)
+        .layer(CompressionLayer::new());
     let mut router: Router<AppState> = Router::new();
     if state.console.is_some() {
         router = router.merge(console::routes());
     }
     let mut router = router
-        .merge(documents::routes())
         .route("/ws", get(upgrade))
+        .route(crate::protocol::ONLINE_FEED, get(online_feed))
         .route("/metrics", get(scrape))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(front_door::cache_classifier))
+        .merge(pages)
+        .layer(axum::middleware::from_fn(front_door::cache_static_files))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             front_door::check,
@@ -386,6 +407,64 @@ async fn scrape(State(state): State<AppState>) -> Response {
     let text = state.metrics.render(state.lobby.snapshot());
     let kind = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(header::CONTENT_TYPE, kind)], text).into_response()
+}
+
+/// Any other address: a file of the built site (`target/site`), brotli or
+/// gzip as the browser accepts (the release build writes both beside each
+/// file), answering "not modified" to a browser that has it already; else the
+/// app's "not found" page.
+async fn site_file(State(state): State<AppState>, request: Request<axum::body::Body>) -> Response {
+    use tower_http::services::ServeDir;
+
+    let mut lookup = Request::builder().uri(request.uri().clone());
+    for (name, value) in request.headers() {
+        lookup = lookup.header(name, value);
+    }
+    if request.method() == axum::http::Method::GET
+        && let Ok(lookup) = lookup.body(axum::body::Body::empty())
+        && let Ok(found) = ServeDir::new(&*state.leptos_options.site_root)
+            .precompressed_br()
+            .precompressed_gzip()
+            .oneshot(lookup)
+            .await
+        && found.status() != StatusCode::NOT_FOUND
+    {
+        return found.into_response();
+    }
+    let uri = request.uri().clone();
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, State(state), request).await
+}
+
+/// `/online`: the online count as server-sent events, now and at every
+/// announced change, for the landing page. Unlike `/ws` it is not a chat
+/// connection: a visitor who only looks is not counted online. The stream ends
+/// when the server starts draining; browsers reconnect by themselves (to
+/// another instance, behind a proxy).
+async fn online_feed(State(state): State<AppState>) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures_util::StreamExt;
+
+    let mut counts = state.lobby.online_counts();
+    let first = *counts.borrow_and_update();
+    let changes = futures_util::stream::unfold(
+        (counts, state.draining.clone()),
+        |(mut counts, draining)| async move {
+            tokio::select! {
+                changed = counts.changed() => {
+                    changed.ok()?;
+                    let count = *counts.borrow_and_update();
+                    Some((count, (counts, draining)))
+                }
+                () = draining.cancelled() => None,
+            }
+        },
+    );
+    let events = futures_util::stream::once(std::future::ready(first))
+        .chain(changes)
+        .map(|count| Ok::<_, std::convert::Infallible>(Event::default().data(count.to_string())));
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// `/readyz`: whether this server takes new strangers (not while shutting down).

@@ -1,5 +1,5 @@
-//! Small things only a browser can do (hydrate build only): a per-browser id,
-//! downloading a text file, and whether the tab is in view.
+//! Small things about the page: a per-browser id, the remembered age and
+//! rules confirmation, downloading a text file, the tab's visibility and title.
 
 use wasm_bindgen::JsCast;
 use web_sys::HtmlAnchorElement;
@@ -78,4 +78,37 @@ pub fn remember_agreed(agreed: bool) {
     } else {
         storage.remove_item(AGREED_KEY)
     };
+}
+
+/// Sets the tab's title.
+pub fn set_title(title: &str) {
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        document.set_title(title);
+    }
+}
+
+/// Every value of `field` in the page's address (`?interests=a&interests=b`),
+/// decoded.
+pub fn address_values(field: &str) -> Vec<String> {
+    let Some(search) = web_sys::window().and_then(|w| w.location().search().ok()) else {
+        return Vec::new();
+    };
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return Vec::new();
+    };
+    query
+        .get_all(field)
+        .iter()
+        .filter_map(|value| value.as_string())
+        .collect()
+}
+
+/// What the server wrote into the page as `data-<name>` (on the first element
+/// that has it).
+pub fn page_data(name: &str) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    document
+        .query_selector(&format!("[data-{name}]"))
+        .ok()??
+        .get_attribute(&format!("data-{name}"))
 }

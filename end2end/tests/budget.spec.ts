@@ -1,0 +1,141 @@
+import { BrowserContext, CDPSession, Page, expect, test } from "@playwright/test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { LOOKING, Stranger, trackStrangers } from "./strangers";
+
+/**
+ * What a first visit costs: everything the browser downloads (as transferred,
+ * compressed, headers included) from opening the start page to a usable text
+ * chat, measured from the responses Chromium actually receives. A budget: it
+ * fails when the text chat's first visit goes over 150 KB, and prints the
+ * figures (also written to end2end/results/budget.json for BENCHMARKS.md).
+ */
+
+const opened = trackStrangers();
+
+/** The first visit of a text chat may download at most this much. */
+const TEXT_CHAT_BUDGET = 150 * 1024;
+
+/** Every response the page finished loading: its address, type and transferred size. */
+type Load = { url: string; type: string; bytes: number; cached: boolean };
+
+/** Records the page's loads through the DevTools protocol, which knows the bytes on the wire. */
+async function recordLoads(page: Page): Promise<{ loads: Load[]; session: CDPSession }> {
+  const session = await page.context().newCDPSession(page);
+  const loads: Load[] = [];
+  const seen = new Map<string, { url: string; type: string; cached: boolean }>();
+  session.on("Network.responseReceived", (event) => {
+    seen.set(event.requestId, {
+      url: event.response.url,
+      type: event.type,
+      cached: event.response.fromDiskCache || event.response.fromPrefetchCache === true,
+    });
+  });
+  session.on("Network.requestServedFromCache", (event) => {
+    const load = seen.get(event.requestId);
+    if (load) load.cached = true;
+  });
+  session.on("Network.loadingFinished", (event) => {
+    const load = seen.get(event.requestId);
+    if (load) loads.push({ ...load, bytes: event.encodedDataLength });
+  });
+  await session.send("Network.enable");
+  return { loads, session };
+}
+
+const total = (loads: Load[]) => loads.reduce((sum, load) => sum + load.bytes, 0);
+const path = (url: string) => new URL(url).pathname;
+const kb = (bytes: number) => Math.round(bytes / 102.4) / 10;
+
+/** The loads by address, for the report. */
+function table(loads: Load[]) {
+  return loads.map((l) => ({ path: path(l.url), type: l.type, kb: kb(l.bytes), cached: l.cached }));
+}
+
+/** From a fresh start page to "Looking for someone", the way a person gets there. */
+async function visitTextChat(visitor: Stranger) {
+  await visitor.page.goto("/");
+  await visitor.landed();
+  await visitor.gate().check();
+  await visitor.button("Text").click();
+  await expect(visitor.status()).toHaveText(LOOKING);
+}
+
+test("a text chat's first visit stays within 150 KB, and a returning visitor downloads only the pages", async ({
+  browser,
+}) => {
+  const visitor = await Stranger.arrive(browser);
+  opened.push(visitor);
+  const first = await recordLoads(visitor.page);
+  await visitTextChat(visitor);
+  // Nothing of video's is fetched for a text chat.
+  const paths = first.loads.map((l) => path(l.url));
+  expect(paths.filter((p) => p.startsWith("/video/") || p.startsWith("/classifier/"))).toEqual([]);
+  const firstBytes = total(first.loads);
+
+  // Back again later in the same browser (same release): only the two pages
+  // travel; the script, the WebAssembly and the styles come from the cache.
+  const again = await visitor.context.newPage();
+  const second = await recordLoads(again);
+  const returning = new Stranger(visitor.context, again);
+  await visitTextChat(returning);
+  const transferred = second.loads.filter((l) => !l.cached && l.bytes > 0);
+  expect(transferred.map((l) => `${l.type} ${path(l.url)}`).sort()).toEqual([
+    "Document /",
+    "Document /chat",
+  ]);
+  await returning.leave();
+
+  const result = {
+    text_chat_first_visit_kb: kb(firstBytes),
+    text_chat_first_visit: table(first.loads),
+    returning_visit_kb: kb(total(transferred)),
+    returning_visit: table(transferred),
+  };
+  mkdirSync("results", { recursive: true });
+  writeFileSync("results/budget.json", JSON.stringify(result, null, 2) + "\n");
+  console.log(
+    `first visit of a text chat: ${result.text_chat_first_visit_kb} KB (budget 150 KB); ` +
+      `returning: ${result.returning_visit_kb} KB\n` +
+      JSON.stringify(result.text_chat_first_visit),
+  );
+  expect(firstBytes, `first visit of a text chat, ${kb(firstBytes)} KB`).toBeLessThanOrEqual(
+    TEXT_CHAT_BUDGET,
+  );
+});
+
+test("a video chat fetches the video code and the nudity check only once chosen", async ({
+  browser,
+}) => {
+  const context: BrowserContext = await browser.newContext({
+    permissions: ["camera", "microphone"],
+  });
+  const visitor = new Stranger(context, await context.newPage());
+  opened.push(visitor);
+  const recorded = await recordLoads(visitor.page);
+  await visitor.page.goto("/");
+  await visitor.landed();
+  await visitor.gate().check();
+  const beforeVideo = recorded.loads.map((l) => path(l.url));
+  expect(beforeVideo.filter((p) => p.startsWith("/video/"))).toEqual([]);
+  await visitor.button("Video").click();
+  await expect(visitor.status()).toHaveText(LOOKING);
+  await expect(visitor.page.locator("video.remote")).toHaveAttribute("data-nudity-check", /running|failed/, {
+    timeout: 30_000,
+  });
+  const paths = recorded.loads.map((l) => path(l.url));
+  expect(paths).toContain("/video/call.js");
+  const video = recorded.loads.filter((l) => /^\/(video|classifier)\//.test(path(l.url)));
+  console.log(
+    `first visit of a video chat: ${kb(total(recorded.loads))} KB, of which video's code and the ` +
+      `nudity check ${kb(total(video))} KB`,
+  );
+  mkdirSync("results", { recursive: true });
+  writeFileSync(
+    "results/budget-video.json",
+    JSON.stringify(
+      { video_chat_first_visit_kb: kb(total(recorded.loads)), video_kb: kb(total(video)), loads: table(recorded.loads) },
+      null,
+      2,
+    ) + "\n",
+  );
+});

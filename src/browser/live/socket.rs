@@ -1,0 +1,166 @@
+//! The page's lines to the server: the chat's WebSocket, and the landing
+//! page's feed of the online count (a server-sent event stream, which is not a
+//! chat connection: a visitor who only looks is not counted online).
+//!
+//! The socket hands every server message to the page as it arrives. Dropping
+//! the [`Link`] closes it, so the server frees the stranger's partner at once.
+//! Frames are read and written with the browser's own JSON parser, so the
+//! bundle carries none (`serde_wasm_bindgen` maps them to the protocol's types).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{JSON, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use crate::protocol::{ClientMessage, Fields, ONLINE_FEED, ServerMessage};
+
+/// An open (or opening) connection to the server's `/ws`. Dropping it closes
+/// the socket without telling the page.
+pub struct Link {
+    socket: WebSocket,
+    /// What the page sent before the socket opened, sent once it does.
+    waiting: Rc<RefCell<Vec<String>>>,
+    /// The socket's event handlers; kept alive with it.
+    _handlers: (
+        Closure<dyn FnMut()>,
+        Closure<dyn FnMut(MessageEvent)>,
+        Closure<dyn FnMut(CloseEvent)>,
+    ),
+}
+
+impl Link {
+    /// Opens `/ws` on the page's own host. `on_message` runs for every server
+    /// message, `on_close` once when it ends, with the server's reason if it
+    /// gave one (not when closed by dropping the connection).
+    pub fn open(
+        on_message: impl Fn(ServerMessage) + 'static,
+        on_close: impl FnOnce(Option<String>) + 'static,
+    ) -> Result<Self, String> {
+        let socket = WebSocket::new(&socket_url()?).map_err(|_| "cannot open the socket")?;
+        let waiting = Rc::new(RefCell::new(Vec::<String>::new()));
+
+        let on_open = {
+            let (socket, waiting) = (socket.clone(), waiting.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                for frame in waiting.borrow_mut().drain(..) {
+                    let _ = socket.send_with_str(&frame);
+                }
+            })
+        };
+        let on_frame = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(message) = event.data().as_string().and_then(|frame| decode(&frame)) {
+                on_message(message);
+            }
+        });
+        // A socket that fails to open, or breaks, closes with no reason.
+        let mut on_close = Some(on_close);
+        let on_closed = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            if let Some(on_close) = on_close.take() {
+                on_close(Some(event.reason()).filter(|r| !r.is_empty()));
+            }
+        });
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_closed.as_ref().unchecked_ref()));
+        Ok(Link {
+            socket,
+            waiting,
+            _handlers: (on_open, on_frame, on_closed),
+        })
+    }
+
+    /// Sends `message` to the server (once the socket is open).
+    pub fn send(&self, message: ClientMessage) {
+        let Some(frame) = encode(&message) else {
+            return;
+        };
+        if self.socket.ready_state() == WebSocket::CONNECTING {
+            self.waiting.borrow_mut().push(frame);
+        } else {
+            let _ = self.socket.send_with_str(&frame);
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        let _ = self.socket.close();
+    }
+}
+
+/// A server frame, read with the browser's own JSON parser (so the bundle
+/// carries no JSON parser of its own) into the protocol's types.
+fn decode(frame: &str) -> Option<ServerMessage> {
+    ServerMessage::from_fields(&Parsed(JSON::parse(frame).ok()?))
+}
+
+/// A JSON object as the browser's parser made it.
+pub struct Parsed(pub JsValue);
+
+impl Fields for Parsed {
+    fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        let value = Reflect::get(&self.0, &name.into()).ok()?;
+        if value.is_undefined() {
+            return None;
+        }
+        serde_wasm_bindgen::from_value(value).ok()
+    }
+
+    fn object(&self, name: &str) -> Option<Self> {
+        let value = Reflect::get(&self.0, &name.into()).ok()?;
+        value.is_object().then_some(Parsed(value))
+    }
+}
+
+/// A frame for the server, written with the browser's own JSON writer.
+fn encode(message: &ClientMessage) -> Option<String> {
+    let value = serde_wasm_bindgen::to_value(message).ok()?;
+    JSON::stringify(&value).ok()?.as_string()
+}
+
+/// `ws://` or `wss://` and the page's host, then `/ws`.
+fn socket_url() -> Result<String, String> {
+    let location = web_sys::window().ok_or("no window")?.location();
+    let protocol = location.protocol().map_err(|_| "no protocol")?;
+    let host = location.host().map_err(|_| "no host")?;
+    let scheme = if protocol == "https:" { "wss" } else { "ws" };
+    Ok(format!("{scheme}://{host}/ws"))
+}
+
+/// The online count, kept current by the server (`/online`, server-sent
+/// events) while this value lives. The browser reconnects by itself.
+pub struct OnlineFeed {
+    source: web_sys::EventSource,
+    _on_count: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl OnlineFeed {
+    /// Starts listening; `on_count` hears every count.
+    pub fn open(on_count: impl Fn(u64) + 'static) -> Option<OnlineFeed> {
+        let source = web_sys::EventSource::new(ONLINE_FEED).ok()?;
+        let on_count = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if let Some(count) = event.data().as_string().and_then(|d| d.parse().ok()) {
+                    on_count(count);
+                }
+            },
+        );
+        source.set_onmessage(Some(on_count.as_ref().unchecked_ref()));
+        Some(OnlineFeed {
+            source,
+            _on_count: on_count,
+        })
+    }
+}
+
+impl Drop for OnlineFeed {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}
