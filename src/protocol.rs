@@ -449,6 +449,49 @@ impl ServerMessage {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 14] = [
+        ErrorCode::BadMessage,
+        ErrorCode::MessageTooLong,
+        ErrorCode::EmptyMessage,
+        ErrorCode::NotInChat,
+        ErrorCode::BadJoin,
+        ErrorCode::SlowDown,
+        ErrorCode::NotInCall,
+        ErrorCode::BadSignal,
+        ErrorCode::MatchingPaused,
+        ErrorCode::RulesNotAccepted,
+        ErrorCode::BadReport,
+        ErrorCode::ChallengeRequired,
+        ErrorCode::ChallengeFailed,
+        ErrorCode::TooManyOffers,
+    ];
+
+    /// The code's name on the wire (`"slow_down"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCode::BadMessage => "bad_message",
+            ErrorCode::MessageTooLong => "message_too_long",
+            ErrorCode::EmptyMessage => "empty_message",
+            ErrorCode::NotInChat => "not_in_chat",
+            ErrorCode::BadJoin => "bad_join",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::NotInCall => "not_in_call",
+            ErrorCode::BadSignal => "bad_signal",
+            ErrorCode::MatchingPaused => "matching_paused",
+            ErrorCode::RulesNotAccepted => "rules_not_accepted",
+            ErrorCode::BadReport => "bad_report",
+            ErrorCode::ChallengeRequired => "challenge_required",
+            ErrorCode::ChallengeFailed => "challenge_failed",
+            ErrorCode::TooManyOffers => "too_many_offers",
+        }
+    }
+
+    /// The code named `name` on the wire.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ErrorCode::ALL.into_iter().find(|code| code.name() == name)
+    }
+
     /// The sentence shown to the person.
     pub fn describe(self) -> &'static str {
         match self {
@@ -709,73 +752,116 @@ fn nests_within(frame: &str, limit: usize) -> bool {
 /// JSON parser in the page, by `serde_json` in tests.
 ///
 /// The page decodes the server's messages through this rather than through
-/// serde's derived decoder for [`ServerMessage`]: a message tagged by a field
-/// of its own (`"type"`) makes serde buffer every frame in a generic tree
-/// first, and that machinery alone was a tenth of the page's WebAssembly. The
-/// fields of each message are still read by their derived decoders, and a
-/// test holds [`ServerMessage::from_fields`] to serde's reading of every kind.
+/// serde's derived decoders: a message tagged by a field of its own (`"type"`)
+/// makes serde buffer every frame in a generic tree first, and that machinery
+/// with the decoders was a sixth of the page's WebAssembly. Tests hold
+/// [`ServerMessage::from_fields`] to serde's reading of every kind of message.
 pub trait Fields: Sized {
-    /// The field `name` read as a `T`, if it is there and has that shape.
-    fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T>;
-    /// The field `name`, an object of its own.
+    /// The field `name`, if it is text.
+    fn text(&self, name: &str) -> Option<String>;
+    /// The field `name`, if it is `true` or `false`.
+    fn flag(&self, name: &str) -> Option<bool>;
+    /// The field `name`, if it is a whole number from 0 up.
+    fn number(&self, name: &str) -> Option<u64>;
+    /// The field `name`, if it is an object.
     fn object(&self, name: &str) -> Option<Self>;
+    /// The field `name`, if it is a list of objects.
+    fn objects(&self, name: &str) -> Option<Vec<Self>>;
+    /// The field `name`, if it is a list of texts.
+    fn texts(&self, name: &str) -> Option<Vec<String>>;
 }
 
 impl ServerMessage {
     /// The message an already parsed frame holds, if it is one: the same
     /// reading as [`ServerMessage::parse`], without serde's generic buffering.
     pub fn from_fields(frame: &impl Fields) -> Option<Self> {
-        let kind: String = frame.get("type")?;
-        Some(match kind.as_str() {
+        Some(match frame.text("type")?.as_str() {
             "welcome" => ServerMessage::Welcome {
-                relay: frame.get("relay").unwrap_or_default(),
-                challenge: frame.get("challenge"),
+                relay: frame.flag("relay").unwrap_or_default(),
+                challenge: frame.object("challenge").and_then(|c| Challenge::from_fields(&c)),
             },
             "waiting" => ServerMessage::Waiting,
             "paired" => ServerMessage::Paired {
-                common_interests: frame.get("common_interests").unwrap_or_default(),
-                call: frame.get("call"),
+                common_interests: frame.texts("common_interests").unwrap_or_default(),
+                call: frame.object("call").and_then(|c| CallSetup::from_fields(&c)),
             },
             "message" => ServerMessage::Message {
-                text: frame.get("text")?,
+                text: frame.text("text")?,
             },
             "typing" => ServerMessage::Typing {
-                typing: frame.get("typing")?,
+                typing: frame.flag("typing")?,
             },
             "signal" => ServerMessage::Signal {
                 signal: CallSignal::from_fields(&frame.object("signal")?)?,
             },
             "banned" => ServerMessage::Banned {
-                seconds: frame.get("seconds")?,
+                seconds: frame.number("seconds")?,
             },
             "stranger_left" => ServerMessage::StrangerLeft,
             "online" => ServerMessage::Online {
-                count: frame.get("count")?,
+                count: frame.number("count")?,
             },
             "error" => ServerMessage::Error {
-                code: frame.get("code")?,
-                message: frame.get("message")?,
+                code: ErrorCode::from_name(&frame.text("code")?)?,
+                message: frame.text("message")?,
             },
             _ => return None,
         })
     }
 }
 
+impl Challenge {
+    /// The challenge an already parsed object holds (see [`Fields`]).
+    fn from_fields(challenge: &impl Fields) -> Option<Self> {
+        Some(Challenge {
+            salt: challenge.text("salt")?,
+            hash: challenge.text("hash")?,
+            max: challenge.number("max")?,
+        })
+    }
+}
+
+impl CallSetup {
+    /// The call setup an already parsed object holds (see [`Fields`]).
+    fn from_fields(setup: &impl Fields) -> Option<Self> {
+        let role = match setup.text("role")?.as_str() {
+            "offer" => CallRole::Offer,
+            "answer" => CallRole::Answer,
+            _ => return None,
+        };
+        let ice_servers = match setup.objects("ice_servers") {
+            Some(servers) => servers
+                .iter()
+                .map(|server| {
+                    Some(IceServer {
+                        urls: server.texts("urls")?,
+                        username: server.text("username"),
+                        credential: server.text("credential"),
+                    })
+                })
+                .collect::<Option<_>>()?,
+            None => Vec::new(),
+        };
+        Some(CallSetup { role, ice_servers })
+    }
+}
+
 impl CallSignal {
     /// The setup step an already parsed object holds (see [`Fields`]).
     pub fn from_fields(signal: &impl Fields) -> Option<Self> {
-        let kind: String = signal.get("kind")?;
-        Some(match kind.as_str() {
+        Some(match signal.text("kind")?.as_str() {
             "offer" => CallSignal::Offer {
-                sdp: signal.get("sdp")?,
+                sdp: signal.text("sdp")?,
             },
             "answer" => CallSignal::Answer {
-                sdp: signal.get("sdp")?,
+                sdp: signal.text("sdp")?,
             },
             "candidate" => CallSignal::Candidate {
-                candidate: signal.get("candidate")?,
-                sdp_mid: signal.get("sdp_mid"),
-                sdp_m_line_index: signal.get("sdp_m_line_index"),
+                candidate: signal.text("candidate")?,
+                sdp_mid: signal.text("sdp_mid"),
+                sdp_m_line_index: signal
+                    .number("sdp_m_line_index")
+                    .and_then(|n| u16::try_from(n).ok()),
             },
             _ => return None,
         })
@@ -1148,13 +1234,60 @@ mod tests {
     }
 
     impl Fields for serde_json::Value {
-        fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-            serde_json::from_value(self.get(name)?.clone()).ok()
+        fn text(&self, name: &str) -> Option<String> {
+            Some(self.get(name)?.as_str()?.to_owned())
+        }
+
+        fn flag(&self, name: &str) -> Option<bool> {
+            self.get(name)?.as_bool()
+        }
+
+        fn number(&self, name: &str) -> Option<u64> {
+            self.get(name)?.as_u64()
         }
 
         fn object(&self, name: &str) -> Option<Self> {
             self.get(name).filter(|v| v.is_object()).cloned()
         }
+
+        fn objects(&self, name: &str) -> Option<Vec<Self>> {
+            let list = self.get(name)?.as_array()?;
+            list.iter().all(|v| v.is_object()).then(|| list.clone())
+        }
+
+        fn texts(&self, name: &str) -> Option<Vec<String>> {
+            let list = self.get(name)?.as_array()?;
+            list.iter().map(|v| v.as_str().map(str::to_owned)).collect()
+        }
+    }
+
+    #[test]
+    fn every_error_code_has_its_wire_name() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.name()));
+            assert_eq!(ErrorCode::from_name(code.name()), Some(code));
+        }
+        // Every code is in ALL: the match stops compiling when a code is added,
+        // and ALL must then hold each of the numbers it gives.
+        let number = |code: ErrorCode| match code {
+            ErrorCode::BadMessage => 0,
+            ErrorCode::MessageTooLong => 1,
+            ErrorCode::EmptyMessage => 2,
+            ErrorCode::NotInChat => 3,
+            ErrorCode::BadJoin => 4,
+            ErrorCode::SlowDown => 5,
+            ErrorCode::NotInCall => 6,
+            ErrorCode::BadSignal => 7,
+            ErrorCode::MatchingPaused => 8,
+            ErrorCode::RulesNotAccepted => 9,
+            ErrorCode::BadReport => 10,
+            ErrorCode::ChallengeRequired => 11,
+            ErrorCode::ChallengeFailed => 12,
+            ErrorCode::TooManyOffers => 13,
+        };
+        let numbers: Vec<usize> = ErrorCode::ALL.into_iter().map(number).collect();
+        assert_eq!(numbers, (0..ErrorCode::ALL.len()).collect::<Vec<_>>());
+        assert_eq!(ErrorCode::from_name("no_such_code"), None);
     }
 
     /// Which kind of message `message` is, by a match that stops compiling

@@ -4,8 +4,8 @@
 //!
 //! The socket hands every server message to the page as it arrives. Dropping
 //! the [`Link`] closes it, so the server frees the stranger's partner at once.
-//! Frames are read and written with the browser's own JSON parser, so the
-//! bundle carries none (`serde_wasm_bindgen` maps them to the protocol's types).
+//! Frames from the server are read with the browser's own JSON parser, so the
+//! bundle carries none (see [`crate::protocol::Fields`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -74,9 +74,7 @@ impl Link {
 
     /// Sends `message` to the server (once the socket is open).
     pub fn send(&self, message: ClientMessage) {
-        let Some(frame) = encode(&message) else {
-            return;
-        };
+        let frame = message.to_frame();
         if self.socket.ready_state() == WebSocket::CONNECTING {
             self.waiting.borrow_mut().push(frame);
         } else {
@@ -103,26 +101,49 @@ fn decode(frame: &str) -> Option<ServerMessage> {
 /// A JSON object as the browser's parser made it.
 pub struct Parsed(pub JsValue);
 
+impl Parsed {
+    fn field(&self, name: &str) -> Option<JsValue> {
+        Reflect::get(&self.0, &name.into()).ok()
+    }
+
+    fn list(&self, name: &str) -> Option<js_sys::Array> {
+        self.field(name)?.dyn_into().ok()
+    }
+}
+
 impl Fields for Parsed {
-    fn get<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        let value = Reflect::get(&self.0, &name.into()).ok()?;
-        if value.is_undefined() {
-            return None;
-        }
-        serde_wasm_bindgen::from_value(value).ok()
+    fn text(&self, name: &str) -> Option<String> {
+        self.field(name)?.as_string()
+    }
+
+    fn flag(&self, name: &str) -> Option<bool> {
+        self.field(name)?.as_bool()
+    }
+
+    fn number(&self, name: &str) -> Option<u64> {
+        let number = self.field(name)?.as_f64()?;
+        // Whole numbers from 0 up to the largest a double holds exactly.
+        let whole = number.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&number);
+        whole.then_some(number as u64)
     }
 
     fn object(&self, name: &str) -> Option<Self> {
-        let value = Reflect::get(&self.0, &name.into()).ok()?;
-        value.is_object().then_some(Parsed(value))
+        let value = self.field(name)?;
+        (value.is_object() && !js_sys::Array::is_array(&value)).then_some(Parsed(value))
+    }
+
+    fn objects(&self, name: &str) -> Option<Vec<Self>> {
+        let list = self.list(name)?;
+        list.iter()
+            .map(|value| value.is_object().then_some(Parsed(value)))
+            .collect()
+    }
+
+    fn texts(&self, name: &str) -> Option<Vec<String>> {
+        self.list(name)?.iter().map(|value| value.as_string()).collect()
     }
 }
 
-/// A frame for the server, written with the browser's own JSON writer.
-fn encode(message: &ClientMessage) -> Option<String> {
-    let value = serde_wasm_bindgen::to_value(message).ok()?;
-    JSON::stringify(&value).ok()?.as_string()
-}
 
 /// `ws://` or `wss://` and the page's host, then `/ws`.
 fn socket_url() -> Result<String, String> {

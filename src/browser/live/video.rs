@@ -174,6 +174,11 @@ struct CallDescription<'a> {
     hide_ip: bool,
 }
 
+/// `value` as a JavaScript object (through JSON, the one writer the page has).
+fn as_object(value: &impl serde::Serialize) -> Option<JsValue> {
+    js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
+}
+
 /// What a call tells the page.
 pub struct CallEvents {
     /// Pass a setup step to the server, for the stranger.
@@ -208,12 +213,11 @@ impl Call {
     ) -> Option<Call> {
         let module = loaded()?;
         let remote = remote.get_untracked()?;
-        let description = serde_wasm_bindgen::to_value(&CallDescription {
+        let description = as_object(&CallDescription {
             ice_servers: &setup.ice_servers,
             offer: setup.role == CallRole::Offer,
             hide_ip,
-        })
-        .ok()?;
+        })?;
         let CallEvents {
             mut send,
             sound,
@@ -242,7 +246,7 @@ impl Call {
 
     /// Applies a setup step from the stranger.
     pub fn receive(&self, signal: CallSignal) {
-        if let Ok(signal) = serde_wasm_bindgen::to_value(&signal) {
+        if let Some(signal) = as_object(&signal) {
             self.handle.receive(&signal);
         }
     }
