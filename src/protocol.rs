@@ -778,12 +778,16 @@ impl ServerMessage {
         Some(match frame.text("type")?.as_str() {
             "welcome" => ServerMessage::Welcome {
                 relay: frame.flag("relay").unwrap_or_default(),
-                challenge: frame.object("challenge").and_then(|c| Challenge::from_fields(&c)),
+                challenge: frame
+                    .object("challenge")
+                    .and_then(|c| Challenge::from_fields(&c)),
             },
             "waiting" => ServerMessage::Waiting,
             "paired" => ServerMessage::Paired {
                 common_interests: frame.texts("common_interests").unwrap_or_default(),
-                call: frame.object("call").and_then(|c| CallSetup::from_fields(&c)),
+                call: frame
+                    .object("call")
+                    .and_then(|c| CallSetup::from_fields(&c)),
             },
             "message" => ServerMessage::Message {
                 text: frame.text("text")?,
@@ -1264,7 +1268,10 @@ mod tests {
     #[test]
     fn every_error_code_has_its_wire_name() {
         for code in ErrorCode::ALL {
-            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.name()));
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.name())
+            );
             assert_eq!(ErrorCode::from_name(code.name()), Some(code));
         }
         // Every code is in ALL: the match stops compiling when a code is added,

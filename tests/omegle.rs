@@ -5,6 +5,8 @@ mod common;
 
 use common::{PATIENCE, TestServer};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientMessage {
     ClientMessage::Join {
@@ -132,4 +134,55 @@ async fn a_newcomer_hears_the_true_count_even_if_the_total_is_back_to_an_old_val
     assert_eq!(alice.recv_online().await, 1);
     let _bob = server.client().await;
     assert_eq!(alice.recv_online().await, 2);
+}
+
+/// Reads server-sent events from `/online` until one says `want`.
+async fn feed_until(feed: &mut TcpStream, seen: &mut String, want: u64) {
+    let line = format!("data: {want}\n");
+    tokio::time::timeout(PATIENCE, async {
+        let mut buffer = [0u8; 512];
+        while !seen.contains(&line) {
+            let read = feed.read(&mut buffer).await.unwrap();
+            assert!(read > 0, "the feed ended before saying {want}: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the feed never said {want}: {seen}"));
+}
+
+#[tokio::test]
+async fn the_landing_page_shows_the_count_without_being_counted() {
+    let server = TestServer::start().await;
+    let _alice = server.client().await;
+    server
+        .eventually("alice is online", |s| s.lobby.online() == 1)
+        .await;
+
+    // The count streams to a landing page without a chat socket...
+    let mut feed = TcpStream::connect(server.addr).await.unwrap();
+    feed.write_all(b"GET /online HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    feed_until(&mut feed, &mut seen, 1).await;
+    assert!(seen.contains("text/event-stream"), "{seen}");
+
+    // ...and the page itself, rendered with the count, opens none either.
+    let page = common::http::request(server.addr, "GET", "/", &[], None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("1 stranger online"), "{}", page.body);
+    assert!(
+        !page.body.contains("/ws"),
+        "the landing page names no chat socket"
+    );
+    assert_eq!(
+        server.state.lobby.online(),
+        1,
+        "looking is not being online"
+    );
+
+    // Someone who does open a chat is announced on the feed.
+    let _bob = server.client().await;
+    feed_until(&mut feed, &mut seen, 2).await;
 }

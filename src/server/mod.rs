@@ -224,6 +224,7 @@ pub struct AppState {
 impl AppState {
     /// State for a fresh server.
     pub fn new(leptos_options: LeptosOptions, settings: Settings) -> Self {
+        documents::link_stylesheet(&leptos_options);
         let metrics = Arc::new(Metrics::new());
         AppState {
             leptos_options,

@@ -24,12 +24,15 @@ pub struct Link {
     /// What the page sent before the socket opened, sent once it does.
     waiting: Rc<RefCell<Vec<String>>>,
     /// The socket's event handlers; kept alive with it.
-    _handlers: (
-        Closure<dyn FnMut()>,
-        Closure<dyn FnMut(MessageEvent)>,
-        Closure<dyn FnMut(CloseEvent)>,
-    ),
+    _handlers: SocketHandlers,
 }
+
+/// What the socket calls when it opens, hears a frame, and closes.
+type SocketHandlers = (
+    Closure<dyn FnMut()>,
+    Closure<dyn FnMut(MessageEvent)>,
+    Closure<dyn FnMut(CloseEvent)>,
+);
 
 impl Link {
     /// Opens `/ws` on the page's own host. `on_message` runs for every server
@@ -140,10 +143,12 @@ impl Fields for Parsed {
     }
 
     fn texts(&self, name: &str) -> Option<Vec<String>> {
-        self.list(name)?.iter().map(|value| value.as_string()).collect()
+        self.list(name)?
+            .iter()
+            .map(|value| value.as_string())
+            .collect()
     }
 }
-
 
 /// `ws://` or `wss://` and the page's host, then `/ws`.
 fn socket_url() -> Result<String, String> {

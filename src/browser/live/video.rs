@@ -193,12 +193,15 @@ pub struct CallEvents {
 pub struct Call {
     handle: CallHandle,
     /// The callbacks the call holds; kept alive with it.
-    _callbacks: (
-        Closure<dyn FnMut(JsValue)>,
-        Closure<dyn FnMut(bool)>,
-        Closure<dyn FnMut()>,
-    ),
+    _callbacks: CallCallbacks,
 }
+
+/// What `call.js` calls back: a setup step to send, the sound's state, failure.
+type CallCallbacks = (
+    Closure<dyn FnMut(JsValue)>,
+    Closure<dyn FnMut(bool)>,
+    Closure<dyn FnMut()>,
+);
 
 impl Call {
     /// Sets up the call the server described, sending the camera's tracks and
