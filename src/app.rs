@@ -1,28 +1,30 @@
-//! The HTML shell the server renders and the router both sides share.
+//! The HTML shell the server renders, and the router (which runs on the
+//! server only: the browser hydrates the pages' islands, not the app).
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, Meta, MetaTags, Title, provide_meta_context};
+use leptos_meta::{Meta, Title, provide_meta_context};
 use leptos_router::StaticSegment;
 use leptos_router::components::{Route, Router, Routes};
 
 use crate::pages::{ChatPage, LandingPage, NotFound};
 
-/// The document around the app: head, scripts for hydration, body. On the
-/// server it also sets the page's Content-Security-Policy.
+/// The document around the app: head, the built files, body; and the page's
+/// Content-Security-Policy.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
     set_content_security_policy();
+    let built = crate::server::built::BuiltFiles::of(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <AutoReload options=options.clone()/>
-                <HashedStylesheet options=options.clone() id="leptos"/>
+                <AutoReload options/>
+                <link id="leptos" rel="stylesheet" href=built.stylesheet.clone()/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options islands=true/>
-                <MetaTags/>
+                <IslandLoader built/>
+                <leptos_meta::MetaTags/>
             </head>
             <body>
                 <App/>
@@ -45,6 +47,40 @@ pub fn App() -> impl IntoView {
                 <Route path=StaticSegment("chat") view=ChatPage/>
             </Routes>
         </Router>
+    }
+}
+
+/// Fetches the script and the WebAssembly while the page is parsed, and as
+/// soon as both are there brings the page's islands to life.
+///
+/// Instead of Leptos's own islands script, which waits for the browser to be
+/// idle first (`requestIdleCallback`, 140 to 260 ms after navigation here) and
+/// reads the hash file on every page it renders; the names here are read once
+/// ([`crate::server::built::BuiltFiles`]). The pages' islands are never
+/// nested, so each is hydrated in page order.
+#[cfg(feature = "ssr")]
+#[component]
+fn IslandLoader(built: &'static crate::server::built::BuiltFiles) -> impl IntoView {
+    // The server renders every part but the islands as plain HTML.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let script = format!(
+        "const code = await import({script:?});\
+         await code.default({{ module_or_path: {wasm:?} }});\
+         code.hydrate();\
+         for (const island of document.querySelectorAll(\"leptos-island\")) {{\
+           const hydrate = code[island.dataset.component];\
+           if (hydrate) await hydrate(island);\
+         }}",
+        script = built.script,
+        wasm = built.wasm,
+    );
+    let nonce = leptos::nonce::use_nonce();
+    view! {
+        <link rel="modulepreload" href=built.script.clone()/>
+        <link rel="preload" href=built.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        <script type="module" nonce=nonce>{script}</script>
     }
 }
 

@@ -17,6 +17,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::server::built::BuiltFiles;
+
 use super::AppState;
 
 /// The default rules, in Markdown.
@@ -231,38 +233,10 @@ async fn contact(State(state): State<AppState>) -> Response {
     page("Contact", &body)
 }
 
-/// The site's stylesheet, as the build named it (see [`link_stylesheet`]).
-static STYLESHEET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// Links the plain pages to the stylesheet `options` describe: a release build
-/// names it by its content (`/pkg/strangers.<hash>.css`, from the hash file
-/// beside the binary), so browsers may keep it for good. The first server
-/// started in a process decides; every one of them serves the same site.
-pub fn link_stylesheet(options: &leptos::prelude::LeptosOptions) {
-    let mut name = options.output_name.to_string();
-    if options.hash_files {
-        let hashes = std::env::current_exe()
-            .ok()
-            .and_then(|binary| {
-                std::fs::read_to_string(binary.parent()?.join(&*options.hash_file)).ok()
-            })
-            .unwrap_or_default();
-        if let Some(hash) = hashes
-            .lines()
-            .find_map(|line| line.trim().strip_prefix("css:"))
-        {
-            name = format!("{name}.{}", hash.trim());
-        }
-    }
-    let _ = STYLESHEET.set(format!("/{}/{name}.css", options.site_pkg_dir));
-}
-
 /// A plain page of this site around `body`: the stylesheet, the brand, the
 /// footer. No scripts: its Content-Security-Policy allows none.
 pub fn page(title: &str, body: &str) -> Response {
-    let stylesheet = STYLESHEET
-        .get()
-        .map_or("/pkg/strangers.css", String::as_str);
+    let stylesheet = BuiltFiles::current().map_or("/pkg/strangers.css", |built| &built.stylesheet);
     let html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

@@ -12,6 +12,7 @@
 //! - [`origin`]: which web pages may open `/ws` (cross-site hijacking guard).
 //! - [`flood`]: per-connection rate limits (token buckets).
 //! - [`network`]: per-network limits, reports and bans, and who the client is behind proxies.
+//! - [`built`]: where the site's built script, WebAssembly and stylesheet are (names by content).
 //! - [`challenge`]: the bot check (a proof of work) asked of suspect networks.
 //! - [`front_door`]: what every request passes first: the host check, the
 //!   client's address, and the per-network cap on plain HTTP connections.
@@ -21,6 +22,7 @@
 //! - [`console`]: the operator's console at `/admin`.
 //! - [`documents`]: the rules, privacy and contact pages.
 
+pub mod built;
 pub mod challenge;
 pub mod cluster;
 pub mod config;
@@ -224,7 +226,7 @@ pub struct AppState {
 impl AppState {
     /// State for a fresh server.
     pub fn new(leptos_options: LeptosOptions, settings: Settings) -> Self {
-        documents::link_stylesheet(&leptos_options);
+        built::BuiltFiles::of(&leptos_options);
         let metrics = Arc::new(Metrics::new());
         AppState {
             leptos_options,
