@@ -771,6 +771,36 @@ pub trait Fields: Sized {
     fn texts(&self, name: &str) -> Option<Vec<String>>;
 }
 
+/// A frame parsed by `serde_json`: how tests and the fuzzer hold
+/// [`ServerMessage::from_fields`] to serde's own reading.
+impl Fields for serde_json::Value {
+    fn text(&self, name: &str) -> Option<String> {
+        Some(self.get(name)?.as_str()?.to_owned())
+    }
+
+    fn flag(&self, name: &str) -> Option<bool> {
+        self.get(name)?.as_bool()
+    }
+
+    fn number(&self, name: &str) -> Option<u64> {
+        self.get(name)?.as_u64()
+    }
+
+    fn object(&self, name: &str) -> Option<Self> {
+        self.get(name).filter(|v| v.is_object()).cloned()
+    }
+
+    fn objects(&self, name: &str) -> Option<Vec<Self>> {
+        let list = self.get(name)?.as_array()?;
+        list.iter().all(|v| v.is_object()).then(|| list.clone())
+    }
+
+    fn texts(&self, name: &str) -> Option<Vec<String>> {
+        let list = self.get(name)?.as_array()?;
+        list.iter().map(|v| v.as_str().map(str::to_owned)).collect()
+    }
+}
+
 impl ServerMessage {
     /// The message an already parsed frame holds, if it is one: the same
     /// reading as [`ServerMessage::parse`], without serde's generic buffering.
@@ -1235,34 +1265,6 @@ mod tests {
             check_message_text(&"a".repeat(MAX_MESSAGE_CHARS + 1)),
             Err(ErrorCode::MessageTooLong)
         );
-    }
-
-    impl Fields for serde_json::Value {
-        fn text(&self, name: &str) -> Option<String> {
-            Some(self.get(name)?.as_str()?.to_owned())
-        }
-
-        fn flag(&self, name: &str) -> Option<bool> {
-            self.get(name)?.as_bool()
-        }
-
-        fn number(&self, name: &str) -> Option<u64> {
-            self.get(name)?.as_u64()
-        }
-
-        fn object(&self, name: &str) -> Option<Self> {
-            self.get(name).filter(|v| v.is_object()).cloned()
-        }
-
-        fn objects(&self, name: &str) -> Option<Vec<Self>> {
-            let list = self.get(name)?.as_array()?;
-            list.iter().all(|v| v.is_object()).then(|| list.clone())
-        }
-
-        fn texts(&self, name: &str) -> Option<Vec<String>> {
-            let list = self.get(name)?.as_array()?;
-            list.iter().map(|v| v.as_str().map(str::to_owned)).collect()
-        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Feeds arbitrary bytes to the server's decoder and validators, as a hostile
 //! client would: nothing may panic, and whatever parses must survive a round trip.
+//! The same bytes go to the page's reader of server frames (`from_fields`),
+//! which must not panic either and must read every frame serde accepts as a
+//! server message exactly as serde does.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use strangers::protocol::{
-    ClientMessage, check_join, check_message_text, check_report, check_signal,
+    ClientMessage, ServerMessage, check_join, check_message_text, check_report, check_signal,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -12,6 +15,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(frame) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(parsed) = serde_json::from_str::<serde_json::Value>(frame) {
+        let read = ServerMessage::from_fields(&parsed);
+        if let Ok(message) = ServerMessage::parse(frame) {
+            assert_eq!(read, Some(message), "the page reads what serde reads");
+        }
+    }
     let Ok(message) = ClientMessage::parse(frame) else {
         return;
     };
