@@ -22,10 +22,7 @@ async fn main() -> std::io::Result<()> {
     // keep them for good) and leaves the names in a hash file beside the
     // binary: wherever that file is, the pages link to those names, however
     // the binary was started.
-    let beside_binary = std::env::current_exe()
-        .ok()
-        .and_then(|binary| Some(binary.parent()?.join(&*options.hash_file)));
-    if beside_binary.is_some_and(|file| file.exists()) {
+    if server::built::hash_file(&options).is_some_and(|file| file.exists()) {
         options.hash_files = true;
     }
     let settings = config.settings().map_err(std::io::Error::other)?;

@@ -482,3 +482,41 @@ async fn with_redis_a_report_on_one_instance_is_acted_on_from_the_console_of_ano
         "one audit log for all: {audit}"
     );
 }
+
+/// The response head (status line and headers) for `path` asked with
+/// `Accept-Encoding: br, gzip`, as a browser would ask; the body may be binary.
+async fn head_when_compression_is_accepted(
+    server: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let cookie = cookie.map_or(String::new(), |c| format!("Cookie: {c}\r\n"));
+    let ask = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: br, gzip\r\n{cookie}Connection: close\r\n\r\n"
+    );
+    tcp.write_all(ask.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(common::PATIENCE, tcp.read_to_end(&mut bytes))
+        .await
+        .unwrap()
+        .unwrap();
+    let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    String::from_utf8_lossy(&bytes[..end]).to_lowercase()
+}
+
+#[tokio::test]
+async fn console_pages_are_never_compressed_so_their_secrets_cannot_leak_by_size() {
+    let server = TestServer::start_with(with_console()).await;
+    // The public pages are compressed for a browser that accepts it...
+    let rules = head_when_compression_is_accepted(&server, "/rules", None).await;
+    assert!(rules.contains("content-encoding: br"), "{rules}");
+    // ...the console's, which carry form tokens beside what an operator typed, never.
+    let operator = Operator::sign_in(&server).await;
+    for path in ["/admin", "/admin/reports", "/admin/bans"] {
+        let head = head_when_compression_is_accepted(&server, path, Some(&operator.cookie)).await;
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        assert!(!head.contains("content-encoding"), "{path}: {head}");
+    }
+}

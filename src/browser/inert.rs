@@ -9,6 +9,7 @@ use std::time::Duration;
 use leptos::html::Video;
 use leptos::prelude::NodeRef;
 
+use super::CallEvents;
 use crate::protocol::{CallSetup, CallSignal, Challenge, ClientMessage, ServerMessage};
 use crate::session::{Device, VideoProblem};
 
@@ -78,16 +79,6 @@ impl Camera {
     pub async fn show_in(&self, _video: NodeRef<Video>) {
         match self.0 {}
     }
-}
-
-/// What a call tells the page.
-pub struct CallEvents {
-    /// Pass a setup step to the server, for the stranger.
-    pub send: Box<dyn FnMut(CallSignal)>,
-    /// Whether the stranger's sound plays.
-    pub sound: Box<dyn FnMut(bool)>,
-    /// No route between the two browsers could be found.
-    pub failed: Box<dyn FnMut()>,
 }
 
 /// A call: never on the server.

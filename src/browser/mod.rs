@@ -16,3 +16,15 @@ pub use live::*;
 mod inert;
 #[cfg(not(feature = "hydrate"))]
 pub use inert::*;
+
+use crate::protocol::CallSignal;
+
+/// What a video call tells the page, in either build.
+pub struct CallEvents {
+    /// Pass a setup step to the server, for the stranger.
+    pub send: Box<dyn FnMut(CallSignal)>,
+    /// Whether the stranger's sound plays (a browser may block it until a click).
+    pub sound: Box<dyn FnMut(bool)>,
+    /// No route between the two browsers could be found.
+    pub failed: Box<dyn FnMut()>,
+}

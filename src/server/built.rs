@@ -56,10 +56,7 @@ impl BuiltFiles {
         BUILT.get_or_init(|| {
             let hashes = options
                 .hash_files
-                .then(|| {
-                    let binary = std::env::current_exe().ok()?;
-                    std::fs::read_to_string(binary.parent()?.join(&*options.hash_file)).ok()
-                })
+                .then(|| std::fs::read_to_string(hash_file(options)?).ok())
                 .flatten();
             BuiltFiles::named(options, hashes.as_deref())
         })
@@ -73,6 +70,12 @@ impl BuiltFiles {
 
 /// Read by the first server started, at its start.
 static BUILT: OnceLock<BuiltFiles> = OnceLock::new();
+
+/// Where cargo-leptos leaves the hash file: beside the server binary.
+pub fn hash_file(options: &LeptosOptions) -> Option<std::path::PathBuf> {
+    let binary = std::env::current_exe().ok()?;
+    Some(binary.parent()?.join(&*options.hash_file))
+}
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ pub use page::{
     tab_hidden,
 };
 pub use socket::{Link, OnlineFeed};
-pub use video::{Call, CallEvents, Camera, NudityCheck, clear, unmute};
+pub use video::{Call, Camera, NudityCheck, clear, unmute};
 
 /// Runs `task` in the background on this page.
 pub fn spawn(task: impl Future<Output = ()> + 'static) {

@@ -16,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlVideoElement;
 
 use super::socket::Parsed;
+use crate::browser::CallEvents;
 use crate::protocol::{CallRole, CallSetup, CallSignal};
 use crate::session::{Device, VideoProblem};
 use crate::video_guard::Scores;
@@ -177,16 +178,6 @@ struct CallDescription<'a> {
 /// `value` as a JavaScript object (through JSON, the one writer the page has).
 fn as_object(value: &impl serde::Serialize) -> Option<JsValue> {
     js_sys::JSON::parse(&serde_json::to_string(value).ok()?).ok()
-}
-
-/// What a call tells the page.
-pub struct CallEvents {
-    /// Pass a setup step to the server, for the stranger.
-    pub send: Box<dyn FnMut(CallSignal)>,
-    /// Whether the stranger's sound plays (a browser may block it until a click).
-    pub sound: Box<dyn FnMut(bool)>,
-    /// No route between the two browsers could be found.
-    pub failed: Box<dyn FnMut()>,
 }
 
 /// A peer connection to the stranger, open while this value lives.
