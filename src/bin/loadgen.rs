@@ -53,8 +53,14 @@ enum Scenario {
         #[arg(long, default_value_t = 15_000)]
         per_process: usize,
     },
-    /// N strangers join at once: time to be paired, and every pair checked.
+    /// N connected strangers join at once: time to be paired, and every pair checked.
     JoinStorm {
+        #[arg(long, default_value_t = 1000)]
+        strangers: usize,
+    },
+    /// N strangers arrive at once: each connects, is welcomed and joins, with
+    /// no barrier between; time from connecting to being paired.
+    ArrivalStorm {
         #[arg(long, default_value_t = 1000)]
         strangers: usize,
     },
@@ -94,6 +100,7 @@ async fn main() -> Result<(), String> {
             per_process,
         } => capacity(&servers, strangers, per_process).await?,
         Scenario::JoinStorm { strangers } => join_storm(first, strangers).await?,
+        Scenario::ArrivalStorm { strangers } => arrival_storm(first, strangers).await?,
         Scenario::Relay {
             pairs,
             rate,
@@ -149,6 +156,15 @@ fn config() -> WebSocketConfig {
 
 /// Opens a WebSocket from `source` (any port) and reads the welcome.
 async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
+    connect_counting(server, source, &mut 0).await
+}
+
+/// [`connect`], adding to `frames` every frame the server sent, the welcome included.
+async fn connect_counting(
+    server: SocketAddr,
+    source: IpAddr,
+    frames: &mut usize,
+) -> Result<Socket, String> {
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
     socket
         .bind(SocketAddr::new(source, 0))
@@ -161,7 +177,7 @@ async fn connect(server: SocketAddr, source: IpAddr) -> Result<Socket, String> {
     let (mut ws, _) = client_async_with_config(format!("ws://{server}/ws"), tcp, Some(config()))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
-    match next_message(&mut ws).await {
+    match next_message_counting(&mut ws, frames).await {
         Some(ServerMessage::Welcome {
             challenge: None, ..
         }) => Ok(ws),
@@ -202,8 +218,17 @@ async fn connect_many(
 
 /// The next protocol message, skipping online counts and pings.
 async fn next_message(ws: &mut Socket) -> Option<ServerMessage> {
+    next_message_counting(ws, &mut 0).await
+}
+
+/// [`next_message`], adding to `frames` every text frame read, skipped or not.
+async fn next_message_counting(ws: &mut Socket, frames: &mut usize) -> Option<ServerMessage> {
     loop {
-        match ws.next().await? {
+        let frame = ws.next().await?;
+        if let Ok(Message::Text(_)) = frame {
+            *frames += 1;
+        }
+        match frame {
             Ok(Message::Text(text)) => match ServerMessage::parse(&text) {
                 Ok(ServerMessage::Online { .. }) => continue,
                 Ok(message) => return Some(message),
@@ -415,52 +440,118 @@ async fn hold(server: SocketAddr, count: usize, source: IpAddr) -> Result<(), St
     Ok(())
 }
 
+/// How long a stranger of a storm may take to be paired, or to hear from
+/// its partner, before it counts as failed.
+const STORM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One stranger of a storm, paired: its socket, how long it waited, and how
+/// many frames it read on the way (the pairing included).
+struct Arrival {
+    ws: Socket,
+    waited: Duration,
+    frames: usize,
+}
+
+/// Asks for a stranger on `ws` and waits to be paired; `since` is when the
+/// wait began.
+async fn join_and_wait(
+    mut ws: Socket,
+    since: Instant,
+    mut frames: usize,
+) -> Result<Arrival, String> {
+    send(&mut ws, &ClientMessage::join_anyone()).await?;
+    loop {
+        match next_message_counting(&mut ws, &mut frames).await {
+            Some(ServerMessage::Paired { .. }) => {
+                return Ok(Arrival {
+                    ws,
+                    waited: since.elapsed(),
+                    frames,
+                });
+            }
+            Some(ServerMessage::Waiting) => continue,
+            other => return Err(format!("expected a pairing, got {other:?}")),
+        }
+    }
+}
+
+/// N strangers already connected ask for a stranger at the same moment.
 async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, String> {
     let sockets = connect_many(server, strangers, "127.0.0.1".parse().unwrap()).await?;
+    let mut sockets = sockets.into_iter();
+    let mut report = storm(server, strangers, move || {
+        let ws = sockets.next();
+        async move {
+            let ws = ws.ok_or("fewer sockets than strangers")?;
+            join_and_wait(ws, Instant::now(), 0).await
+        }
+    })
+    .await?;
+    report.scenario = "join storm";
+    Ok(report)
+}
+
+/// N strangers connect, are welcomed and ask for a stranger, all at once: the
+/// handshakes, welcomes and online counts of the crowd are in the measured time.
+async fn arrival_storm(server: SocketAddr, strangers: usize) -> Result<Report, String> {
+    let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+    let mut report = storm(server, strangers, move || async move {
+        let since = Instant::now();
+        let mut frames = 0;
+        let ws = connect_counting(server, loopback, &mut frames).await?;
+        join_and_wait(ws, since, frames).await
+    })
+    .await?;
+    report.scenario = "arrival storm";
+    Ok(report)
+}
+
+/// Runs a storm: one task per stranger, released together, each getting itself
+/// paired by the future `arrive` makes. Once all are paired, each tells its
+/// partner its number and the pairs are checked (mutual, nobody with
+/// themselves); the check waits until everyone is paired, so its traffic does
+/// not load the storm being measured.
+async fn storm<Fut>(
+    server: SocketAddr,
+    strangers: usize,
+    mut arrive: impl FnMut() -> Fut,
+) -> Result<Report, String>
+where
+    Fut: Future<Output = Result<Arrival, String>> + Send + 'static,
+{
     let matched_before = Buckets::scrape(server, MATCH_HISTOGRAM).await?;
     let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
-    // One task per stranger; all of them ask at the same moment.
     let go = Arc::new(tokio::sync::Barrier::new(strangers + 1));
-    // The pair check waits until everyone is paired, so its traffic does not
-    // load the storm being measured.
     let all_paired = Arc::new(tokio::sync::Barrier::new(strangers + 1));
     let measured = Arc::new(tokio::sync::Barrier::new(strangers + 1));
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .enumerate()
-        .map(|(me, mut ws)| {
-            let go = go.clone();
-            let all_paired = all_paired.clone();
-            let measured = measured.clone();
+    let tasks: Vec<_> = (0..strangers)
+        .map(|me| {
+            let (go, all_paired, measured) = (go.clone(), all_paired.clone(), measured.clone());
+            let arrival = arrive();
             tokio::spawn(async move {
                 go.wait().await;
-                let asked = Instant::now();
-                let paired = async {
-                    send(&mut ws, &ClientMessage::join_anyone()).await?;
-                    loop {
-                        match next_message(&mut ws).await {
-                            Some(ServerMessage::Paired { .. }) => return Ok(asked.elapsed()),
-                            Some(ServerMessage::Waiting) => continue,
-                            other => return Err(format!("expected a pairing, got {other:?}")),
-                        }
-                    }
-                }
-                .await;
-                // Everyone reaches the barrier, failed or not, so nobody waits forever.
+                let paired = tokio::time::timeout(STORM_TIMEOUT, arrival)
+                    .await
+                    .unwrap_or_else(|_| Err("not paired in time".into()));
+                // Everyone reaches the barriers, failed or not, so nobody waits forever.
                 all_paired.wait().await;
                 measured.wait().await;
-                let waited = paired?;
-                // Each tells its partner who it is, to check the pairs afterwards.
-                send(
-                    &mut ws,
-                    &ClientMessage::Message {
-                        text: me.to_string(),
-                    },
-                )
-                .await?;
-                match next_message(&mut ws).await {
+                let Arrival {
+                    mut ws,
+                    waited,
+                    frames,
+                } = paired?;
+                let name = ClientMessage::Message {
+                    text: me.to_string(),
+                };
+                send(&mut ws, &name).await?;
+                match tokio::time::timeout(STORM_TIMEOUT, next_message(&mut ws))
+                    .await
+                    .map_err(|_| "no word from the partner in time")?
+                {
                     Some(ServerMessage::Message { text }) => {
-                        Ok((waited, text.parse::<usize>().map_err(|e| e.to_string())?))
+                        let partner = text.parse::<usize>().map_err(|e| e.to_string())?;
+                        Ok((waited, frames, partner))
                     }
                     other => Err(format!("expected the partner's name, got {other:?}")),
                 }
@@ -476,20 +567,27 @@ async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, Stri
         .await?
         .since(&matched_before);
     measured.wait().await;
-    let mut results = Vec::new();
-    for task in tasks {
-        results.push(task.await.map_err(|e| e.to_string())?);
-    }
     let mut waits = Vec::new();
+    let mut frames = 0;
     let mut partner = vec![usize::MAX; strangers];
-    for (me, result) in results.into_iter().enumerate() {
-        let (waited, other) = result?;
-        waits.push(waited);
-        partner[me] = other;
+    let mut failures = std::collections::BTreeMap::<String, usize>::new();
+    for (me, task) in tasks.into_iter().enumerate() {
+        match task.await.map_err(|e| e.to_string()).and_then(|done| done) {
+            Ok((waited, read, other)) => {
+                waits.push(waited);
+                frames += read;
+                partner[me] = other;
+            }
+            Err(error) => *failures.entry(error).or_default() += 1,
+        }
     }
-    let valid = (0..strangers).all(|me| partner[me] != me && partner[partner[me]] == me);
+    if !failures.is_empty() {
+        return Err(format!("strangers failed: {failures:?}"));
+    }
+    let valid = (0..strangers)
+        .all(|me| partner[me] != me && partner.get(partner[me]).is_some_and(|&p| p == me));
     waits.sort();
-    let mut report = Report::new("join storm");
+    let mut report = Report::new("storm");
     report.add("strangers", strangers);
     report.add("every pair valid (mutual, nobody with themselves)", valid);
     report.add("time to paired p50", percentile(&waits, 0.5));
@@ -497,8 +595,12 @@ async fn join_storm(server: SocketAddr, strangers: usize) -> Result<Report, Stri
     report.add("time to paired max", percentile(&waits, 1.0));
     report.add("inside the server p99", inside.quantile(0.99));
     report.add(
-        "server CPU per join",
+        "server CPU per stranger",
         format!("{:.1} µs", cpu * 1e6 / strangers as f64),
+    );
+    report.add(
+        "frames read per stranger until paired",
+        format!("{:.2}", frames as f64 / strangers as f64),
     );
     report.add(
         "all paired within",
@@ -666,6 +768,7 @@ async fn churn(server: SocketAddr, strangers: usize, length: Duration) -> Result
     let matches_before = server_sample(server, "strangers_matches_total{mode=\"text\"}")
         .await
         .unwrap_or(0.0);
+    let cpu_before = server_sample(server, "strangers_process_cpu_seconds").await?;
     let start = Instant::now();
     let deadline = start + length;
     let tasks = sockets.into_iter().map(|mut ws| {
@@ -697,6 +800,7 @@ async fn churn(server: SocketAddr, strangers: usize, length: Duration) -> Result
     }
     let elapsed = start.elapsed();
     let matches_after = server_sample(server, "strangers_matches_total{mode=\"text\"}").await?;
+    let cpu = server_sample(server, "strangers_process_cpu_seconds").await? - cpu_before;
     waits.sort();
     let mut report = Report::new("churn");
     report.add("strangers", strangers);
@@ -710,5 +814,13 @@ async fn churn(server: SocketAddr, strangers: usize, length: Duration) -> Result
     );
     report.add("time to paired p50", percentile(&waits, 0.5));
     report.add("time to paired p99", percentile(&waits, 0.99));
+    report.add(
+        "server CPU per match",
+        format!("{:.1} µs", cpu * 1e6 / (matches_after - matches_before).max(1.0)),
+    );
+    report.add(
+        "server CPU",
+        format!("{:.0}% of one core", cpu * 100.0 / elapsed.as_secs_f64()),
+    );
     Ok(report)
 }

@@ -1,11 +1,10 @@
-//! One stranger's WebSocket connection: a read loop feeding the lobby, and a
-//! writer task that owns the socket's sending side and drains the bounded outbox.
+//! One stranger's WebSocket connection: one task that reads frames into the
+//! lobby, writes what the bounded outbox holds, and pings the browser.
 
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
@@ -17,7 +16,7 @@ use super::moderation::FiledReport;
 use super::network::BANNED_REASON;
 use super::network::{Admission, Gatekeeper};
 use super::sanctions::Sanctions;
-use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Stranger, outbox};
+use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Outgoing, Stranger, outbox};
 use crate::protocol::{
     ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_report,
     check_signal,
@@ -68,26 +67,23 @@ pub fn serve(
     );
     tracing::debug!(stranger = %id, "connected");
 
-    let (sink, stream) = socket.split();
-    let stop_writing = CancellationToken::new();
-    let writer = tokio::spawn(write_outbox(
-        sink,
-        inbox,
-        settings.ping_interval,
-        stop_writing.clone(),
-        metrics.clone(),
-    ));
     async move {
         // Holds this connection's place in its network's limits until it ends.
         let admission = admission;
-        let mut stream = stream;
+        let mut socket = socket;
+        let mut inbox = inbox;
 
-        // Anything from the browser, a pong included, shows it is still there. The
-        // writer pings every `ping_interval`, so a live browser is heard from at least
-        // that often, even while it waits quietly for a partner.
+        // Anything from the browser, a pong included, shows it is still there.
+        // Every `ping_interval` the browser is pinged (and has been silent too
+        // long if it did not answer the last one), so a live browser is heard
+        // from at least that often, even while it waits quietly for a partner.
+        // One timer for both: it wakes for the next ping or for the moment the
+        // silence would become too long, whichever comes first.
         let silence_limit = settings.ping_interval + settings.pong_timeout;
         let mut last_heard = tokio::time::Instant::now();
-        let mut pulse = tokio::time::interval(settings.ping_interval.min(settings.pong_timeout));
+        let mut last_ping = last_heard;
+        let heartbeat = tokio::time::sleep_until(last_ping + settings.ping_interval);
+        tokio::pin!(heartbeat);
 
         let keepers = Keepers {
             lobby: &lobby,
@@ -102,7 +98,7 @@ pub fn serve(
         );
         let ending = loop {
             tokio::select! {
-                frame = stream.next() => {
+                frame = socket.recv() => {
                     last_heard = tokio::time::Instant::now();
                     match frame {
                     Some(Ok(Message::Text(text))) => {
@@ -141,9 +137,42 @@ pub fn serve(
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
                     Some(Err(_)) | None => break Ending::ClientGone,
                 }},
-                _ = pulse.tick() => {
-                    if last_heard.elapsed() > silence_limit {
+                outgoing = inbox.recv() => {
+                    // This task holds a handle, so the outbox stays open.
+                    let Some(first) = outgoing else { break Ending::ClientGone };
+                    // Biased: the write goes first, so what it took from the
+                    // outbox reaches the socket's buffer even if a kick came too.
+                    tokio::select! {
+                        biased;
+                        written = write_queued(&mut socket, first, &mut inbox, &metrics) => {
+                            if written.is_err() {
+                                break Ending::ClientGone;
+                            }
+                        }
+                        () = either(&kick, &shutdown) => {}
+                    }
+                }
+                () = &mut heartbeat => {
+                    let now = tokio::time::Instant::now();
+                    if now >= last_heard + silence_limit {
                         break Ending::Unresponsive;
+                    }
+                    let ping_due = now >= last_ping + settings.ping_interval;
+                    if ping_due {
+                        last_ping = now;
+                    }
+                    let next = (last_ping + settings.ping_interval).min(last_heard + silence_limit);
+                    heartbeat.as_mut().reset(next);
+                    if ping_due {
+                        tokio::select! {
+                            biased;
+                            sent = socket.send(Message::Ping(Default::default())) => {
+                                if sent.is_err() {
+                                    break Ending::ClientGone;
+                                }
+                            }
+                            () = either(&kick, &shutdown) => {}
+                        }
                     }
                 }
                 () = kick.cancelled() => match stranger.kicked_for() {
@@ -159,82 +188,101 @@ pub fn serve(
         if ending == Ending::Flooding {
             gate.suspect(admission.address(), tokio::time::Instant::now());
         }
-        // The lobby has dropped its handle; dropping ours lets the writer finish
-        // the outbox and end.
+        // The lobby has dropped its handle; with ours gone, nothing more arrives.
         drop(stranger);
         tracing::debug!(stranger = %id, ?ending, "disconnected");
 
         let farewell = match ending {
-            Ending::ClientGone => None,
-            Ending::TooSlow => {
-                // It is not reading: do not wait for the outbox to drain.
-                stop_writing.cancel();
-                Some((CLOSE_POLICY, "Too many unread messages"))
-            }
-            Ending::Flooding => Some((CLOSE_POLICY, "Too many messages, too fast")),
-            // The ban notice is in the outbox: let it go out first.
-            Ending::Banned => Some((CLOSE_POLICY, BANNED_REASON)),
-            Ending::Unresponsive => {
-                stop_writing.cancel();
-                Some((CLOSE_GOING_AWAY, "No answer to pings"))
-            }
-            Ending::Shutdown => Some((
+            Ending::ClientGone => return,
+            // It is not reading: what it owes is not sent.
+            Ending::TooSlow => Farewell::Now(CLOSE_POLICY, "Too many unread messages"),
+            Ending::Unresponsive => Farewell::Now(CLOSE_GOING_AWAY, "No answer to pings"),
+            Ending::Flooding => Farewell::AfterOutbox(CLOSE_POLICY, "Too many messages, too fast"),
+            // The ban notice is in the outbox: it goes out first.
+            Ending::Banned => Farewell::AfterOutbox(CLOSE_POLICY, BANNED_REASON),
+            Ending::Shutdown => Farewell::AfterOutbox(
                 CLOSE_GOING_AWAY,
                 "The server is restarting, please reconnect",
-            )),
+            ),
         };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
-            let Ok(mut sink) = writer.await else { return };
-            if let Some((code, reason)) = farewell {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = sink.send(Message::Close(Some(frame))).await;
-                finish_close_handshake(&mut stream).await;
-            }
+            let (code, reason) = match farewell {
+                Farewell::Now(code, reason) => (code, reason),
+                Farewell::AfterOutbox(code, reason) => {
+                    while let Some(outgoing) = inbox.try_take() {
+                        if write_queued(&mut socket, outgoing, &mut inbox, &metrics)
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    (code, reason)
+                }
+            };
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            finish_close_handshake(&mut socket).await;
         })
         .await;
     }
 }
 
-/// Writes queued messages to the socket in order, and a ping every
-/// `ping_interval`, until the outbox closes or writing is stopped; then hands the
-/// sending side back for the close frame.
-async fn write_outbox(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut inbox: Inbox,
-    ping_interval: Duration,
-    stop: CancellationToken,
-    metrics: std::sync::Arc<Metrics>,
-) -> SplitSink<WebSocket, Message> {
-    let mut pings = tokio::time::interval(ping_interval);
-    pings.reset(); // the first ping after one interval, not at once
-    loop {
-        // A relayed chat message, and when it reached the server.
-        let mut relayed_since = None;
-        let frame = tokio::select! {
-            () = stop.cancelled() => break,
-            _ = pings.tick() => Message::Ping(Default::default()),
-            outgoing = inbox.recv() => match outgoing {
-                Some(outgoing) => {
-                    if matches!(outgoing.message, ServerMessage::Message { .. }) {
-                        relayed_since = Some(outgoing.since);
-                    }
-                    Message::Text(outgoing.message.to_frame().into())
-                }
-                None => break,
-            },
-        };
-        tokio::select! {
-            () = stop.cancelled() => break,
-            sent = sink.send(frame) => if sent.is_err() { break },
-        }
-        if let Some(since) = relayed_since {
-            metrics.relay_took(since.elapsed());
-        }
+/// Once `kick` or `shutdown` is cancelled: a browser that stops reading
+/// stalls a write, and being kicked or the server stopping must not wait for it.
+async fn either(kick: &CancellationToken, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = kick.cancelled() => {}
+        () = shutdown.cancelled() => {}
     }
-    sink
+}
+
+/// How a connection the server ends says goodbye: a close frame with a code
+/// and reason, sent at once or after what is still queued for it.
+enum Farewell {
+    Now(u16, &'static str),
+    AfterOutbox(u16, &'static str),
+}
+
+/// The most queued messages written with one flush.
+const WRITE_BATCH: usize = 32;
+
+/// Writes `first` and whatever else is already queued behind it (up to
+/// [`WRITE_BATCH`]) with one flush: a welcome and its online count, or a
+/// partner's leaving and the next pairing, cost one write to the socket
+/// instead of one each.
+async fn write_queued(
+    socket: &mut WebSocket,
+    first: Outgoing,
+    inbox: &mut Inbox,
+    metrics: &Metrics,
+) -> Result<(), axum::Error> {
+    // When each relayed chat message reached the server; allocated only for those.
+    let mut relayed = Vec::new();
+    let mut next = Some(first);
+    let mut written = 0;
+    while let Some(outgoing) = next {
+        if matches!(outgoing.message, ServerMessage::Message { .. }) {
+            relayed.push(outgoing.since);
+        }
+        socket
+            .feed(Message::Text(outgoing.message.to_frame().into()))
+            .await?;
+        written += 1;
+        next = if written < WRITE_BATCH {
+            inbox.try_take()
+        } else {
+            None
+        };
+    }
+    socket.flush().await?;
+    for since in relayed {
+        metrics.relay_took(since.elapsed());
+    }
+    Ok(())
 }
 
 /// A text frame as read: what it parsed to, and when it arrived.
@@ -244,8 +292,8 @@ struct Arrived {
 }
 
 /// Reads until the peer's close reply arrives and the stream ends.
-async fn finish_close_handshake(stream: &mut SplitStream<WebSocket>) {
-    while let Some(Ok(_)) = stream.next().await {}
+async fn finish_close_handshake(socket: &mut WebSocket) {
+    while let Some(Ok(_)) = socket.recv().await {}
 }
 
 /// What a frame can change: the lobby, the per-network tables, and the

@@ -116,6 +116,13 @@ impl Inbox {
         Some(outgoing)
     }
 
+    /// The next message and its arrival time, if one is waiting.
+    pub fn try_take(&mut self) -> Option<Outgoing> {
+        let outgoing = self.receiver.try_recv().ok()?;
+        self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
+        Some(outgoing)
+    }
+
     /// The next message if one is waiting.
     pub fn try_recv(&mut self) -> Result<ServerMessage, flume::TryRecvError> {
         let outgoing = self.receiver.try_recv()?;
