@@ -166,6 +166,7 @@ async fn connect_counting(
     frames: &mut usize,
 ) -> Result<Socket, String> {
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
+    choose_port_at_connect(&socket)?;
     socket
         .bind(SocketAddr::new(source, 0))
         .map_err(|e| format!("bind {source}: {e}"))?;
@@ -196,6 +197,39 @@ async fn connect_counting(
         }
         other => Err(format!("expected a welcome, got {other:?}")),
     }
+}
+
+/// Leaves the choice of the local port to `connect` (IP_BIND_ADDRESS_NO_PORT).
+///
+/// Binding to a source address with port 0 makes the kernel pick a port
+/// there and then, by a search through the ports in use that does not know
+/// the destination: with thousands of sockets open (and thousands more in
+/// TIME-WAIT after the last scenario) each bind took milliseconds of the
+/// generator's core. An arrival storm spent 15 s in the kernel that way, and
+/// strangers sent their handshakes so late that the server's header timeout
+/// closed them ("Handshake not finished"). Chosen at connect, the port only has
+/// to be unique for this destination, which the kernel finds at once.
+fn choose_port_at_connect(socket: &TcpSocket) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket descriptor, and an option whose value is a c_int
+    // that outlives the call.
+    let failed = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } != 0;
+    if failed {
+        return Err(format!(
+            "IP_BIND_ADDRESS_NO_PORT: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
 }
 
 /// Connects `count` strangers, a few hundred at a time, from `source`.
@@ -816,7 +850,10 @@ async fn churn(server: SocketAddr, strangers: usize, length: Duration) -> Result
     report.add("time to paired p99", percentile(&waits, 0.99));
     report.add(
         "server CPU per match",
-        format!("{:.1} µs", cpu * 1e6 / (matches_after - matches_before).max(1.0)),
+        format!(
+            "{:.1} µs",
+            cpu * 1e6 / (matches_after - matches_before).max(1.0)
+        ),
     );
     report.add(
         "server CPU",

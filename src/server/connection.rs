@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
-use tokio_util::sync::CancellationToken;
 
 use super::AppState;
 use super::challenge::Puzzle;
@@ -55,7 +54,8 @@ pub fn serve(
         ..
     } = state;
     let (outbox, inbox) = outbox(OUTBOX_CAPACITY);
-    let kick = CancellationToken::new();
+    // Cancelled when the server shuts down too: one token for the loop to watch.
+    let kick = shutdown.child_token();
     let stranger = Stranger::new(outbox, kick.clone()).from_address(admission.address());
     let id = stranger.id();
     // A network that tripped a limit lately (or everyone, if the operator says
@@ -96,6 +96,8 @@ pub fn serve(
             settings.signal_rate,
             tokio::time::Instant::now(),
         );
+        let kicked = kick.cancelled();
+        tokio::pin!(kicked);
         let ending = loop {
             tokio::select! {
                 frame = socket.recv() => {
@@ -149,7 +151,7 @@ pub fn serve(
                                 break Ending::ClientGone;
                             }
                         }
-                        () = either(&kick, &shutdown) => {}
+                        () = kick.cancelled() => {}
                     }
                 }
                 () = &mut heartbeat => {
@@ -171,15 +173,15 @@ pub fn serve(
                                     break Ending::ClientGone;
                                 }
                             }
-                            () = either(&kick, &shutdown) => {}
+                            () = kick.cancelled() => {}
                         }
                     }
                 }
-                () = kick.cancelled() => match stranger.kicked_for() {
+                () = &mut kicked => match stranger.kicked_for() {
                     Some(Kick::Banned) => break Ending::Banned,
-                    Some(Kick::TooSlow) | None => break Ending::TooSlow,
+                    Some(Kick::TooSlow) => break Ending::TooSlow,
+                    None => break Ending::Shutdown,
                 },
-                () = shutdown.cancelled() => break Ending::Shutdown,
             }
         };
 
@@ -228,15 +230,6 @@ pub fn serve(
             finish_close_handshake(&mut socket).await;
         })
         .await;
-    }
-}
-
-/// Once `kick` or `shutdown` is cancelled: a browser that stops reading
-/// stalls a write, and being kicked or the server stopping must not wait for it.
-async fn either(kick: &CancellationToken, shutdown: &CancellationToken) {
-    tokio::select! {
-        () = kick.cancelled() => {}
-        () = shutdown.cancelled() => {}
     }
 }
 

@@ -66,7 +66,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 use crate::pages::SiteFacts;
@@ -370,26 +369,47 @@ pub fn app(state: AppState) -> Router {
     if state.console.is_some() {
         router = router.merge(console::routes());
     }
-    let mut router = router
+    let router = router
         .route("/ws", get(upgrade))
         .route(crate::protocol::ONLINE_FEED, get(online_feed))
         .route("/metrics", get(scrape))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .merge(pages)
-        .layer(axum::middleware::from_fn(front_door::cache_static_files))
+        .layer(axum::middleware::from_fn(front_door::cache_static_files));
+    at_the_door(router, state)
+}
+
+/// The router for `/ws` alone, which [`serve`] sends chat connections to: the
+/// same checks and headers as [`app`], without the layers of the pages. A
+/// crowd arriving at once spends its server's core on each arrival; every
+/// layer a request passes costs a boxed clone and a future (BENCHMARKS.md,
+/// issue 18).
+pub fn chat_door(state: AppState) -> Router {
+    at_the_door(Router::new().route("/ws", get(upgrade)), state)
+}
+
+/// `routes` behind the front door's checks, with the security headers on
+/// every response.
+fn at_the_door(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             front_door::check,
         ))
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::map_response(with_security_headers))
+}
+
+/// Adds [`SECURITY_HEADERS`] to `response`, but not over one it set itself.
+async fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        ));
+        headers
+            .entry(HeaderName::from_static(name))
+            .or_insert(HeaderValue::from_static(value));
     }
-    router
+    response
 }
 
 /// Sent with every response. The pages' Content-Security-Policy (with
@@ -584,6 +604,7 @@ pub async fn serve(
         settings.clone(),
         stop.clone(),
     ));
+    let chat_door = chat_door(state.clone());
     let router = app(state);
     let requests = TaskTracker::new();
     // Asked to stop: not ready any more, but still serving until the drain ends.
@@ -620,7 +641,10 @@ pub async fn serve(
         requests.spawn(serve_http(
             WriteDeadline::new(tcp, settings.write_timeout),
             peer,
-            router.clone(),
+            Doors {
+                chat: chat_door.clone(),
+                pages: router.clone(),
+            },
             settings.header_timeout,
             stop.clone(),
             pass,
@@ -644,12 +668,19 @@ pub async fn serve(
     Ok(())
 }
 
+/// Where a request goes: chat connections through [`chat_door`], everything
+/// else through [`app`].
+struct Doors {
+    chat: Router,
+    pages: Router,
+}
+
 /// Serves the HTTP requests of one TCP connection, with a deadline for each
 /// request's headers. A WebSocket upgrade hands the socket on and ends this task.
 async fn serve_http(
     tcp: WriteDeadline<TcpStream>,
     peer: SocketAddr,
-    router: Router,
+    doors: Doors,
     header_timeout: Duration,
     stop: CancellationToken,
     pass: HttpPass,
@@ -659,7 +690,12 @@ async fn serve_http(
     let _pass = pass;
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
-        router.clone().oneshot(request)
+        let door = if request.uri().path() == "/ws" {
+            &doors.chat
+        } else {
+            &doors.pages
+        };
+        door.clone().oneshot(request)
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
