@@ -40,7 +40,7 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// needs: an async fn would keep its arguments (the unsplit socket among them)
 /// in its state for as long as the connection lives.
 pub fn serve(
-    socket: WebSocket,
+    mut socket: WebSocket,
     state: AppState,
     admission: Admission,
 ) -> impl Future<Output = ()> + Send {
@@ -53,7 +53,7 @@ pub fn serve(
         metrics,
         ..
     } = state;
-    let (outbox, inbox) = outbox(OUTBOX_CAPACITY);
+    let (outbox, mut inbox) = outbox(OUTBOX_CAPACITY);
     // Cancelled when the server shuts down too: one token for the loop to watch.
     let kick = shutdown.child_token();
     let stranger = Stranger::new(outbox, kick.clone()).from_address(admission.address());
@@ -67,22 +67,30 @@ pub fn serve(
     );
     tracing::debug!(stranger = %id, "connected");
 
+    let mut flood = FloodGuard::new(
+        settings.message_rate,
+        settings.typing_rate,
+        settings.signal_rate,
+        tokio::time::Instant::now(),
+    );
+    // Only what the chat needs is kept for it (not all the settings).
+    let (ping_interval, pong_timeout) = (settings.ping_interval, settings.pong_timeout);
+    drop(settings);
+    // The block uses what it captured where it lies: rebinding a capture
+    // (`let mut socket = socket;`) would keep two copies in the future's state.
+    // `admission` holds this connection's place in its network's limits until
+    // the block ends.
     async move {
-        // Holds this connection's place in its network's limits until it ends.
-        let admission = admission;
-        let mut socket = socket;
-        let mut inbox = inbox;
-
         // Anything from the browser, a pong included, shows it is still there.
         // Every `ping_interval` the browser is pinged (and has been silent too
         // long if it did not answer the last one), so a live browser is heard
         // from at least that often, even while it waits quietly for a partner.
         // One timer for both: it wakes for the next ping or for the moment the
         // silence would become too long, whichever comes first.
-        let silence_limit = settings.ping_interval + settings.pong_timeout;
+        let silence_limit = ping_interval + pong_timeout;
         let mut last_heard = tokio::time::Instant::now();
         let mut last_ping = last_heard;
-        let heartbeat = tokio::time::sleep_until(last_ping + settings.ping_interval);
+        let heartbeat = tokio::time::sleep_until(last_ping + ping_interval);
         tokio::pin!(heartbeat);
 
         let keepers = Keepers {
@@ -90,12 +98,6 @@ pub fn serve(
             gate: &gate,
             sanctions: &sanctions,
         };
-        let mut flood = FloodGuard::new(
-            settings.message_rate,
-            settings.typing_rate,
-            settings.signal_rate,
-            tokio::time::Instant::now(),
-        );
         let kicked = kick.cancelled();
         tokio::pin!(kicked);
         let ending = loop {
@@ -159,11 +161,11 @@ pub fn serve(
                     if now >= last_heard + silence_limit {
                         break Ending::Unresponsive;
                     }
-                    let ping_due = now >= last_ping + settings.ping_interval;
+                    let ping_due = now >= last_ping + ping_interval;
                     if ping_due {
                         last_ping = now;
                     }
-                    let next = (last_ping + settings.ping_interval).min(last_heard + silence_limit);
+                    let next = (last_ping + ping_interval).min(last_heard + silence_limit);
                     heartbeat.as_mut().reset(next);
                     if ping_due {
                         tokio::select! {
@@ -207,30 +209,43 @@ pub fn serve(
                 "The server is restarting, please reconnect",
             ),
         };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
-            let (code, reason) = match farewell {
-                Farewell::Now(code, reason) => (code, reason),
-                Farewell::AfterOutbox(code, reason) => {
-                    while let Some(outgoing) = inbox.try_take() {
-                        if write_queued(&mut socket, outgoing, &mut inbox, &metrics)
-                            .await
-                            .is_err()
-                        {
-                            return;
-                        }
-                    }
-                    (code, reason)
-                }
-            };
-            let frame = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let _ = socket.send(Message::Close(Some(frame))).await;
-            finish_close_handshake(&mut socket).await;
-        })
-        .await;
+        // Boxed: only a connection the server ends needs this, and unboxed its
+        // state would sit in every connection's future from the start.
+        Box::pin(say_goodbye(socket, inbox, farewell, metrics)).await;
     }
+}
+
+/// Sends `farewell`, then waits for the browser's close reply, within
+/// [`CLOSE_TIMEOUT`] in all.
+async fn say_goodbye(
+    mut socket: WebSocket,
+    mut inbox: Inbox,
+    farewell: Farewell,
+    metrics: std::sync::Arc<Metrics>,
+) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async move {
+        let (code, reason) = match farewell {
+            Farewell::Now(code, reason) => (code, reason),
+            Farewell::AfterOutbox(code, reason) => {
+                while let Some(outgoing) = inbox.try_take() {
+                    if write_queued(&mut socket, outgoing, &mut inbox, &metrics)
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                (code, reason)
+            }
+        };
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = socket.send(Message::Close(Some(frame))).await;
+        finish_close_handshake(&mut socket).await;
+    })
+    .await;
 }
 
 /// How a connection the server ends says goodbye: a close frame with a code

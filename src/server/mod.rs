@@ -219,7 +219,7 @@ pub struct AppState {
     /// The counts `/metrics` shows.
     pub metrics: Arc<Metrics>,
     /// The tunables this server started with.
-    pub settings: Settings,
+    pub settings: Arc<Settings>,
 }
 
 impl AppState {
@@ -239,7 +239,7 @@ impl AppState {
             gate: Gatekeeper::new(settings.limits.clone(), settings.proxies.clone()),
             moderation: Moderation::local(settings.report_retention),
             console: settings.admin_token.as_deref().map(Console::new),
-            settings,
+            settings: Arc::new(settings),
         }
     }
 
@@ -313,7 +313,7 @@ async fn housekeeping(
     lobby: Lobby,
     gate: Gatekeeper,
     moderation: Moderation,
-    settings: Settings,
+    settings: Arc<Settings>,
     shutdown: CancellationToken,
 ) {
     let mut matching = tokio::time::interval(MATCH_TICK);
@@ -532,13 +532,19 @@ async fn upgrade(
             // The connection gets a task of its own, so the task axum upgraded in
             // (and the ~2 KiB of upgrade machinery it holds) ends now instead of
             // living as long as the chat (heaptrack, `.ci/bench capacity`).
+            // Spawned as it is, not inside an async block: a block would keep
+            // its captures (the socket and the state, already moved into the
+            // chat) beside the chat's own future for the whole chat.
             let connections = state.connections.clone();
-            connections.spawn(async move {
-                match admitted {
-                    Ok(admission) => connection::serve(socket, state, admission).await,
-                    Err(refusal) => refuse(socket, refusal).await,
+            match admitted {
+                Ok(admission) => {
+                    let chat = connection::serve(socket, state, admission);
+                    connections.spawn(chat);
                 }
-            });
+                Err(refusal) => {
+                    connections.spawn(refuse(socket, refusal));
+                }
+            }
             std::future::ready(())
         })
 }

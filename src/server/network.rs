@@ -277,15 +277,20 @@ pub enum Reported {
     Banned(Duration),
 }
 
-/// Finds the client's address and keeps the per-address tables. Cheap to clone.
+/// Finds the client's address and keeps the per-address tables. Cheap to
+/// clone, and one pointer wide: every connection holds it.
 #[derive(Debug, Clone)]
-pub struct Gatekeeper {
+pub struct Gatekeeper(Arc<Gate>);
+
+/// What a [`Gatekeeper`] shares with its clones.
+#[derive(Debug)]
+struct Gate {
     /// The key of the address hash.
     secret: AddressSecret,
     /// Which proxies may say who the client is.
     proxies: Proxies,
     limits: AddressLimits,
-    tables: Arc<Mutex<Tables>>,
+    tables: Mutex<Tables>,
 }
 
 #[derive(Debug, Default)]
@@ -370,8 +375,8 @@ impl Gatekeeper {
     /// Lets a TCP connection from `peer` in, unless its household already
     /// holds its share. Trusted proxies are not counted: they carry everyone.
     pub fn open_http(&self, peer: IpAddr) -> Option<HttpPass> {
-        let max = self.limits.max_http_connections;
-        if max == 0 || self.proxies.trusts(peer) {
+        let max = self.0.limits.max_http_connections;
+        if max == 0 || self.0.proxies.trusts(peer) {
             return Some(HttpPass {
                 household: None,
                 gate: self.clone(),
@@ -398,16 +403,16 @@ impl Gatekeeper {
     /// Like [`Gatekeeper::new`], hashing addresses with `secret` (shared by
     /// every instance of the service, so their keys agree).
     pub fn with_secret(limits: AddressLimits, proxies: Proxies, secret: AddressSecret) -> Self {
-        Gatekeeper {
+        Gatekeeper(Arc::new(Gate {
             secret,
             proxies,
             limits,
-            tables: Arc::default(),
-        }
+            tables: Mutex::default(),
+        }))
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
-        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The client's address behind a request from `peer` with `headers`: the
@@ -417,10 +422,10 @@ impl Gatekeeper {
         peer: SocketAddr,
         headers: &HeaderMap,
     ) -> Result<IpAddr, BadForwarding> {
-        if !self.proxies.trusts(peer.ip()) {
+        if !self.0.proxies.trusts(peer.ip()) {
             return Ok(peer.ip());
         }
-        Ok(forwarded_for(headers, self.proxies.hops)?.unwrap_or(peer.ip()))
+        Ok(forwarded_for(headers, self.0.proxies.hops)?.unwrap_or(peer.ip()))
     }
 
     /// The keys of the client behind a request from `peer` with `headers`.
@@ -447,7 +452,7 @@ impl Gatekeeper {
 
     /// The keyed hash of `ip`'s network (the configured prefix for IPv6).
     pub fn network_of(&self, ip: IpAddr) -> AddressKey {
-        self.hash(ip, self.limits.ipv6_network_bits)
+        self.hash(ip, self.0.limits.ipv6_network_bits)
     }
 
     fn hash(&self, ip: IpAddr, ipv6_bits: u8) -> AddressKey {
@@ -460,7 +465,7 @@ impl Gatekeeper {
             }
         };
         let mut mac =
-            Hmac::<Sha1>::new_from_slice(&self.secret.0).expect("HMAC takes keys of any length");
+            Hmac::<Sha1>::new_from_slice(&self.0.secret.0).expect("HMAC takes keys of any length");
         mac.update(&[family]);
         mac.update(&network.to_be_bytes());
         let digest = mac.finalize().into_bytes();
@@ -471,17 +476,17 @@ impl Gatekeeper {
 
     /// The secret addresses are hashed with (to share it through Redis).
     pub fn secret(&self) -> AddressSecret {
-        self.secret
+        self.0.secret
     }
 
     /// The limits this gate keeps.
     pub fn limits(&self) -> &AddressLimits {
-        &self.limits
+        &self.0.limits
     }
 
     /// Lets a new chat connection from `client` in, or says why not.
     pub fn admit(&self, client: ClientAddress, now: Instant) -> Result<Admission, Refusal> {
-        let limits = &self.limits;
+        let limits = &self.0.limits;
         let mut tables = self.tables();
         if let Some(&until) = tables.bans.get(&client.network) {
             if until > now {
@@ -540,7 +545,7 @@ impl Gatekeeper {
         counts: bool,
         now: Instant,
     ) -> Reported {
-        let limits = &self.limits;
+        let limits = &self.0.limits;
         if !counts {
             return Reported::NotCounted;
         }
@@ -590,7 +595,7 @@ impl Gatekeeper {
     /// Forgets what no longer matters: ended bans, old reports, idle addresses,
     /// old offences and suspicions.
     pub fn sweep(&self, now: Instant) {
-        let limits = &self.limits;
+        let limits = &self.0.limits;
         let window = limits.report_window;
         let mut tables = self.tables();
         tables.bans.retain(|_, until| *until > now);
