@@ -67,6 +67,16 @@ pub struct ReportedChat {
 /// run of `.ci/bench-cluster` could not ramp up for them).
 const EXACT_ONLINE_BELOW: usize = 100;
 
+/// The most online-count messages one announcement sends. Every stranger is
+/// told the count when they arrive; in a crowd, a changed count then reaches
+/// them this many at a time, taking turns, over the next announcements. The
+/// cost of the count is so bounded by this, not by the crowd: with everyone
+/// told at every change, a ramp to N strangers cost about N messages per
+/// announcement, N²/rate over the ramp (profiled in BENCHMARKS.md, issue 18).
+/// At one announcement a second, 20,000 strangers all hear a 1% change within
+/// ten seconds.
+pub const ONLINE_NOTICES_PER_ANNOUNCEMENT: usize = 2_000;
+
 /// Whether everyone should hear that `count` are online, having last heard `last`.
 fn worth_announcing(last: Option<usize>, count: usize) -> bool {
     match last {
@@ -123,9 +133,9 @@ struct State {
     queue: Queue,
     /// The chats in progress.
     rooms: HashMap<RoomId, Room>,
-    /// The online count everyone was last told, to push only changes.
-    /// `None` when everyone must be told at the next announcement regardless.
-    announced_online: Option<usize>,
+    /// How many seats the last announcement went past, so the next one takes
+    /// up where it stopped and everyone gets their turn.
+    online_cursor: usize,
     /// The STUN/TURN servers handed to both sides of every video chat.
     ice: IceConfig,
     /// Where pairings and relayed messages are counted.
@@ -147,6 +157,19 @@ struct Seat {
     /// They asked to hide their network address in video calls: their call
     /// setup steps that would reveal one are dropped.
     hides_address: bool,
+    /// The online count they were last told.
+    told_online: usize,
+}
+
+impl Seat {
+    /// If their online count is out of date, notes them told `count` and
+    /// returns them to be told.
+    fn tell_online(&mut self, count: usize) -> Option<Stranger> {
+        worth_announcing(Some(self.told_online), count).then(|| {
+            self.told_online = count;
+            self.stranger.clone()
+        })
+    }
 }
 
 /// A pairing to seat in a new room, whichever queue made it.
@@ -187,7 +210,7 @@ impl Lobby {
             strangers: HashMap::new(),
             queue: Queue::Here(Box::new(Matchmaker::new(interest_timeout))),
             rooms: HashMap::new(),
-            announced_online: None,
+            online_cursor: 0,
             ice: IceConfig::default(),
             metrics: Arc::default(),
             online_elsewhere: 0,
@@ -378,18 +401,14 @@ impl Lobby {
         let relay = state.ice.relays();
         stranger.deliver(ServerMessage::Welcome { relay, challenge });
         stranger.deliver(ServerMessage::Online { count });
-        // Everyone else hears of the newcomer at the next announcement, even if by
-        // then the count is back to what was last announced: the newcomer's own
-        // count may be out of date by then. (In a crowd, a count off by one
-        // does not matter; see `worth_announcing`.)
-        if (count as usize) < EXACT_ONLINE_BELOW {
-            state.announced_online = None;
-        }
+        // Everyone else hears of the newcomer at the next announcement: each
+        // seat remembers the count it was told (see `announce_online`).
         let seat = Seat {
             stranger,
             place: Place::Idle,
             seeking: None,
             hides_address: false,
+            told_online: count as usize,
         };
         state.strangers.insert(seat.stranger.id(), seat);
     }
@@ -462,27 +481,22 @@ impl Lobby {
         }
     }
 
-    /// Tells every stranger how many are online, if that changed since last time.
-    /// The deliveries happen after the lock is released, so a big crowd does not
-    /// hold up everyone else's messages.
+    /// Tells strangers how many are online, if that changed since they were
+    /// last told: everyone while few are online, in a crowd at most
+    /// [`ONLINE_NOTICES_PER_ANNOUNCEMENT`] of those out of date, taking turns.
+    /// The deliveries happen after the lock is released, so a big crowd does
+    /// not hold up everyone else's messages.
     pub fn announce_online(&self) {
-        let (count, everyone) = {
+        let (count, told) = {
             let mut state = self.state();
             let count = state.strangers.len() + state.online_elsewhere;
-            if !worth_announcing(state.announced_online, count) {
-                return;
-            }
-            state.announced_online = Some(count);
-            let everyone: Vec<Stranger> = state
-                .strangers
-                .values()
-                .map(|s| s.stranger.clone())
-                .collect();
-            (count as u64, everyone)
+            (count, state.tell_online(count))
         };
-        self.online.send_replace(count);
-        for stranger in everyone {
-            stranger.deliver(ServerMessage::Online { count });
+        self.online.send_replace(count as u64);
+        for stranger in told {
+            stranger.deliver(ServerMessage::Online {
+                count: count as u64,
+            });
         }
     }
 
@@ -590,6 +604,37 @@ impl Lobby {
 }
 
 impl State {
+    /// Marks up to [`ONLINE_NOTICES_PER_ANNOUNCEMENT`] strangers whose count
+    /// is out of date as told `count`, from where the last call stopped, and
+    /// returns them to be told.
+    fn tell_online(&mut self, count: usize) -> Vec<Stranger> {
+        let seats = self.strangers.len();
+        let start = if self.online_cursor < seats {
+            self.online_cursor
+        } else {
+            0
+        };
+        let mut told = Vec::new();
+        let mut resume_at = start;
+        // The seats from `start` to the end, then from the beginning to `start`.
+        for (n, seat) in self.strangers.values_mut().enumerate().skip(start) {
+            if told.len() == ONLINE_NOTICES_PER_ANNOUNCEMENT {
+                break;
+            }
+            resume_at = n + 1;
+            told.extend(seat.tell_online(count));
+        }
+        for (n, seat) in self.strangers.values_mut().enumerate().take(start) {
+            if told.len() == ONLINE_NOTICES_PER_ANNOUNCEMENT {
+                break;
+            }
+            resume_at = n + 1;
+            told.extend(seat.tell_online(count));
+        }
+        self.online_cursor = resume_at % seats.max(1);
+        told
+    }
+
     fn join(
         &mut self,
         id: StrangerId,
@@ -931,6 +976,49 @@ mod tests {
         drain(&mut alice_rx);
         drain(&mut bob_rx);
         (lobby, (alice, alice_rx), (bob, bob_rx))
+    }
+
+    #[test]
+    fn in_a_crowd_each_announcement_tells_a_bounded_share_and_everyone_in_turn() {
+        let lobby = Lobby::new(DEFAULT_INTEREST_TIMEOUT);
+        let crowd = ONLINE_NOTICES_PER_ANNOUNCEMENT * 5 / 2;
+        let mut inboxes: Vec<Inbox> = (0..crowd).map(|_| arrive(&lobby).1).collect();
+        for inbox in &mut inboxes {
+            while inbox.try_recv().is_ok() {} // the welcome and the count then
+        }
+        let told_of = |inboxes: &mut Vec<Inbox>, count: u64| {
+            inboxes
+                .iter_mut()
+                .map(|inbox| {
+                    std::iter::from_fn(|| inbox.try_recv().ok())
+                        .any(|message| message == ServerMessage::Online { count })
+                })
+                .filter(|&heard| heard)
+                .count()
+        };
+        // Everyone was told a count on arrival; 5% more arrive (not read here).
+        let newcomers: Vec<_> = (0..crowd / 20).map(|_| arrive(&lobby)).collect();
+        let now = (crowd + newcomers.len()) as u64;
+        let mut heard = 0;
+        for announcement in 1..=3 {
+            lobby.announce_online();
+            let told = told_of(&mut inboxes, now);
+            assert!(
+                told <= ONLINE_NOTICES_PER_ANNOUNCEMENT,
+                "announcement {announcement}"
+            );
+            heard += told;
+        }
+        assert_eq!(
+            heard, crowd,
+            "after three announcements everyone has heard, once"
+        );
+        lobby.announce_online();
+        assert_eq!(
+            told_of(&mut inboxes, now),
+            0,
+            "nobody hears the same count twice"
+        );
     }
 
     #[test]
