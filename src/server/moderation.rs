@@ -161,8 +161,10 @@ pub struct Moderation {
 #[derive(Clone)]
 enum Store {
     Local(Arc<Mutex<Local>>),
-    /// Boxed: the queue's scripts and connection are large, the local store a pointer.
-    Shared(Box<SharedQueue>),
+    /// Shared, not copied: every connection holds a `Moderation` (through its
+    /// sanctions), and a copy of the queue is a copy of its Lua scripts' text,
+    /// about 84 KiB per connection (`.ci/bench-cluster capacity`, issue 18).
+    Shared(Arc<SharedQueue>),
 }
 
 /// The records of an instance that works alone.
@@ -193,7 +195,7 @@ impl Moderation {
     pub fn shared(retention: Duration, queue: SharedQueue) -> Self {
         Moderation {
             retention,
-            store: Store::Shared(Box::new(queue)),
+            store: Store::Shared(Arc::new(queue)),
         }
     }
 
