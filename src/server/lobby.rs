@@ -172,6 +172,25 @@ impl Seat {
     }
 }
 
+/// Tells the out-of-date seats of `seats` (numbered) `count`, adding them to
+/// `told` until it holds [`ONLINE_NOTICES_PER_ANNOUNCEMENT`]; returns the
+/// number after the last seat looked at, if any was.
+fn tell_in_turn<'a>(
+    seats: impl Iterator<Item = (usize, &'a mut Seat)>,
+    count: usize,
+    told: &mut Vec<Stranger>,
+) -> Option<usize> {
+    let mut after = None;
+    for (n, seat) in seats {
+        if told.len() == ONLINE_NOTICES_PER_ANNOUNCEMENT {
+            break;
+        }
+        after = Some(n + 1);
+        told.extend(seat.tell_online(count));
+    }
+    after
+}
+
 /// A pairing to seat in a new room, whichever queue made it.
 #[derive(Debug)]
 struct Seating {
@@ -615,22 +634,18 @@ impl State {
             0
         };
         let mut told = Vec::new();
-        let mut resume_at = start;
         // The seats from `start` to the end, then from the beginning to `start`.
-        for (n, seat) in self.strangers.values_mut().enumerate().skip(start) {
-            if told.len() == ONLINE_NOTICES_PER_ANNOUNCEMENT {
-                break;
-            }
-            resume_at = n + 1;
-            told.extend(seat.tell_online(count));
-        }
-        for (n, seat) in self.strangers.values_mut().enumerate().take(start) {
-            if told.len() == ONLINE_NOTICES_PER_ANNOUNCEMENT {
-                break;
-            }
-            resume_at = n + 1;
-            told.extend(seat.tell_online(count));
-        }
+        let after_tail = tell_in_turn(
+            self.strangers.values_mut().enumerate().skip(start),
+            count,
+            &mut told,
+        );
+        let after_head = tell_in_turn(
+            self.strangers.values_mut().enumerate().take(start),
+            count,
+            &mut told,
+        );
+        let resume_at = after_head.or(after_tail).unwrap_or(start);
         self.online_cursor = resume_at % seats.max(1);
         told
     }

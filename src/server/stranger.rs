@@ -112,22 +112,25 @@ impl Inbox {
     /// Cancel-safe: a message is taken only when this returns it.
     pub async fn recv(&mut self) -> Option<Outgoing> {
         let outgoing = self.receiver.recv_async().await.ok()?;
-        self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
-        Some(outgoing)
+        Some(self.took(outgoing))
     }
 
     /// The next message and its arrival time, if one is waiting.
     pub fn try_take(&mut self) -> Option<Outgoing> {
         let outgoing = self.receiver.try_recv().ok()?;
-        self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
-        Some(outgoing)
+        Some(self.took(outgoing))
     }
 
     /// The next message if one is waiting.
     pub fn try_recv(&mut self) -> Result<ServerMessage, flume::TryRecvError> {
         let outgoing = self.receiver.try_recv()?;
+        Ok(self.took(outgoing).message)
+    }
+
+    /// `outgoing`, taken from the queue: it no longer counts against its bytes.
+    fn took(&self, outgoing: Outgoing) -> Outgoing {
         self.queued.fetch_sub(outgoing.weight, Ordering::Relaxed);
-        Ok(outgoing.message)
+        outgoing
     }
 }
 
