@@ -23,6 +23,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options/>
                 <link id="leptos" rel="stylesheet" href=built.stylesheet.clone()/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+                <meta name="theme-color" content="#2856c7"/>
                 <IslandLoader built/>
                 <leptos_meta::MetaTags/>
             </head>
@@ -50,8 +53,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Fetches the script and the WebAssembly while the page is parsed, and as
-/// soon as both are there brings the page's islands to life.
+/// Fetches the script and the WebAssembly while the page is parsed, as soon as
+/// both are there brings the page's islands to life, and then registers the
+/// service worker that makes the site an installable app
+/// ([`crate::server::service_worker`]).
 ///
 /// Instead of Leptos's own islands script, which waits for the browser to be
 /// idle first (`requestIdleCallback`, 140 to 260 ms after navigation here) and
@@ -72,7 +77,8 @@ fn IslandLoader(built: &'static crate::server::built::BuiltFiles) -> impl IntoVi
          for (const island of document.querySelectorAll(\"leptos-island\")) {{\
            const hydrate = code[island.dataset.component];\
            if (hydrate) await hydrate(island);\
-         }}",
+         }}\
+         navigator.serviceWorker?.register(\"/sw.js\").catch(() => {{}});",
         script = built.script,
         wasm = built.wasm,
     );

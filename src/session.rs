@@ -162,6 +162,9 @@ pub struct ChatSession {
     /// Counts events worth the visitor's attention (a new stranger, a new message),
     /// so the page can flag those that happen while the tab is in the background.
     attention: u64,
+    /// How many strangers this page has been paired with, so the page can
+    /// tell a person whose tab is in the background that one was found.
+    strangers_found: u64,
     /// Whether the server has a relay (TURN) server, as its welcome said.
     relay: bool,
     /// Whether the microphone is sending (the person can mute it).
@@ -261,6 +264,11 @@ impl ChatSession {
     /// A counter that grows with every new stranger and every message from one.
     pub fn attention(&self) -> u64 {
         self.attention
+    }
+
+    /// How many strangers this page has been paired with.
+    pub fn strangers_found(&self) -> u64 {
+        self.strangers_found
     }
 
     /// The chat as plain text, for "Save log": made here, stored nowhere.
@@ -500,6 +508,7 @@ impl ChatSession {
                 self.chat_began = self.next_line;
                 self.stranger_video = StrangerVideo::at_start(self.preferences.blur_video);
                 self.attention += 1;
+                self.strangers_found += 1;
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
                 }
@@ -1095,6 +1104,20 @@ mod tests {
         session.receive(ServerMessage::Online { count: 7 });
         assert_eq!(session.online(), Some(7));
         assert_eq!(session.attention(), 2);
+    }
+
+    #[test]
+    fn every_stranger_found_is_counted_once_and_nothing_else_is() {
+        let mut session = chatting();
+        assert_eq!(session.strangers_found(), 1);
+        session.receive(ServerMessage::Message { text: "a".into() });
+        session.receive(ServerMessage::Typing { typing: true });
+        session.receive(ServerMessage::StrangerLeft);
+        assert_eq!(session.strangers_found(), 1, "only pairings count");
+        session.press_stop_or_new();
+        session.receive(ServerMessage::Waiting);
+        session.receive(PAIRED);
+        assert_eq!(session.strangers_found(), 2);
     }
 
     fn video(hide_ip: bool) -> ChatSession {

@@ -15,19 +15,24 @@ const opened = trackStrangers();
 /** The first visit of a text chat may download at most this much. */
 const TEXT_CHAT_BUDGET = 150 * 1024;
 
-/** Every response the page finished loading: its address, type and transferred size. */
-type Load = { url: string; type: string; bytes: number; cached: boolean };
+/**
+ * Every response the page finished loading: its address, type and transferred
+ * size; whether it came from the HTTP cache; and, for one the service worker
+ * answered, where the worker got it (`network`, or `cache-storage`: its own cache).
+ */
+type Load = { url: string; type: string; bytes: number; cached: boolean; worker?: string };
 
 /** Records the page's loads through the DevTools protocol, which knows the bytes on the wire. */
 async function recordLoads(page: Page): Promise<{ loads: Load[]; session: CDPSession }> {
   const session = await page.context().newCDPSession(page);
   const loads: Load[] = [];
-  const seen = new Map<string, { url: string; type: string; cached: boolean }>();
+  const seen = new Map<string, { url: string; type: string; cached: boolean; worker?: string }>();
   session.on("Network.responseReceived", (event) => {
     seen.set(event.requestId, {
       url: event.response.url,
       type: event.type,
       cached: event.response.fromDiskCache || event.response.fromPrefetchCache === true,
+      worker: event.response.fromServiceWorker ? event.response.serviceWorkerResponseSource ?? "network" : undefined,
     });
   });
   session.on("Network.requestServedFromCache", (event) => {
@@ -63,13 +68,22 @@ async function visitTextChat(visitor: Stranger) {
 test("a text chat's first visit stays within 150 KB, and a returning visitor downloads only the pages", async ({
   browser,
 }) => {
-  const visitor = await Stranger.arrive(browser);
+  // Measured without the service worker, whose fetches the page's events see
+  // without their bytes; the worker's own cost is added below, and what it
+  // changes for a returning visitor is the next test.
+  const visitor = await Stranger.arrive(browser, { serviceWorkers: "block" });
   opened.push(visitor);
   const first = await recordLoads(visitor.page);
   await visitTextChat(visitor);
   // Nothing of video's is fetched for a text chat.
   const paths = first.loads.map((l) => path(l.url));
   expect(paths.filter((p) => p.startsWith("/video/") || p.startsWith("/classifier/"))).toEqual([]);
+  // The service worker registers once the chat is alive, and at install
+  // fetches only itself: the files it keeps come from the HTTP cache.
+  const worker = first.loads.length;
+  await visitor.page.evaluate(() => fetch("/sw.js").then((r) => r.text()));
+  await expect.poll(() => first.loads.length).toBe(worker + 1);
+  first.loads[worker].type = "Worker";
   const firstBytes = total(first.loads);
 
   // Back again later in the same browser (same release): only the two pages
@@ -101,6 +115,30 @@ test("a text chat's first visit stays within 150 KB, and a returning visitor dow
   expect(firstBytes, `first visit of a text chat, ${kb(firstBytes)} KB`).toBeLessThanOrEqual(
     TEXT_CHAT_BUDGET,
   );
+});
+
+test("with the service worker, a returning visitor's page fetches nothing but the pages", async ({
+  browser,
+}) => {
+  const visitor = await Stranger.arrive(browser);
+  opened.push(visitor);
+  await visitor.page.goto("/");
+  await visitor.landed();
+  await visitor.page.evaluate(() => navigator.serviceWorker.ready);
+
+  const again = await visitor.context.newPage();
+  const second = await recordLoads(again);
+  const returning = new Stranger(visitor.context, again);
+  await visitTextChat(returning);
+  // From the network: by the page itself (not from its HTTP cache), or by the worker for it.
+  const fetched = second.loads.filter((l) => (!l.cached && !l.worker) || l.worker === "network");
+  expect(fetched.map((l) => `${l.type} ${path(l.url)}`).sort()).toEqual([
+    "Document /",
+    "Document /chat",
+  ]);
+  const kept = second.loads.filter((l) => l.worker === "cache-storage").map((l) => path(l.url));
+  expect(kept.some((p) => p.endsWith(".wasm")), "the WebAssembly from the worker's cache").toBe(true);
+  await returning.leave();
 });
 
 test("a video chat fetches the video code and the nudity check only once chosen", async ({

@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::html::Video;
 use leptos::prelude::NodeRef;
 
-use super::CallEvents;
+use super::{CallEvents, NotifyPermission};
 use crate::protocol::{CallSetup, CallSignal, Challenge, ClientMessage, ServerMessage};
 use crate::session::{Device, VideoProblem};
 
@@ -156,3 +156,16 @@ pub fn address_values(_field: &str) -> Vec<String> {
 pub fn page_data(_name: &str) -> Option<String> {
     None
 }
+
+/// The server shows no notifications.
+pub fn notify_permission() -> NotifyPermission {
+    NotifyPermission::Unavailable
+}
+
+/// Nobody to ask on the server.
+pub async fn ask_to_notify() -> NotifyPermission {
+    NotifyPermission::Unavailable
+}
+
+/// Nobody to tell on the server.
+pub fn notify_stranger_found() {}

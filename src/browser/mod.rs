@@ -1,6 +1,6 @@
 //! What only a browser can do, behind one switch: the socket, timers, the
 //! camera and the call, the nudity check, the bot check's hashing, storage,
-//! downloads and the tab's title.
+//! downloads, the tab's title and notifications.
 //!
 //! In the browser build (`hydrate`) this is `live`: the real thing. In the
 //! server build, which only renders pages, it is `inert`: the same names,
@@ -18,6 +18,20 @@ mod inert;
 pub use inert::*;
 
 use crate::protocol::CallSignal;
+
+/// Whether the page may tell the person, with a notification, that a
+/// stranger was found while they were in another tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyPermission {
+    /// This browser has no notifications (or this is the server).
+    Unavailable,
+    /// The person has not been asked yet.
+    Ask,
+    /// The person allowed them.
+    Granted,
+    /// The person, or their browser, refused them.
+    Refused,
+}
 
 /// What a video call tells the page, in either build.
 pub struct CallEvents {

@@ -3,6 +3,7 @@
 mod age_gate;
 mod chat_log;
 mod composer;
+mod found_notice;
 mod interests_input;
 mod media_toggles;
 mod online_count;
@@ -19,6 +20,7 @@ mod video_stage;
 pub use age_gate::AgeGate;
 pub use chat_log::ChatLog;
 pub use composer::Composer;
+pub use found_notice::FoundNotice;
 pub use interests_input::InterestsInput;
 pub use media_toggles::MediaToggles;
 pub use online_count::OnlineCount;

@@ -5,8 +5,8 @@ use leptos_router::hooks::use_query_map;
 use crate::browser;
 use crate::chat::Chat;
 use crate::components::{
-    ChatLog, Composer, OnlineCount, ReportButton, ReportDialog, SaveLog, SiteFooter, StatusLine,
-    StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
+    ChatLog, Composer, FoundNotice, OnlineCount, ReportButton, ReportDialog, SaveLog, SiteFooter,
+    StatusLine, StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
 };
 use crate::protocol::{Mode, interests_from_input};
 use crate::session::{ChatSession, Preferences};
@@ -118,6 +118,7 @@ fn ChatRoom() -> impl IntoView {
             {video.then(|| view! { <VideoStage chat/> })}
             <div class="conversation">
                 <VideoProblemChoices chat/>
+                <FoundNotice chat/>
                 <ChatLog chat/>
                 <TypingIndicator chat/>
                 <div class="controls">

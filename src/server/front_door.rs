@@ -65,18 +65,24 @@ pub async fn check(
 ///   so by the release build): for good, since a new release has new names, so
 ///   a returning visitor downloads only the page.
 /// - `/classifier/`: the nudity check's worker, model and runtime (4 MB, for
-///   video chats only), and the favicons: a week; they change only with a
-///   release, and an old icon for a few days harms nobody.
-/// - Any other file (`/video/call.js`, unhashed builds): kept, but checked with
+///   video chats only), the favicons and the app's icons: a week; they change
+///   only with a release, and an old icon for a few days harms nobody.
+/// - Any other file (`/video/call.js`, the app's manifest, unhashed builds): kept, but checked with
 ///   the server on each use (an unchanged file costs a 304), since the page's
 ///   code calls it and must not meet an older one.
 pub fn cache_policy(path: &str) -> Option<&'static str> {
     let file = path.rsplit('/').next().unwrap_or_default();
     if path.starts_with("/pkg/") && named_by_content(file) {
         Some("public, max-age=31536000, immutable")
-    } else if path.starts_with("/classifier/") || path.starts_with("/favicon.") {
+    } else if ["/classifier/", "/favicon.", "/icons/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
         Some("public, max-age=604800")
-    } else if path.starts_with("/pkg/") || path.starts_with("/video/") {
+    } else if path.starts_with("/pkg/")
+        || path.starts_with("/video/")
+        || path == "/manifest.webmanifest"
+    {
         Some("no-cache")
     } else {
         None

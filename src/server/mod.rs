@@ -42,6 +42,7 @@ pub mod queue;
 pub mod room;
 pub mod sanctions;
 pub mod seam;
+pub mod service_worker;
 pub mod stranger;
 
 use std::future::Future;
@@ -348,6 +349,7 @@ pub fn app(state: AppState) -> Router {
     // leak to whoever can watch the traffic's size.
     let pages: Router<AppState> = Router::new()
         .merge(documents::routes())
+        .route("/sw.js", get(service_worker::serve))
         .leptos_routes_with_context(
             &state,
             routes,

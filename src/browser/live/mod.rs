@@ -1,6 +1,7 @@
 //! The real thing, in the browser.
 
 mod bot_check;
+mod notify;
 mod page;
 mod socket;
 mod video;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use leptos::leptos_dom::helpers::{TimeoutHandle, set_timeout_with_handle};
 
 pub use bot_check::solve;
+pub use notify::{ask_to_notify, notify_permission, notify_stranger_found};
 pub use page::{
     address_values, agreed, browser_id, download_text, page_data, remember_agreed, set_title,
     tab_hidden,

@@ -1,0 +1,60 @@
+//! "Stranger found" notifications, for a person who looks at another tab while
+//! they wait.
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Notification, NotificationPermission};
+
+use crate::browser::NotifyPermission;
+
+/// Whether `object` has the property `name`: the page's way of asking what this
+/// browser offers before calling it (a missing API would throw).
+fn offers(object: &JsValue, name: &str) -> bool {
+    js_sys::Reflect::has(object, &JsValue::from_str(name)).unwrap_or(false)
+}
+
+/// What this browser lets the page do.
+pub fn notify_permission() -> NotifyPermission {
+    let Some(window) = web_sys::window() else {
+        return NotifyPermission::Unavailable;
+    };
+    if !offers(&window, "Notification") {
+        return NotifyPermission::Unavailable;
+    }
+    match Notification::permission() {
+        NotificationPermission::Granted => NotifyPermission::Granted,
+        NotificationPermission::Denied => NotifyPermission::Refused,
+        _ => NotifyPermission::Ask,
+    }
+}
+
+/// Asks the person (the browser shows its own question), then says what they chose.
+pub async fn ask_to_notify() -> NotifyPermission {
+    if notify_permission() == NotifyPermission::Ask
+        && let Ok(question) = Notification::request_permission()
+    {
+        let _ = JsFuture::from(question).await;
+    }
+    notify_permission()
+}
+
+/// Shows "Stranger found". Through the service worker where there is one, as
+/// phones only show notifications from there (it also brings this tab back
+/// when the notification is clicked); else from the page.
+pub fn notify_stranger_found() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    let worker = offers(&navigator, "serviceWorker")
+        .then(|| navigator.service_worker().controller())
+        .flatten();
+    match worker {
+        Some(worker) => {
+            let _ = worker.post_message(&JsValue::from_str("stranger-found"));
+        }
+        None => {
+            let _ = Notification::new("Stranger found");
+        }
+    }
+}
