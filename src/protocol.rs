@@ -14,6 +14,9 @@ pub const ONLINE_FEED: &str = "/online";
 /// because that is what a person typing sees.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
+/// The longest question in question mode, in characters.
+pub const MAX_QUESTION_CHARS: usize = 200;
+
 /// The most interests a stranger may list.
 pub const MAX_INTERESTS: usize = 10;
 
@@ -259,6 +262,15 @@ pub enum ClientMessage {
         /// that would reveal another address.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         hide_ip: bool,
+        /// Question mode: ask this (see [`check_question`]). Two strangers who
+        /// chose to discuss questions discuss it while the asker reads along.
+        /// Text only; interests play no part.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        question: Option<String>,
+        /// Question mode: discuss other people's questions while they read
+        /// along. Only those who choose this are ever chosen for it. Text only.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        discuss: bool,
     },
     /// A chat message for the stranger in my room.
     Message {
@@ -389,6 +401,39 @@ pub enum ServerMessage {
     },
     /// The stranger left the chat: Stop, a skip, a closed tab or a lost network.
     StrangerLeft,
+    /// Question mode, right after [`ServerMessage::Paired`]: the question this
+    /// chat discusses, and whether you asked it (then you read along and cannot
+    /// write).
+    Question {
+        /// The question, as asked.
+        text: String,
+        /// You asked it: you read the two strangers discussing it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reading: bool,
+    },
+    /// Question mode, to the asker: a message from one of the two discussers.
+    Discussed {
+        /// Which discusser: 1 or 2.
+        discusser: u8,
+        /// What they wrote, as plain text.
+        text: String,
+    },
+    /// Question mode, to the asker: a discusser started or stopped typing.
+    DiscusserTyping {
+        /// Which discusser: 1 or 2.
+        discusser: u8,
+        /// Whether they are typing now.
+        typing: bool,
+    },
+    /// Question mode, to the asker: a discusser left, which ends the discussion
+    /// (the other is told [`ServerMessage::StrangerLeft`]).
+    DiscusserLeft {
+        /// Which discusser: 1 or 2.
+        discusser: u8,
+    },
+    /// Question mode, to the discussers: the asker stopped reading along. The
+    /// two of them chat on, unread.
+    AskerLeft,
     /// How many strangers are connected; sent on arrival, then when it changes
     /// (at most about once a second).
     Online {
@@ -436,6 +481,10 @@ pub enum ErrorCode {
     ChallengeFailed,
     /// More call setup offers and answers than one call needs.
     TooManyOffers,
+    /// A question that is empty or too long, or question mode asked for with video.
+    BadQuestion,
+    /// Something written by the asker of a question, who reads along.
+    ReadOnly,
 }
 
 impl ServerMessage {
@@ -450,7 +499,7 @@ impl ServerMessage {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadMessage,
         ErrorCode::MessageTooLong,
         ErrorCode::EmptyMessage,
@@ -465,6 +514,8 @@ impl ErrorCode {
         ErrorCode::ChallengeRequired,
         ErrorCode::ChallengeFailed,
         ErrorCode::TooManyOffers,
+        ErrorCode::BadQuestion,
+        ErrorCode::ReadOnly,
     ];
 
     /// The code's name on the wire (`"slow_down"`).
@@ -484,6 +535,8 @@ impl ErrorCode {
             ErrorCode::ChallengeRequired => "challenge_required",
             ErrorCode::ChallengeFailed => "challenge_failed",
             ErrorCode::TooManyOffers => "too_many_offers",
+            ErrorCode::BadQuestion => "bad_question",
+            ErrorCode::ReadOnly => "read_only",
         }
     }
 
@@ -530,6 +583,12 @@ impl ErrorCode {
             ErrorCode::TooManyOffers => {
                 "This call has been set up too many times; start a new chat to call again."
             }
+            ErrorCode::BadQuestion => {
+                "A question must be 1 to 200 characters, and questions are discussed in text only."
+            }
+            ErrorCode::ReadOnly => {
+                "You are reading along: only the two strangers discussing your question can write."
+            }
         }
     }
 }
@@ -543,6 +602,38 @@ pub fn check_message_text(text: &str) -> Result<(), ErrorCode> {
         Err(ErrorCode::MessageTooLong)
     } else {
         Ok(())
+    }
+}
+
+/// Checks a question the way the server requires it: something besides
+/// whitespace, at most [`MAX_QUESTION_CHARS`] characters.
+pub fn check_question(question: &str) -> Result<(), ErrorCode> {
+    if question.trim().is_empty() || question.chars().count() > MAX_QUESTION_CHARS {
+        Err(ErrorCode::BadQuestion)
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks the question mode fields of a join: a question (see
+/// [`check_question`]) or an offer to discuss, not both, and in text only.
+pub fn check_question_mode(
+    question: Option<&str>,
+    discuss: bool,
+    mode: Mode,
+) -> Result<(), ErrorCode> {
+    let text_only = || {
+        if mode == Mode::Text {
+            Ok(())
+        } else {
+            Err(ErrorCode::BadQuestion)
+        }
+    };
+    match question {
+        Some(_) if discuss => Err(ErrorCode::BadQuestion),
+        Some(question) => check_question(question).and_then(|()| text_only()),
+        None if discuss => text_only(),
+        None => Ok(()),
     }
 }
 
@@ -698,6 +789,31 @@ impl ClientMessage {
             mode,
             agreed: true,
             hide_ip: false,
+            question: None,
+            discuss: false,
+        }
+    }
+
+    /// Asks `question` in question mode, having agreed to the rules.
+    pub fn ask(question: &str) -> Self {
+        Self::question_mode(Some(question.to_owned()), false)
+    }
+
+    /// Offers to discuss questions, having agreed to the rules.
+    pub fn discuss_questions() -> Self {
+        Self::question_mode(None, true)
+    }
+
+    fn question_mode(question: Option<String>, discuss: bool) -> Self {
+        ClientMessage::Join {
+            interests: Vec::new(),
+            only_shared: false,
+            browser: None,
+            mode: Mode::Text,
+            agreed: true,
+            hide_ip: false,
+            question,
+            discuss,
         }
     }
 
@@ -839,9 +955,30 @@ impl ServerMessage {
                 code: ErrorCode::from_name(&frame.text("code")?)?,
                 message: frame.text("message")?,
             },
+            "question" => ServerMessage::Question {
+                text: frame.text("text")?,
+                reading: frame.flag("reading").unwrap_or_default(),
+            },
+            "discussed" => ServerMessage::Discussed {
+                discusser: discusser(frame)?,
+                text: frame.text("text")?,
+            },
+            "discusser_typing" => ServerMessage::DiscusserTyping {
+                discusser: discusser(frame)?,
+                typing: frame.flag("typing")?,
+            },
+            "discusser_left" => ServerMessage::DiscusserLeft {
+                discusser: discusser(frame)?,
+            },
+            "asker_left" => ServerMessage::AskerLeft,
             _ => return None,
         })
     }
+}
+
+/// Which discusser a question mode frame names.
+fn discusser(frame: &impl Fields) -> Option<u8> {
+    u8::try_from(frame.number("discusser")?).ok()
 }
 
 impl Challenge {
@@ -933,7 +1070,17 @@ mod tests {
                 mode: Mode::Text,
                 agreed: false,
                 hide_ip: false,
+                question: None,
+                discuss: false,
             })
+        );
+        assert_eq!(
+            ClientMessage::ask("cats or dogs?").to_frame(),
+            r#"{"type":"join","agreed":true,"question":"cats or dogs?"}"#
+        );
+        assert_eq!(
+            ClientMessage::discuss_questions().to_frame(),
+            r#"{"type":"join","agreed":true,"discuss":true}"#
         );
         assert_eq!(
             ClientMessage::join_mode(Mode::Video).to_frame(),
@@ -1293,6 +1440,8 @@ mod tests {
             ErrorCode::ChallengeRequired => 11,
             ErrorCode::ChallengeFailed => 12,
             ErrorCode::TooManyOffers => 13,
+            ErrorCode::BadQuestion => 14,
+            ErrorCode::ReadOnly => 15,
         };
         let numbers: Vec<usize> = ErrorCode::ALL.into_iter().map(number).collect();
         assert_eq!(numbers, (0..ErrorCode::ALL.len()).collect::<Vec<_>>());
@@ -1312,7 +1461,13 @@ mod tests {
             ServerMessage::Banned { .. } => 6,
             ServerMessage::StrangerLeft => 7,
             ServerMessage::Online { .. } => 8,
-            ServerMessage::Error { .. } => 9,
+            ServerMessage::Question { .. } => 9,
+            ServerMessage::Discussed { .. } => 10,
+            ServerMessage::DiscusserTyping { .. } => 11,
+            ServerMessage::DiscusserLeft { .. } => 12,
+            ServerMessage::AskerLeft => 13,
+            // Last: the test below counts the kinds by it.
+            ServerMessage::Error { .. } => 14,
         }
     }
 
@@ -1366,6 +1521,24 @@ mod tests {
             ServerMessage::Online {
                 count: u64::from(u32::MAX) + 7,
             },
+            ServerMessage::Question {
+                text: "Cats or \"dogs\"?".into(),
+                reading: true,
+            },
+            ServerMessage::Question {
+                text: "Tea?".into(),
+                reading: false,
+            },
+            ServerMessage::Discussed {
+                discusser: 2,
+                text: "dogs\nobviously".into(),
+            },
+            ServerMessage::DiscusserTyping {
+                discusser: 1,
+                typing: true,
+            },
+            ServerMessage::DiscusserLeft { discusser: 1 },
+            ServerMessage::AskerLeft,
         ];
         messages.extend(
             [
@@ -1393,6 +1566,7 @@ mod tests {
                 ErrorCode::BadMessage,
                 ErrorCode::RulesNotAccepted,
                 ErrorCode::TooManyOffers,
+                ErrorCode::ReadOnly,
             ]
             .map(ServerMessage::error),
         );

@@ -81,6 +81,8 @@ pub enum Speaker {
     You,
     /// The stranger.
     Stranger,
+    /// Question mode, as the asker reads it: discusser 1 or 2.
+    Discusser(u8),
     /// A notice about the chat itself ("Stranger has disconnected.").
     Notice,
     /// Something went wrong (a refused message).
@@ -138,6 +140,11 @@ pub struct Preferences {
     pub agreed: bool,
     /// Video only: blur the stranger's video until the person chooses to see it.
     pub blur_video: bool,
+    /// Question mode: the question to ask (two strangers discuss it, this
+    /// person reads along).
+    pub question: Option<String>,
+    /// Question mode: discuss other people's questions.
+    pub discuss: bool,
 }
 
 /// A visitor's chat session.
@@ -177,6 +184,12 @@ pub struct ChatSession {
     needs_agreement: bool,
     /// Whether the stranger's video is shown or blurred, and why.
     stranger_video: StrangerVideo,
+    /// Question mode: the question this chat discusses.
+    question: Option<String>,
+    /// Question mode: this person asked it and reads along (cannot write).
+    reading: bool,
+    /// Question mode, for a discusser: the asker still reads along.
+    asker_reading: bool,
 }
 
 /// One of the two things a video caller sends, each switchable during a call.
@@ -278,6 +291,8 @@ impl ChatSession {
             match line.speaker {
                 Speaker::You => text.push_str("You: "),
                 Speaker::Stranger => text.push_str("Stranger: "),
+                Speaker::Discusser(1) => text.push_str("Stranger 1: "),
+                Speaker::Discusser(_) => text.push_str("Stranger 2: "),
                 Speaker::Notice => {}
                 Speaker::Error => continue,
             }
@@ -295,6 +310,8 @@ impl ChatSession {
             mode: self.preferences.mode,
             agreed: self.preferences.agreed,
             hide_ip: self.preferences.mode == Mode::Video && self.preferences.hide_ip,
+            question: self.preferences.question.clone(),
+            discuss: self.preferences.discuss,
         }
     }
 
@@ -433,7 +450,17 @@ impl ChatSession {
             Phase::Checking => "Checking that you are not a bot...",
             Phase::StartingCamera => "Waiting for your camera and microphone...",
             Phase::NoVideo(problem) => problem.describe(),
+            Phase::Searching if self.preferences.question.is_some() => {
+                "Looking for two strangers to discuss your question..."
+            }
+            Phase::Searching if self.preferences.discuss => "Looking for a question to discuss...",
             Phase::Searching => "Looking for someone you can chat with...",
+            Phase::Chatting if self.reading => {
+                "Two strangers are discussing your question. You are reading along."
+            }
+            Phase::Chatting if self.question.is_some() => {
+                "You're discussing a question with a stranger. Say hi!"
+            }
             Phase::Chatting => "You're now chatting with a random stranger. Say hi!",
             Phase::Ended => "The chat has ended. Press New to meet another stranger.",
             Phase::Offline => "Lost the connection to the server. Press New to reconnect.",
@@ -459,9 +486,24 @@ impl ChatSession {
         }
     }
 
-    /// Whether the message box can send now.
+    /// Whether the message box can send now (not while reading along).
     pub fn can_send(&self) -> bool {
-        self.phase == Phase::Chatting
+        self.phase == Phase::Chatting && !self.reading
+    }
+
+    /// Question mode: the question this chat discusses, if it is a discussion.
+    pub fn question(&self) -> Option<&str> {
+        self.question.as_deref()
+    }
+
+    /// Question mode: whether this person asked the question and reads along.
+    pub fn reading(&self) -> bool {
+        self.reading
+    }
+
+    /// Question mode, for a discusser: whether the asker still reads along.
+    pub fn asker_reading(&self) -> bool {
+        self.asker_reading
     }
 
     /// The connection closed or failed; `reason` is the server's, if it gave one
@@ -509,6 +551,9 @@ impl ChatSession {
                 self.stranger_video = StrangerVideo::at_start(self.preferences.blur_video);
                 self.attention += 1;
                 self.strangers_found += 1;
+                self.question = None;
+                self.reading = false;
+                self.asker_reading = false;
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
                 }
@@ -527,6 +572,34 @@ impl ChatSession {
                 self.note(Speaker::Stranger, text);
             }
             (Phase::Chatting, ServerMessage::Typing { typing }) => self.stranger_typing = typing,
+            (Phase::Chatting, ServerMessage::Question { text, reading }) => {
+                self.question = Some(text);
+                self.reading = reading;
+                self.asker_reading = !reading;
+            }
+            (Phase::Chatting, ServerMessage::Discussed { discusser, text }) if self.reading => {
+                self.stranger_typing = false;
+                self.attention += 1;
+                self.note(Speaker::Discusser(discusser), text);
+            }
+            (Phase::Chatting, ServerMessage::DiscusserTyping { typing, .. }) if self.reading => {
+                self.stranger_typing = typing;
+            }
+            (Phase::Chatting, ServerMessage::DiscusserLeft { discusser }) if self.reading => {
+                self.enter(Phase::Ended);
+                let notice = match discusser {
+                    1 => "Stranger 1 left. The discussion is over.",
+                    _ => "Stranger 2 left. The discussion is over.",
+                };
+                self.note(Speaker::Notice, notice);
+            }
+            (Phase::Chatting, ServerMessage::AskerLeft) if !self.reading => {
+                self.asker_reading = false;
+                self.note(
+                    Speaker::Notice,
+                    "The person who asked stopped reading along.",
+                );
+            }
             (Phase::Chatting, ServerMessage::StrangerLeft) => {
                 self.enter(Phase::Ended);
                 self.note(Speaker::Notice, "Stranger has disconnected.");
@@ -638,7 +711,8 @@ impl ChatSession {
             .filter_map(|line| match line.speaker {
                 Speaker::You => Some((Author::You, line.text.as_str())),
                 Speaker::Stranger => Some((Author::Stranger, line.text.as_str())),
-                Speaker::Notice | Speaker::Error => None,
+                // The asker reads along and does not report.
+                Speaker::Discusser(_) | Speaker::Notice | Speaker::Error => None,
             });
         evidence_from(said)
     }
@@ -1015,6 +1089,8 @@ mod tests {
             mode: Mode::Text,
             agreed: true,
             hide_ip: false,
+            question: None,
+            discuss: false,
         };
         let mut session = ChatSession::new(preferences);
         assert_eq!(session.receive(WELCOME), Action::Send(expected.clone()));
@@ -1104,6 +1180,91 @@ mod tests {
         session.receive(ServerMessage::Online { count: 7 });
         assert_eq!(session.online(), Some(7));
         assert_eq!(session.attention(), 2);
+    }
+
+    /// A question mode session, paired and told the question.
+    fn in_question_mode(question: Option<&str>, discuss: bool) -> ChatSession {
+        let mut session = ChatSession::new(Preferences {
+            agreed: true,
+            question: question.map(str::to_owned),
+            discuss,
+            ..Preferences::default()
+        });
+        let Action::Send(join) = session.receive(WELCOME) else {
+            panic!("a session joins once welcomed");
+        };
+        let expected = match question {
+            Some(question) => ClientMessage::ask(question),
+            None => ClientMessage::discuss_questions(),
+        };
+        assert_eq!(join, expected);
+        session.receive(ServerMessage::Waiting);
+        session.receive(PAIRED);
+        session.receive(ServerMessage::Question {
+            text: "Tea or coffee?".into(),
+            reading: question.is_some(),
+        });
+        session
+    }
+
+    #[test]
+    fn the_asker_reads_both_discussers_by_number_and_cannot_write() {
+        let mut session = ChatSession::new(Preferences {
+            agreed: true,
+            question: Some("Tea or coffee?".into()),
+            ..Preferences::default()
+        });
+        session.receive(WELCOME);
+        session.receive(ServerMessage::Waiting);
+        assert_eq!(
+            session.status(),
+            "Looking for two strangers to discuss your question..."
+        );
+        let mut session = in_question_mode(Some("Tea or coffee?"), false);
+        assert_eq!(session.question(), Some("Tea or coffee?"));
+        assert!(session.reading());
+        assert!(!session.can_send(), "the asker only reads");
+        assert_eq!(session.send("me!"), None);
+        assert_eq!(session.typed(), None);
+        session.receive(ServerMessage::Discussed {
+            discusser: 2,
+            text: "coffee".into(),
+        });
+        let last = session.log().last().unwrap();
+        assert_eq!(
+            (last.speaker, last.text.as_str()),
+            (Speaker::Discusser(2), "coffee")
+        );
+        assert!(session.evidence().is_empty(), "nothing of theirs to report");
+        session.receive(ServerMessage::DiscusserLeft { discusser: 1 });
+        assert_eq!(session.phase(), Phase::Ended);
+        assert_eq!(
+            session.log().last().unwrap().text,
+            "Stranger 1 left. The discussion is over."
+        );
+        assert!(session.transcript().contains("Stranger 2: coffee\n"));
+    }
+
+    #[test]
+    fn a_discusser_sees_the_question_writes_and_hears_when_the_asker_stops_reading() {
+        let mut session = in_question_mode(None, true);
+        assert_eq!(
+            session.status(),
+            "You're discussing a question with a stranger. Say hi!"
+        );
+        assert!(session.can_send());
+        assert!(session.asker_reading());
+        session.receive(ServerMessage::AskerLeft);
+        assert!(!session.asker_reading());
+        assert_eq!(session.phase(), Phase::Chatting, "the two chat on");
+        assert!(session.send("still here").is_some());
+        // The next chat is a new one: no question until told.
+        session.receive(ServerMessage::StrangerLeft);
+        session.press_stop_or_new();
+        session.receive(ServerMessage::Waiting);
+        assert_eq!(session.status(), "Looking for a question to discuss...");
+        session.receive(PAIRED);
+        assert_eq!(session.question(), None);
     }
 
     #[test]

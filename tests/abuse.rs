@@ -388,14 +388,7 @@ async fn a_stream_of_junk_offers_is_cut_off_after_what_a_call_needs() {
     let server = TestServer::start().await;
     let mut attacker = server.client().await;
     let mut victim = server.client().await;
-    let video = ClientMessage::Join {
-        interests: Vec::new(),
-        only_shared: false,
-        browser: None,
-        mode: Mode::Video,
-        agreed: true,
-        hide_ip: false,
-    };
+    let video = ClientMessage::join_mode(Mode::Video);
     attacker.send(&video).await;
     attacker.expect(ServerMessage::Waiting).await;
     victim.send(&video).await;

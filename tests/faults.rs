@@ -399,6 +399,8 @@ async fn every_key_in_redis_expires_after_a_crash_a_clean_stop_and_an_outage() {
                 mode: Mode::Text,
                 agreed: true,
                 hide_ip: false,
+                question: None,
+                discuss: false,
             })
             .await;
         waiter.expect(ServerMessage::Waiting).await;

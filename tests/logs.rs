@@ -80,6 +80,8 @@ async fn chat_and_report(addr: SocketAddr) {
         mode: Mode::Text,
         agreed: true,
         hide_ip: false,
+        question: None,
+        discuss: false,
     };
     send(&mut alice, &join(BROWSER)).await;
     until(&mut alice, |m| *m == ServerMessage::Waiting).await;

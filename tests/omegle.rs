@@ -16,6 +16,8 @@ fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientM
         mode: Mode::Text,
         agreed: true,
         hide_ip: false,
+        question: None,
+        discuss: false,
     }
 }
 
@@ -76,6 +78,8 @@ async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
             mode: Mode::Text,
             agreed: true,
             hide_ip: false,
+            question: None,
+            discuss: false,
         },
     ] {
         alice.send(&bad).await;
@@ -185,4 +189,89 @@ async fn the_landing_page_shows_the_count_without_being_counted() {
     // Someone who does open a chat is announced on the feed.
     let _bob = server.client().await;
     feed_until(&mut feed, &mut seen, 2).await;
+}
+
+#[tokio::test]
+async fn a_question_is_discussed_by_two_strangers_while_the_asker_reads_along() {
+    let server = TestServer::start().await;
+    let mut asker = server.client().await;
+    let mut first = server.client().await;
+    let mut second = server.client().await;
+    asker
+        .send(&ClientMessage::ask("Is a hot dog a sandwich?"))
+        .await;
+    asker.expect(ServerMessage::Waiting).await;
+    first.send(&ClientMessage::discuss_questions()).await;
+    first.expect(ServerMessage::Waiting).await;
+    second.send(&ClientMessage::discuss_questions()).await;
+    let question = |reading| ServerMessage::Question {
+        text: "Is a hot dog a sandwich?".into(),
+        reading,
+    };
+    for (client, reading) in [
+        (&mut first, false),
+        (&mut second, false),
+        (&mut asker, true),
+    ] {
+        client.expect(common::paired()).await;
+        client.expect(question(reading)).await;
+    }
+
+    first.say("Obviously not.").await;
+    second.expect(common::heard("Obviously not.")).await;
+    asker
+        .expect(ServerMessage::Discussed {
+            discusser: 1,
+            text: "Obviously not.".into(),
+        })
+        .await;
+
+    // The asker only reads: what they write is refused and reaches nobody.
+    asker.say("I think it is").await;
+    asker
+        .expect(ServerMessage::error(ErrorCode::ReadOnly))
+        .await;
+    second.say("It is bread around a filling.").await;
+    first
+        .expect(common::heard("It is bread around a filling."))
+        .await;
+    asker
+        .expect(ServerMessage::Discussed {
+            discusser: 2,
+            text: "It is bread around a filling.".into(),
+        })
+        .await;
+
+    second.send(&ClientMessage::Leave {}).await;
+    first.expect(ServerMessage::StrangerLeft).await;
+    asker
+        .expect(ServerMessage::DiscusserLeft { discusser: 2 })
+        .await;
+}
+
+#[tokio::test]
+async fn a_question_must_be_short_and_in_text_and_nobody_is_searched_for_otherwise() {
+    let server = TestServer::start().await;
+    let mut alice = server.client().await;
+    for frame in [
+        r#"{"type":"join","agreed":true,"question":"   "}"#.to_owned(),
+        format!(
+            r#"{{"type":"join","agreed":true,"question":"{}"}}"#,
+            "é".repeat(201)
+        ),
+        r#"{"type":"join","agreed":true,"question":"Why?","mode":"video"}"#.to_owned(),
+        r#"{"type":"join","agreed":true,"discuss":true,"mode":"video"}"#.to_owned(),
+        r#"{"type":"join","agreed":true,"discuss":true,"question":"Both?"}"#.to_owned(),
+    ] {
+        alice.send_raw(&frame).await;
+        alice
+            .expect(ServerMessage::error(ErrorCode::BadQuestion))
+            .await;
+    }
+    server
+        .eventually("nobody waits", |state| state.lobby.waiting() == 0)
+        .await;
+    // 200 characters is fine.
+    alice.send(&ClientMessage::ask(&"é".repeat(200))).await;
+    alice.expect(ServerMessage::Waiting).await;
 }

@@ -214,6 +214,8 @@ async fn a_stranger_hiding_their_address_never_sends_a_route_but_the_relays() {
         mode: Mode::Video,
         agreed: true,
         hide_ip: true,
+        question: None,
+        discuss: false,
     };
     let mut answerer = server.client().await;
     answerer.send(&ClientMessage::join_mode(Mode::Video)).await;

@@ -7,7 +7,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use strangers::protocol::{
-    ClientMessage, ServerMessage, check_join, check_message_text, check_report, check_signal,
+    ClientMessage, MAX_QUESTION_CHARS, ServerMessage, check_join, check_message_text,
+    check_question_mode, check_report, check_signal,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -26,9 +27,22 @@ fuzz_target!(|data: &[u8]| {
     };
     match &message {
         ClientMessage::Join {
-            interests, browser, ..
+            interests,
+            browser,
+            question,
+            discuss,
+            mode,
+            ..
         } => {
             let _ = check_join(interests, browser.as_deref());
+            if check_question_mode(question.as_deref(), *discuss, *mode).is_ok()
+                && let Some(question) = question
+            {
+                // An accepted question says something and fits the limit.
+                assert!(!question.trim().is_empty());
+                assert!(question.chars().count() <= MAX_QUESTION_CHARS);
+                assert!(!discuss, "one asks or discusses, not both");
+            }
         }
         ClientMessage::Message { text } => {
             let _ = check_message_text(text);

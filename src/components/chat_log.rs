@@ -39,12 +39,16 @@ pub fn ChatLog(chat: Chat) -> impl IntoView {
     }
 }
 
-/// One line: "You: ...", "Stranger: ..." or a notice.
+/// One line: "You: ...", "Stranger: ...", in question mode "Stranger 1: ...",
+/// or a notice.
 #[component]
 fn LogEntry(line: LogLine) -> impl IntoView {
     let (class, speaker) = match line.speaker {
         Speaker::You => ("line you", Some("You:")),
         Speaker::Stranger => ("line stranger", Some("Stranger:")),
+        // The asker reads two: each in the colour of one side of a chat.
+        Speaker::Discusser(1) => ("line stranger", Some("Stranger 1:")),
+        Speaker::Discusser(_) => ("line you", Some("Stranger 2:")),
         Speaker::Notice => ("line notice", None),
         Speaker::Error => ("line error", None),
     };

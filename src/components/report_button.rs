@@ -1,13 +1,11 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
-use crate::session::Phase;
-
-/// "Report", while chatting: opens the report dialog, where the person says
+/// "Report", while chatting (not while reading along): opens the report dialog, where the person says
 /// what is wrong and sends the report (which ends the chat).
 #[component]
 pub fn ReportButton(chat: Chat) -> impl IntoView {
-    let chatting = move || chat.session.with(|s| s.phase() == Phase::Chatting);
+    let chatting = move || chat.session.with(|s| s.can_send());
     view! {
         <Show when=chatting>
             <button

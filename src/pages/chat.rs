@@ -5,8 +5,8 @@ use leptos_router::hooks::use_query_map;
 use crate::browser;
 use crate::chat::Chat;
 use crate::components::{
-    ChatLog, Composer, FoundNotice, OnlineCount, ReportButton, ReportDialog, SaveLog, SiteFooter,
-    StatusLine, StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
+    ChatLog, Composer, FoundNotice, OnlineCount, QuestionBanner, ReportButton, ReportDialog,
+    SaveLog, SiteFooter, StatusLine, StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
 };
 use crate::protocol::{Mode, interests_from_input};
 use crate::session::{ChatSession, Preferences};
@@ -25,6 +25,10 @@ pub struct Choices {
     blur_video: bool,
     /// The age and rules box was ticked on the page that sent them here.
     agreed: bool,
+    /// "Ask a question" (`mode=question&question=...`): the question.
+    question: Option<String>,
+    /// "Discuss questions" (`mode=discuss`).
+    discuss: bool,
 }
 
 impl Choices {
@@ -41,13 +45,18 @@ impl Choices {
     fn read(values: impl Fn(&str) -> Vec<String>) -> Self {
         let first = |field: &str| values(field).into_iter().next();
         let ticked = |field: &str| first(field).as_deref() == Some("1");
+        let mode = first("mode");
         Choices {
             interests: interests_from_input(values("interests").iter().map(String::as_str)),
             only_shared: ticked("only_shared"),
-            mode: Mode::from_query(first("mode").as_deref()),
+            mode: Mode::from_query(mode.as_deref()),
             hide_ip: ticked("hide_ip"),
             blur_video: ticked("blur"),
             agreed: ticked("agreed"),
+            // What was typed, as typed: the server says if it is too long.
+            question: (mode.as_deref() == Some("question"))
+                .then(|| first("question").unwrap_or_default()),
+            discuss: mode.as_deref() == Some("discuss"),
         }
     }
 
@@ -66,6 +75,8 @@ impl Choices {
             blur_video: self.blur_video,
             agreed: self.agreed || browser::agreed(),
             browser: browser::browser_id(),
+            question: self.question,
+            discuss: self.discuss,
         }
     }
 }
@@ -119,6 +130,7 @@ fn ChatRoom() -> impl IntoView {
             <div class="conversation">
                 <VideoProblemChoices chat/>
                 <FoundNotice chat/>
+                <QuestionBanner chat/>
                 <ChatLog chat/>
                 <TypingIndicator chat/>
                 <div class="controls">

@@ -113,11 +113,57 @@ fn StartForm() -> impl IntoView {
             <AgeGate tick missing/>
             <fieldset class="modes">
                 <legend>"Start chatting:"</legend>
-                <button type="submit" class="primary" name="mode" value="text">"Text"</button>
+                <button type="submit" class="primary" name="mode" value="text" formnovalidate>
+                    "Text"
+                </button>
                 <span class="or" aria-hidden="true">"or"</span>
-                <button type="submit" class="primary" name="mode" value="video">"Video"</button>
+                <button type="submit" class="primary" name="mode" value="video" formnovalidate>
+                    "Video"
+                </button>
             </fieldset>
+            <QuestionMode/>
         </form>
+    }
+}
+
+/// Question mode: ask a question that two strangers discuss while you read
+/// along, or discuss other people's. Part of the start form, so the age and
+/// rules box counts for it too. Only "Ask" needs the question: the browser
+/// itself says so (every other button skips the check), which keeps the
+/// page's code small.
+#[component]
+fn QuestionMode() -> impl IntoView {
+    view! {
+        <fieldset class="question-mode">
+            <legend>"Or question mode:"</legend>
+            <label for="question">"Ask a question"</label>
+            <textarea
+                id="question"
+                name="question"
+                rows="2"
+                maxlength="200"
+                required
+                aria-describedby="question-hint"
+            ></textarea>
+            <p class="hint" id="question-hint">
+                "Two strangers discuss it while you read along (up to 200 characters)."
+            </p>
+            <div class="question-buttons">
+                <button type="submit" name="mode" value="question">"Ask"</button>
+                <button
+                    type="submit"
+                    name="mode"
+                    value="discuss"
+                    formnovalidate
+                    aria-describedby="discuss-hint"
+                >
+                    "Discuss questions"
+                </button>
+            </div>
+            <p class="hint" id="discuss-hint">
+                "Discuss other people's questions with a stranger, while the person who asked reads along."
+            </p>
+        </fieldset>
     }
 }
 

@@ -9,7 +9,7 @@ use futures_util::SinkExt;
 use super::AppState;
 use super::challenge::Puzzle;
 use super::flood::{FloodGuard, Frame, Verdict};
-use super::lobby::{JoinRequest, Lobby, LobbyError};
+use super::lobby::{JoinKind, JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
 use super::moderation::FiledReport;
 use super::network::BANNED_REASON;
@@ -17,8 +17,8 @@ use super::network::{Admission, Gatekeeper};
 use super::sanctions::Sanctions;
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Outgoing, Stranger, outbox};
 use crate::protocol::{
-    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_report,
-    check_signal,
+    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_question_mode,
+    check_report, check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
@@ -340,21 +340,29 @@ fn handle_frame(
             mode,
             agreed: true,
             hide_ip,
-        }) => match check_join(&interests, browser.as_deref()) {
+            question,
+            discuss,
+        }) => match check_join(&interests, browser.as_deref())
+            .and_then(|()| check_question_mode(question.as_deref(), discuss, mode))
+        {
             Err(code) => code,
             Ok(()) => {
+                let kind = match (question, discuss) {
+                    (Some(question), _) => JoinKind::Ask(question),
+                    (None, true) => JoinKind::Discuss,
+                    (None, false) => JoinKind::Chat,
+                };
                 let request = JoinRequest {
                     interests,
                     only_shared,
                     browser,
                     mode,
                     hide_ip,
+                    kind,
                 };
                 match lobby.join(stranger.id(), request) {
                     Ok(()) | Err(LobbyError::UnknownStranger) => return None,
-                    Err(LobbyError::NotInChat) => ErrorCode::NotInChat,
-                    Err(LobbyError::NotInCall) => ErrorCode::NotInCall,
-                    Err(LobbyError::TooManyOffers) => ErrorCode::TooManyOffers,
+                    Err(error) => ErrorCode::from(error),
                 }
             }
         },
@@ -391,14 +399,14 @@ fn handle_frame(
                     }
                     return None;
                 }
-                Err(_) => ErrorCode::NotInChat,
+                Err(error) => ErrorCode::from(error),
             },
         },
         Ok(ClientMessage::Message { text }) => match check_message_text(&text) {
             Err(code) => code,
             Ok(()) => match lobby.say_since(stranger.id(), &text, frame.at) {
                 Ok(()) => return None,
-                Err(_) => ErrorCode::NotInChat,
+                Err(error) => ErrorCode::from(error),
             },
         },
     };

@@ -15,6 +15,7 @@ use super::matchmaker::{Matchmaker, Pairing, Seeker};
 use super::metrics::{Metrics, RejectionReason, Snapshot};
 use super::moderation::FiledReport;
 use super::network::AddressKey;
+use super::questions::{Asker, Discusser, Discussion, QuestionDesk};
 use super::queue::{Queue, Queued};
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
 use super::seam::{ClusterSide, Match, Outbound};
@@ -47,6 +48,21 @@ pub enum LobbyError {
     /// A call offer or answer beyond what one call needs.
     #[error("too many call offers")]
     TooManyOffers,
+    /// A message, or a report, from the asker of a question, who reads along.
+    #[error("reading along")]
+    ReadOnly,
+}
+
+impl From<LobbyError> for ErrorCode {
+    /// What the stranger is told when the lobby refused their request.
+    fn from(error: LobbyError) -> Self {
+        match error {
+            LobbyError::NotInChat | LobbyError::UnknownStranger => ErrorCode::NotInChat,
+            LobbyError::NotInCall => ErrorCode::NotInCall,
+            LobbyError::TooManyOffers => ErrorCode::TooManyOffers,
+            LobbyError::ReadOnly => ErrorCode::ReadOnly,
+        }
+    }
 }
 
 /// A chat ended by a report: whom to report, and what the report should know.
@@ -104,6 +120,20 @@ pub struct JoinRequest {
     pub mode: Mode,
     /// Video: hide this stranger's network address from the partner.
     pub hide_ip: bool,
+    /// A chat, or question mode.
+    pub kind: JoinKind,
+}
+
+/// Whether a join asks for a chat or for question mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JoinKind {
+    /// A chat with a stranger (the matchmaker's rules).
+    #[default]
+    Chat,
+    /// Ask this question, and read two strangers discuss it.
+    Ask(String),
+    /// Discuss other people's questions.
+    Discuss,
 }
 
 /// A cheap-to-clone handle to the lobby shared by every connection.
@@ -131,6 +161,9 @@ struct State {
     strangers: HashMap<StrangerId, Seat>,
     /// Where strangers wait for a partner: here, or shared through Redis.
     queue: Queue,
+    /// Where question mode's askers and discussers wait (always here: with
+    /// several instances, a question is discussed by strangers on its own).
+    questions: QuestionDesk,
     /// The chats in progress.
     rooms: HashMap<RoomId, Room>,
     /// How many seats the last announcement went past, so the next one takes
@@ -228,6 +261,7 @@ impl Lobby {
         let state = State {
             strangers: HashMap::new(),
             queue: Queue::Here(Box::new(Matchmaker::new(interest_timeout))),
+            questions: QuestionDesk::default(),
             rooms: HashMap::new(),
             online_cursor: 0,
             ice: IceConfig::default(),
@@ -530,11 +564,14 @@ impl Lobby {
     pub fn report(&self, id: StrangerId) -> Result<ReportedChat, LobbyError> {
         let mut state = self.state();
         let room = state.room_of(id)?.ok_or(LobbyError::NotInChat)?;
+        if room.is_reader(id) {
+            return Err(LobbyError::ReadOnly);
+        }
         let mode = room.mode();
         let facts = room.facts_for(id);
         let remote = room.remote().and_then(|partner| partner.address);
         let reported = room
-            .member_ids()
+            .writers()
             .filter(|&member| member != id)
             .find_map(|member| state.strangers.get(&member)?.stranger.address())
             .or(remote);
@@ -598,7 +635,8 @@ impl Lobby {
 
     /// How many of this instance's strangers are waiting for a partner.
     pub fn waiting(&self) -> usize {
-        self.state().waiting_here().len()
+        let state = self.state();
+        state.waiting_here().len() + state.questions.waiting()
     }
 
     /// How many chats are in progress.
@@ -668,6 +706,28 @@ impl State {
         if let Some(seat) = self.strangers.get_mut(&id) {
             seat.hides_address = request.hide_ip;
         }
+        let discussion = match request.kind {
+            JoinKind::Chat => None,
+            JoinKind::Ask(question) => Some(self.questions.ask(Asker {
+                id,
+                browser: request.browser.clone(),
+                question,
+            })),
+            JoinKind::Discuss => Some(self.questions.discuss(Discusser {
+                id,
+                browser: request.browser.clone(),
+            })),
+        };
+        if let Some(discussion) = discussion {
+            match discussion {
+                Some(discussion) => self.seat_discussion(discussion),
+                None => {
+                    self.set_place(id, Place::Waiting);
+                    self.tell(id, ServerMessage::Waiting);
+                }
+            }
+            return Ok(());
+        }
         let seeker = Seeker {
             id,
             browser: request.browser,
@@ -723,6 +783,41 @@ impl State {
         self.rooms.insert(room.id(), room);
     }
 
+    /// Seats a question's asker and its two discussers in a new room: the
+    /// discussers are paired and told the question; the asker is told they
+    /// read along.
+    fn seat_discussion(&mut self, discussion: Discussion) {
+        self.metrics.paired(Mode::Text);
+        let question = discussion.asker.question;
+        let mut room = Room::for_question(question.clone());
+        let [first, second] = discussion.discussers;
+        let seated = [
+            (first.id, false),
+            (second.id, false),
+            (discussion.asker.id, true),
+        ];
+        for (member, reading) in seated {
+            if let Some(seat) = self.strangers.get_mut(&member) {
+                seat.place = Place::Chatting(room.id());
+                seat.seeking = None;
+                if reading {
+                    room.add_reader(seat.stranger.clone());
+                } else {
+                    room.add(seat.stranger.clone());
+                }
+                seat.stranger.deliver(ServerMessage::Paired {
+                    common_interests: Vec::new(),
+                    call: None,
+                });
+                seat.stranger.deliver(ServerMessage::Question {
+                    text: question.clone(),
+                    reading,
+                });
+            }
+        }
+        self.rooms.insert(room.id(), room);
+    }
+
     /// The room `id` is chatting in, if any.
     fn room_of(&self, id: StrangerId) -> Result<Option<&Room>, LobbyError> {
         let seat = self.strangers.get(&id).ok_or(LobbyError::UnknownStranger)?;
@@ -750,6 +845,9 @@ impl State {
         since: Instant,
     ) -> Result<(), LobbyError> {
         let room = self.room_of_mut(id)?.ok_or(LobbyError::NotInChat)?;
+        if room.is_reader(id) {
+            return Err(LobbyError::ReadOnly);
+        }
         room.relay_since(id, message, since)
             .map_err(|_| LobbyError::NotInChat)
     }
@@ -757,7 +855,9 @@ impl State {
     fn leave(&mut self, id: StrangerId) {
         match self.strangers.get(&id).map(|seat| seat.place) {
             Some(Place::Waiting) => {
-                self.queue.leave(id);
+                if !self.questions.leave(id) {
+                    self.queue.leave(id);
+                }
                 if let Some(seat) = self.strangers.get_mut(&id) {
                     seat.seeking = None;
                 }
@@ -897,11 +997,12 @@ impl State {
         self.tell(id, ServerMessage::error(ErrorCode::MatchingPaused));
     }
 
-    /// The strangers of this instance who are waiting.
+    /// The strangers of this instance who are waiting in the queue (here or
+    /// shared), not for a question.
     fn waiting_here(&self) -> Vec<StrangerId> {
         self.strangers
             .iter()
-            .filter(|(_, seat)| seat.place == Place::Waiting)
+            .filter(|(id, seat)| seat.place == Place::Waiting && !self.questions.holds(**id))
             .map(|(id, _)| *id)
             .collect()
     }
@@ -925,8 +1026,17 @@ impl State {
             assert_eq!(*id, seat.stranger.id());
             let queued = self.queue.holds(*id);
             match seat.place {
-                Place::Idle => assert_ne!(queued, Some(true), "{id} idle but queued"),
-                Place::Waiting => assert_ne!(queued, Some(false), "{id} lost from queue"),
+                Place::Idle => {
+                    assert_ne!(queued, Some(true), "{id} idle but queued");
+                    assert!(
+                        !self.questions.holds(*id),
+                        "{id} idle but waits for a question"
+                    );
+                }
+                Place::Waiting => assert!(
+                    queued != Some(false) || self.questions.holds(*id),
+                    "{id} lost from queue"
+                ),
                 Place::Chatting(room) => {
                     assert_ne!(queued, Some(true), "{id} in two places");
                     let room = self.rooms.get(&room).expect("a chatter's room exists");
@@ -991,6 +1101,171 @@ mod tests {
         drain(&mut alice_rx);
         drain(&mut bob_rx);
         (lobby, (alice, alice_rx), (bob, bob_rx))
+    }
+
+    fn ask(question: &str) -> JoinRequest {
+        JoinRequest {
+            kind: JoinKind::Ask(question.to_owned()),
+            ..JoinRequest::default()
+        }
+    }
+
+    fn discuss() -> JoinRequest {
+        JoinRequest {
+            kind: JoinKind::Discuss,
+            ..JoinRequest::default()
+        }
+    }
+
+    /// A question asked by the first, discussed by the second and third,
+    /// their queues read.
+    fn discussion() -> (Lobby, Arrival, Arrival, Arrival) {
+        let lobby = Lobby::default();
+        let (asker, mut asker_rx) = arrive(&lobby);
+        let (one, mut one_rx) = arrive(&lobby);
+        let (two, mut two_rx) = arrive(&lobby);
+        lobby.join(asker, ask("Cats or dogs?")).unwrap();
+        lobby.join(one, discuss()).unwrap();
+        lobby.join(two, discuss()).unwrap();
+        let question = |reading| ServerMessage::Question {
+            text: "Cats or dogs?".into(),
+            reading,
+        };
+        assert_eq!(
+            drain(&mut asker_rx),
+            [ServerMessage::Waiting, PAIRED, question(true)]
+        );
+        assert_eq!(
+            drain(&mut one_rx),
+            [ServerMessage::Waiting, PAIRED, question(false)]
+        );
+        assert_eq!(drain(&mut two_rx), [PAIRED, question(false)]);
+        lobby.assert_consistent();
+        (lobby, (asker, asker_rx), (one, one_rx), (two, two_rx))
+    }
+
+    #[test]
+    fn a_question_is_discussed_by_two_while_its_asker_reads_who_said_what() {
+        let (lobby, (asker, mut asker_rx), (one, mut one_rx), (two, mut two_rx)) = discussion();
+        assert_eq!(lobby.chats(), [vec![one, two, asker]]);
+
+        lobby.say(one, "cats").unwrap();
+        lobby.typing(two, true).unwrap();
+        lobby.say(two, "dogs").unwrap();
+        assert_eq!(
+            drain(&mut asker_rx),
+            [
+                ServerMessage::Discussed {
+                    discusser: 1,
+                    text: "cats".into()
+                },
+                ServerMessage::DiscusserTyping {
+                    discusser: 2,
+                    typing: true
+                },
+                ServerMessage::Discussed {
+                    discusser: 2,
+                    text: "dogs".into()
+                },
+            ]
+        );
+        // The discussers hear each other as in any chat.
+        assert_eq!(
+            drain(&mut two_rx),
+            [ServerMessage::Message {
+                text: "cats".into()
+            }]
+        );
+        assert_eq!(
+            drain(&mut one_rx),
+            [
+                ServerMessage::Typing { typing: true },
+                ServerMessage::Message {
+                    text: "dogs".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn the_asker_reads_along_and_can_neither_write_nor_report() {
+        let (lobby, (asker, mut asker_rx), (_, mut one_rx), (_, mut two_rx)) = discussion();
+        assert_eq!(lobby.say(asker, "me too"), Err(LobbyError::ReadOnly));
+        assert_eq!(lobby.report(asker), Err(LobbyError::ReadOnly));
+        let _ = lobby.typing(asker, true);
+        assert!(
+            drain(&mut one_rx).is_empty(),
+            "nothing from the reader reaches anyone"
+        );
+        assert!(drain(&mut two_rx).is_empty());
+        assert!(drain(&mut asker_rx).is_empty());
+        assert_eq!(lobby.rooms(), 1, "refusals end nothing");
+        lobby.assert_consistent();
+    }
+
+    #[test]
+    fn a_discusser_leaving_ends_the_discussion_and_the_asker_hears_which() {
+        let (lobby, (asker, mut asker_rx), (one, mut one_rx), (two, mut two_rx)) = discussion();
+        lobby.leave(two);
+        assert_eq!(
+            drain(&mut asker_rx),
+            [ServerMessage::DiscusserLeft { discusser: 2 }]
+        );
+        assert_eq!(drain(&mut one_rx), [ServerMessage::StrangerLeft]);
+        assert!(drain(&mut two_rx).is_empty());
+        assert_eq!(lobby.rooms(), 0);
+        for id in [asker, one, two] {
+            assert_eq!(lobby.place(id), Some(Place::Idle));
+        }
+        lobby.assert_consistent();
+    }
+
+    #[test]
+    fn when_the_asker_stops_the_two_chat_on_unread() {
+        let (lobby, (asker, mut asker_rx), (one, mut one_rx), (two, mut two_rx)) = discussion();
+        lobby.depart(asker);
+        assert_eq!(drain(&mut one_rx), [ServerMessage::AskerLeft]);
+        assert_eq!(drain(&mut two_rx), [ServerMessage::AskerLeft]);
+        lobby.say(one, "just us now").unwrap();
+        assert_eq!(
+            drain(&mut two_rx),
+            [ServerMessage::Message {
+                text: "just us now".into()
+            }]
+        );
+        assert!(drain(&mut asker_rx).is_empty());
+        assert_eq!(lobby.chats(), [vec![one, two]]);
+        // A report now names the other discusser, as in any chat.
+        lobby.report(two).unwrap();
+        assert_eq!(drain(&mut one_rx), [ServerMessage::StrangerLeft]);
+        lobby.assert_consistent();
+    }
+
+    #[test]
+    fn only_those_who_chose_to_discuss_are_chosen_and_leaving_the_queue_works() {
+        let lobby = Lobby::default();
+        let (asker, mut asker_rx) = arrive(&lobby);
+        let (chatter, mut chatter_rx) = arrive(&lobby);
+        let (other, _other_rx) = arrive(&lobby);
+        lobby.join(asker, ask("Why?")).unwrap();
+        lobby.join(chatter, JoinRequest::default()).unwrap();
+        lobby.join(other, discuss()).unwrap();
+        assert_eq!(
+            lobby.rooms(),
+            0,
+            "a stranger looking for a chat is never made to discuss"
+        );
+        assert_eq!(lobby.waiting(), 3);
+        lobby.assert_consistent();
+
+        lobby.leave(asker);
+        assert_eq!(lobby.place(asker), Some(Place::Idle));
+        let (late, _late_rx) = arrive(&lobby);
+        lobby.join(late, discuss()).unwrap();
+        assert_eq!(lobby.rooms(), 0, "the question left with its asker");
+        assert_eq!(drain(&mut asker_rx), [ServerMessage::Waiting]);
+        assert_eq!(drain(&mut chatter_rx), [ServerMessage::Waiting]);
+        lobby.assert_consistent();
     }
 
     #[test]
@@ -1501,7 +1776,7 @@ mod tests {
                                     interests.into_iter().map(|t| TOPICS[t].to_string()).collect();
                                 interests.sort();
                                 interests.dedup();
-                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode, hide_ip: false };
+                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode, hide_ip: false, kind: JoinKind::Chat };
                                 lobby.state().join(id, request, now).unwrap();
                                 let place = lobby.place(id);
                                 prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));

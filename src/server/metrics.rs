@@ -91,12 +91,15 @@ impl RejectionReason {
         match code {
             ErrorCode::SlowDown | ErrorCode::TooManyOffers => RejectionReason::RateLimit,
             ErrorCode::MessageTooLong => RejectionReason::Size,
-            ErrorCode::NotInChat | ErrorCode::NotInCall => RejectionReason::NotInChat,
+            ErrorCode::NotInChat | ErrorCode::NotInCall | ErrorCode::ReadOnly => {
+                RejectionReason::NotInChat
+            }
             ErrorCode::BadMessage
             | ErrorCode::EmptyMessage
             | ErrorCode::BadJoin
             | ErrorCode::BadSignal
-            | ErrorCode::BadReport => RejectionReason::Malformed,
+            | ErrorCode::BadReport
+            | ErrorCode::BadQuestion => RejectionReason::Malformed,
             ErrorCode::MatchingPaused => RejectionReason::Unavailable,
             ErrorCode::RulesNotAccepted => RejectionReason::Rules,
             ErrorCode::ChallengeRequired | ErrorCode::ChallengeFailed => RejectionReason::Challenge,

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod network;
 pub mod origin;
+pub mod questions;
 pub mod queue;
 pub mod room;
 pub mod sanctions;

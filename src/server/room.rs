@@ -42,6 +42,12 @@ pub struct Room {
     senders: Vec<StrangerId>,
     /// Call offers and answers relayed so far; a call needs a handful.
     descriptions: u16,
+    /// Question mode: the question discussed.
+    question: Option<String>,
+    /// Question mode: the member who asked it and reads along, until they
+    /// stop. They hear the others as "discusser 1" and "discusser 2", and
+    /// cannot write.
+    reader: Option<StrangerId>,
 }
 
 /// The most offers and answers one video chat may relay. Setting up a call
@@ -91,7 +97,51 @@ impl Room {
             opened: Instant::now(),
             senders: Vec::new(),
             descriptions: 0,
+            question: None,
+            reader: None,
         }
+    }
+
+    /// An empty room to discuss `question` (text only); the asker is added
+    /// with [`add_reader`](Self::add_reader).
+    pub fn for_question(question: String) -> Self {
+        Room {
+            question: Some(question),
+            ..Self::for_mode(Mode::Text)
+        }
+    }
+
+    /// Adds the member who asked this room's question, who reads along.
+    pub fn add_reader(&mut self, stranger: Stranger) {
+        self.reader = Some(stranger.id());
+        self.add(stranger);
+    }
+
+    /// The question this room discusses, if it is a discussion.
+    pub fn question(&self) -> Option<&str> {
+        self.question.as_deref()
+    }
+
+    /// Whether `id` asked this room's question and reads along.
+    pub fn is_reader(&self, id: StrangerId) -> bool {
+        self.reader == Some(id)
+    }
+
+    /// Which discusser `id` is in a discussion (1 or 2, in the order they
+    /// were seated); `None` for the reader, or outside a discussion.
+    pub fn discusser_number(&self, id: StrangerId) -> Option<u8> {
+        self.question.as_ref()?;
+        let index = self
+            .members
+            .iter()
+            .filter(|m| !self.is_reader(m.id()))
+            .position(|m| m.id() == id)?;
+        u8::try_from(index + 1).ok()
+    }
+
+    /// The members who write (everyone but a reader).
+    pub fn writers(&self) -> impl Iterator<Item = StrangerId> + '_ {
+        self.member_ids().filter(|&id| !self.is_reader(id))
     }
 
     /// This room's id.
@@ -141,9 +191,10 @@ impl Room {
         self.len() == 0
     }
 
-    /// A chat needs two: with fewer, the room has nothing left to do.
+    /// A chat needs two who write: with fewer, the room has nothing left to
+    /// do (a discussion ends when a discusser leaves, not when its reader does).
     pub fn is_over(&self) -> bool {
-        self.len() < 2
+        self.len() - usize::from(self.reader.is_some()) < 2
     }
 
     /// Notes that `from` sent `message`, if it is something they said or showed.
@@ -214,9 +265,12 @@ impl Room {
     /// Returns the removed member, or `None` if `id` was not here.
     pub fn remove(&mut self, id: StrangerId) -> Option<Stranger> {
         let index = self.members.iter().position(|m| m.id() == id)?;
-        let gone = self.members.remove(index);
+        // Told while still seated, so the reader hears which discusser left.
         self.broadcast(id, ServerMessage::StrangerLeft, Instant::now());
-        Some(gone)
+        if self.is_reader(id) {
+            self.reader = None;
+        }
+        Some(self.members.remove(index))
     }
 
     /// Relays `message` (a chat message, a typing notice) from `from` to every
@@ -232,7 +286,7 @@ impl Room {
         message: ServerMessage,
         since: Instant,
     ) -> Result<(), NotAMember> {
-        if !self.contains(from) {
+        if !self.contains(from) || self.is_reader(from) {
             return Err(NotAMember);
         }
         self.note_sent(from, &message);
@@ -252,7 +306,38 @@ impl Room {
             });
         }
         for member in self.members.iter().filter(|m| m.id() != from) {
-            member.deliver_since(message.clone(), since);
+            member.deliver_since(self.as_heard_by(member.id(), from, &message), since);
+        }
+    }
+
+    /// `message` from `from` as `member` hears it: in a discussion, the reader
+    /// hears which discusser wrote, typed or left, and the discussers hear
+    /// that the reader left; everywhere else, as it was sent.
+    fn as_heard_by(
+        &self,
+        member: StrangerId,
+        from: StrangerId,
+        message: &ServerMessage,
+    ) -> ServerMessage {
+        let discusser = self.discusser_number(from);
+        match (self.is_reader(member), discusser, message) {
+            (true, Some(discusser), ServerMessage::Message { text }) => ServerMessage::Discussed {
+                discusser,
+                text: text.clone(),
+            },
+            (true, Some(discusser), ServerMessage::Typing { typing }) => {
+                ServerMessage::DiscusserTyping {
+                    discusser,
+                    typing: *typing,
+                }
+            }
+            (true, Some(discusser), ServerMessage::StrangerLeft) => {
+                ServerMessage::DiscusserLeft { discusser }
+            }
+            (false, _, ServerMessage::StrangerLeft) if self.is_reader(from) => {
+                ServerMessage::AskerLeft
+            }
+            _ => message.clone(),
         }
     }
 }

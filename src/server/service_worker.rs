@@ -42,7 +42,7 @@ pub fn script(built: &BuiltFiles) -> String {
     .into_iter()
     .chain(APP_FILES)
     .collect();
-    TEMPLATE
+    without_comments(TEMPLATE)
         .replace("__RELEASE__", &json_string(release))
         .replace(
             "__FILES__",
@@ -56,6 +56,22 @@ pub fn script(built: &BuiltFiles) -> String {
             ),
         )
         .replace("__IMMUTABLE__", if immutable { "true" } else { "false" })
+}
+
+/// The worker's code without its comments and blank lines, which are for
+/// the people reading `service_worker.js`, not for the browsers that fetch it
+/// on every first visit. Its comments are all on lines of their own.
+fn without_comments(code: &str) -> String {
+    code.lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            !(line.is_empty()
+                || line.starts_with("//")
+                || line.starts_with("/*")
+                || line.starts_with('*'))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// `text` as a JavaScript string literal.
@@ -104,6 +120,15 @@ mod tests {
         assert!(worker.contains(r#""/favicon.svg""#));
         assert!(worker.contains("const IMMUTABLE = true;"));
         assert!(!worker.contains("__"), "a placeholder was left: {worker}");
+        assert!(
+            !worker.contains("//") && !worker.contains("/**"),
+            "comments are not sent"
+        );
+        assert_eq!(
+            worker.matches("addEventListener").count(),
+            TEMPLATE.matches("self.addEventListener").count(),
+            "every handler is kept"
+        );
     }
 
     #[test]
