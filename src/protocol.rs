@@ -271,6 +271,10 @@ pub enum ClientMessage {
         /// along. Only those who choose this are ever chosen for it. Text only.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         discuss: bool,
+        /// The language to chat in (see [`check_language`]): strangers who
+        /// chose the same one are preferred, as a shared interest is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     /// A chat message for the stranger in my room.
     Message {
@@ -377,6 +381,9 @@ pub enum ServerMessage {
         /// In a video chat, how to set up the call.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         call: Option<CallSetup>,
+        /// The language you both chose to chat in, if you were matched on it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        common_language: Option<String>,
     },
     /// A chat message from the stranger.
     Message {
@@ -658,6 +665,7 @@ pub fn interests_from_input<'a>(raw: impl IntoIterator<Item = &'a str>) -> Vec<S
         .into_iter()
         .flat_map(|r| r.split(','))
         .filter_map(normalize_interest)
+        .filter(|i| !i.starts_with(LANGUAGE_PREFIX))
     {
         if interests.len() < MAX_INTERESTS && !interests.contains(&interest) {
             interests.push(interest);
@@ -666,12 +674,47 @@ pub fn interests_from_input<'a>(raw: impl IntoIterator<Item = &'a str>) -> Vec<S
     interests
 }
 
-/// Checks the fields of a join the way the server requires them: interests
-/// already normalized and distinct, within the limits; a short browser id.
-pub fn check_join(interests: &[String], browser: Option<&str>) -> Result<(), ErrorCode> {
-    let normalized = interests
+/// The languages the start page offers to chat in: code, and name (in English,
+/// for "You both speak Spanish."). Any other two- or three-letter code is
+/// accepted too (see [`check_language`]).
+pub const LANGUAGES: [(&str, &str); 5] = [
+    ("en", "English"),
+    ("es", "Spanish"),
+    ("pt", "Portuguese"),
+    ("fr", "French"),
+    ("de", "German"),
+];
+
+/// The matchmakers (here and in Redis) prefer a shared language exactly as
+/// they prefer a shared interest: the language joins the seeker's interests
+/// under this prefix, which no interest a person types may carry.
+pub const LANGUAGE_PREFIX: &str = "lang:";
+
+/// Checks a language to chat in: an ISO 639 code, two or three lowercase letters.
+pub fn check_language(language: &str) -> Result<(), ErrorCode> {
+    let letters = language.len();
+    if (2..=3).contains(&letters) && language.bytes().all(|b| b.is_ascii_lowercase()) {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadJoin)
+    }
+}
+
+/// The name of the language `code`, for people; `None` for one the page does not list.
+pub fn language_name(code: &str) -> Option<&'static str> {
+    LANGUAGES
         .iter()
-        .all(|i| normalize_interest(i).as_deref() == Some(i.as_str()));
+        .find(|(known, _)| *known == code)
+        .map(|(_, name)| *name)
+}
+
+/// Checks the fields of a join the way the server requires them: interests
+/// already normalized and distinct, within the limits, none in the language
+/// prefix; a short browser id.
+pub fn check_join(interests: &[String], browser: Option<&str>) -> Result<(), ErrorCode> {
+    let normalized = interests.iter().all(|i| {
+        normalize_interest(i).as_deref() == Some(i.as_str()) && !i.starts_with(LANGUAGE_PREFIX)
+    });
     let distinct = interests
         .iter()
         .enumerate()
@@ -791,6 +834,7 @@ impl ClientMessage {
             hide_ip: false,
             question: None,
             discuss: false,
+            language: None,
         }
     }
 
@@ -814,6 +858,7 @@ impl ClientMessage {
             hide_ip: false,
             question,
             discuss,
+            language: None,
         }
     }
 
@@ -934,6 +979,7 @@ impl ServerMessage {
                 call: frame
                     .object("call")
                     .and_then(|c| CallSetup::from_fields(&c)),
+                common_language: frame.text("common_language"),
             },
             "message" => ServerMessage::Message {
                 text: frame.text("text")?,
@@ -1072,6 +1118,7 @@ mod tests {
                 hide_ip: false,
                 question: None,
                 discuss: false,
+                language: None,
             })
         );
         assert_eq!(
@@ -1151,6 +1198,7 @@ mod tests {
             ServerMessage::Paired {
                 common_interests: vec!["chess".into()],
                 call: None,
+                common_language: None,
             },
             ServerMessage::Paired {
                 common_interests: Vec::new(),
@@ -1162,6 +1210,7 @@ mod tests {
                         credential: Some("p".into()),
                     }],
                 }),
+                common_language: None,
             },
             ServerMessage::Signal {
                 signal: CallSignal::Candidate {
@@ -1506,10 +1555,12 @@ mod tests {
             ServerMessage::Paired {
                 common_interests: vec![],
                 call: None,
+                common_language: None,
             },
             ServerMessage::Paired {
                 common_interests: vec!["music".into(), "chess".into()],
                 call: Some(call),
+                common_language: None,
             },
             ServerMessage::Message {
                 text: "hi \"there\" \\ 👋\n".into(),

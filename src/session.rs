@@ -6,7 +6,7 @@
 
 use crate::protocol::{
     Author, CallSetup, CallSignal, Challenge, ClientMessage, ErrorCode, EvidenceLine, Mode,
-    ReportReason, ServerMessage, check_message_text, evidence_from,
+    ReportReason, ServerMessage, check_message_text, evidence_from, language_name,
 };
 use crate::video_guard::StrangerVideo;
 
@@ -145,6 +145,8 @@ pub struct Preferences {
     pub question: Option<String>,
     /// Question mode: discuss other people's questions.
     pub discuss: bool,
+    /// The language to chat in, preferred in a stranger like an interest.
+    pub language: Option<String>,
 }
 
 /// A visitor's chat session.
@@ -312,6 +314,7 @@ impl ChatSession {
             hide_ip: self.preferences.mode == Mode::Video && self.preferences.hide_ip,
             question: self.preferences.question.clone(),
             discuss: self.preferences.discuss,
+            language: self.preferences.language.clone(),
         }
     }
 
@@ -544,6 +547,7 @@ impl ChatSession {
                 ServerMessage::Paired {
                     common_interests,
                     call,
+                    common_language,
                 },
             ) => {
                 self.enter(Phase::Chatting);
@@ -554,6 +558,13 @@ impl ChatSession {
                 self.question = None;
                 self.reading = false;
                 self.asker_reading = false;
+                if let Some(code) = common_language {
+                    let notice = match language_name(&code) {
+                        Some(name) => format!("You both speak {name}."),
+                        None => "You both chose the same language.".to_owned(),
+                    };
+                    self.note(Speaker::Notice, notice);
+                }
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
                 }
@@ -814,6 +825,7 @@ mod tests {
     const PAIRED: ServerMessage = ServerMessage::Paired {
         common_interests: Vec::new(),
         call: None,
+        common_language: None,
     };
 
     const WELCOME: ServerMessage = ServerMessage::Welcome {
@@ -1091,6 +1103,7 @@ mod tests {
             hide_ip: false,
             question: None,
             discuss: false,
+            language: None,
         };
         let mut session = ChatSession::new(preferences);
         assert_eq!(session.receive(WELCOME), Action::Send(expected.clone()));
@@ -1114,6 +1127,7 @@ mod tests {
             session.receive(ServerMessage::Paired {
                 common_interests: common.iter().map(|c| c.to_string()).collect(),
                 call: None,
+                common_language: None,
             });
             assert_eq!(lines(&session), [(Speaker::Notice, line)]);
         }
@@ -1268,6 +1282,30 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_language_is_told_by_its_name_before_the_interests() {
+        let mut session = agreed();
+        session.receive(WELCOME);
+        session.receive(ServerMessage::Paired {
+            common_interests: vec!["jazz".into()],
+            call: None,
+            common_language: Some("es".into()),
+        });
+        let notices: Vec<&str> = session.log().iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(notices, ["You both speak Spanish.", "You both like jazz."]);
+        session.receive(ServerMessage::StrangerLeft);
+        session.press_stop_or_new();
+        session.receive(ServerMessage::Paired {
+            common_interests: Vec::new(),
+            call: None,
+            common_language: Some("eo".into()),
+        });
+        assert_eq!(
+            session.log().last().unwrap().text,
+            "You both chose the same language."
+        );
+    }
+
+    #[test]
     fn every_stranger_found_is_counted_once_and_nothing_else_is() {
         let mut session = chatting();
         assert_eq!(session.strangers_found(), 1);
@@ -1298,6 +1336,7 @@ mod tests {
         session.receive(ServerMessage::Paired {
             common_interests: Vec::new(),
             call: None,
+            common_language: None,
         });
         assert_eq!(session.stranger_video(), StrangerVideo::Shown);
         session.nudity_verdict(true);
@@ -1318,6 +1357,7 @@ mod tests {
         session.receive(ServerMessage::Paired {
             common_interests: Vec::new(),
             call: None,
+            common_language: None,
         });
         assert_eq!(
             session.stranger_video(),
@@ -1339,6 +1379,7 @@ mod tests {
         session.receive(ServerMessage::Paired {
             common_interests: Vec::new(),
             call: None,
+            common_language: None,
         });
         assert_eq!(session.stranger_video(), StrangerVideo::HiddenUntilChosen);
     }
@@ -1374,6 +1415,7 @@ mod tests {
         let paired = ServerMessage::Paired {
             common_interests: Vec::new(),
             call: Some(setup.clone()),
+            common_language: None,
         };
         assert_eq!(session.receive(paired), Action::StartCall(setup));
         assert!(session.wants_call());

@@ -732,6 +732,15 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
             ],
         ),
         (
+            "a shared language is preferred as a shared interest is",
+            vec![
+                liking(&["lang:fr"], step('a', WAITS)),
+                step('b', WAITS),
+                liking(&["jazz", "lang:fr"], step('c', Some(('a', &["lang:fr"])))),
+                liking(&["lang:de"], step('d', WAITS)),
+            ],
+        ),
+        (
             "only a shared interest will do",
             vec![
                 Step {

@@ -401,6 +401,7 @@ async fn every_key_in_redis_expires_after_a_crash_a_clean_stop_and_an_outage() {
                 hide_ip: false,
                 question: None,
                 discuss: false,
+                language: None,
             })
             .await;
         waiter.expect(ServerMessage::Waiting).await;

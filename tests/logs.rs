@@ -82,6 +82,7 @@ async fn chat_and_report(addr: SocketAddr) {
         hide_ip: false,
         question: None,
         discuss: false,
+        language: None,
     };
     send(&mut alice, &join(BROWSER)).await;
     until(&mut alice, |m| *m == ServerMessage::Waiting).await;

@@ -18,6 +18,7 @@ fn join(interests: &[&str], only_shared: bool, browser: Option<&str>) -> ClientM
         hide_ip: false,
         question: None,
         discuss: false,
+        language: None,
     }
 }
 
@@ -36,6 +37,7 @@ async fn strangers_sharing_an_interest_are_told_what_they_share() {
     let shared = ServerMessage::Paired {
         common_interests: vec!["film".into(), "jazz".into()],
         call: None,
+        common_language: None,
     };
     fan.expect(shared.clone()).await;
     jazz.expect(shared).await;
@@ -80,6 +82,7 @@ async fn malformed_joins_are_refused_and_the_stranger_is_not_queued() {
             hide_ip: false,
             question: None,
             discuss: false,
+            language: None,
         },
     ] {
         alice.send(&bad).await;
@@ -274,4 +277,31 @@ async fn a_question_must_be_short_and_in_text_and_nobody_is_searched_for_otherwi
     // 200 characters is fine.
     alice.send(&ClientMessage::ask(&"é".repeat(200))).await;
     alice.expect(ServerMessage::Waiting).await;
+}
+
+#[tokio::test]
+async fn strangers_who_chat_in_the_same_language_are_told_so_and_a_bad_language_is_refused() {
+    let server = TestServer::start().await;
+    let mut alice = server.client().await;
+    let mut bob = server.client().await;
+    let speaking =
+        |language: &str| format!(r#"{{"type":"join","agreed":true,"language":"{language}"}}"#);
+    for bad in ["ES", "spanish", "e", "x1"] {
+        alice.send_raw(&speaking(bad)).await;
+        alice.expect(ServerMessage::error(ErrorCode::BadJoin)).await;
+    }
+    // The language's place among the interests cannot be typed as one.
+    alice.send(&join(&["lang:fr"], false, None)).await;
+    alice.expect(ServerMessage::error(ErrorCode::BadJoin)).await;
+
+    alice.send_raw(&speaking("es")).await;
+    alice.expect(ServerMessage::Waiting).await;
+    bob.send_raw(&speaking("es")).await;
+    let told = ServerMessage::Paired {
+        common_interests: Vec::new(),
+        call: None,
+        common_language: Some("es".into()),
+    };
+    bob.expect(told.clone()).await;
+    alice.expect(told).await;
 }

@@ -19,6 +19,7 @@ fn paired_as(role: CallRole, ice_servers: &[IceServer]) -> ServerMessage {
             role,
             ice_servers: ice_servers.to_vec(),
         }),
+        common_language: None,
     }
 }
 
@@ -216,6 +217,7 @@ async fn a_stranger_hiding_their_address_never_sends_a_route_but_the_relays() {
         hide_ip: true,
         question: None,
         discuss: false,
+        language: None,
     };
     let mut answerer = server.client().await;
     answerer.send(&ClientMessage::join_mode(Mode::Video)).await;

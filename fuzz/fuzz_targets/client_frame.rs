@@ -7,8 +7,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use strangers::protocol::{
-    ClientMessage, MAX_QUESTION_CHARS, ServerMessage, check_join, check_message_text,
-    check_question_mode, check_report, check_signal,
+    ClientMessage, MAX_QUESTION_CHARS, ServerMessage, check_join, check_language,
+    check_message_text, check_question_mode, check_report, check_signal,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -32,9 +32,18 @@ fuzz_target!(|data: &[u8]| {
             question,
             discuss,
             mode,
+            language,
             ..
         } => {
             let _ = check_join(interests, browser.as_deref());
+            if let Some(language) = language
+                && check_language(language).is_ok()
+            {
+                // An accepted language is a plain code: it cannot smuggle
+                // anything into the interests it joins.
+                assert!((2..=3).contains(&language.len()));
+                assert!(language.bytes().all(|b| b.is_ascii_lowercase()));
+            }
             if check_question_mode(question.as_deref(), *discuss, *mode).is_ok()
                 && let Some(question) = question
             {

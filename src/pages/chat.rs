@@ -8,7 +8,7 @@ use crate::components::{
     ChatLog, Composer, FoundNotice, OnlineCount, QuestionBanner, ReportButton, ReportDialog,
     SaveLog, SiteFooter, StatusLine, StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
 };
-use crate::protocol::{Mode, interests_from_input};
+use crate::protocol::{Mode, check_language, interests_from_input};
 use crate::session::{ChatSession, Preferences};
 
 /// The visitor's choices from the landing page, carried in the address
@@ -29,6 +29,8 @@ pub struct Choices {
     question: Option<String>,
     /// "Discuss questions" (`mode=discuss`).
     discuss: bool,
+    /// "Chat in" (`language=es`), unless any language will do.
+    language: Option<String>,
 }
 
 impl Choices {
@@ -57,6 +59,7 @@ impl Choices {
             question: (mode.as_deref() == Some("question"))
                 .then(|| first("question").unwrap_or_default()),
             discuss: mode.as_deref() == Some("discuss"),
+            language: first("language").filter(|code| check_language(code).is_ok()),
         }
     }
 
@@ -77,6 +80,7 @@ impl Choices {
             browser: browser::browser_id(),
             question: self.question,
             discuss: self.discuss,
+            language: self.language,
         }
     }
 }

@@ -105,6 +105,7 @@ fn StartForm() -> impl IntoView {
                 <input type="checkbox" name="only_shared" value="1"/>
                 "Only match on shared interests"
             </label>
+            <ChatIn/>
             <HideIpOption relay/>
             <label class="option">
                 <input type="checkbox" name="blur" value="1"/>
@@ -123,6 +124,28 @@ fn StartForm() -> impl IntoView {
             </fieldset>
             <QuestionMode/>
         </form>
+    }
+}
+
+/// "Chat in": the language to meet strangers in, preferred as a shared
+/// interest is (then anyone, unless only shared interests will do). The
+/// languages are named in their own language; the codes are
+/// [`crate::protocol::LANGUAGES`]'s. Plain markup, so it costs the page's
+/// code nothing.
+#[component]
+fn ChatIn() -> impl IntoView {
+    view! {
+        <label class="option chat-in">
+            "Chat in"
+            <select name="language">
+                <option value="">"Any language"</option>
+                <option value="en" lang="en">"English"</option>
+                <option value="es" lang="es">"Español"</option>
+                <option value="pt" lang="pt">"Português"</option>
+                <option value="fr" lang="fr">"Français"</option>
+                <option value="de" lang="de">"Deutsch"</option>
+            </select>
+        </label>
     }
 }
 

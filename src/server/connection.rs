@@ -17,8 +17,8 @@ use super::network::{Admission, Gatekeeper};
 use super::sanctions::Sanctions;
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Outgoing, Stranger, outbox};
 use crate::protocol::{
-    ClientMessage, ErrorCode, ServerMessage, check_join, check_message_text, check_question_mode,
-    check_report, check_signal,
+    ClientMessage, ErrorCode, ServerMessage, check_join, check_language, check_message_text,
+    check_question_mode, check_report, check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
@@ -342,7 +342,9 @@ fn handle_frame(
             hide_ip,
             question,
             discuss,
+            language,
         }) => match check_join(&interests, browser.as_deref())
+            .and_then(|()| language.as_deref().map_or(Ok(()), check_language))
             .and_then(|()| check_question_mode(question.as_deref(), discuss, mode))
         {
             Err(code) => code,
@@ -359,6 +361,7 @@ fn handle_frame(
                     mode,
                     hide_ip,
                     kind,
+                    language,
                 };
                 match lobby.join(stranger.id(), request) {
                     Ok(()) | Err(LobbyError::UnknownStranger) => return None,

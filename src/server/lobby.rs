@@ -20,7 +20,9 @@ use super::queue::{Queue, Queued};
 use super::room::{ChatFacts, RemotePartner, Room, RoomId};
 use super::seam::{ClusterSide, Match, Outbound};
 use super::stranger::{Kick, Stranger, StrangerId};
-use crate::protocol::{CallRole, CallSetup, CallSignal, Challenge, ErrorCode, Mode, ServerMessage};
+use crate::protocol::{
+    CallRole, CallSetup, CallSignal, Challenge, ErrorCode, LANGUAGE_PREFIX, Mode, ServerMessage,
+};
 
 /// Where a stranger is right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +124,10 @@ pub struct JoinRequest {
     pub hide_ip: bool,
     /// A chat, or question mode.
     pub kind: JoinKind,
+    /// The language to chat in, already checked: preferred in a partner as a
+    /// shared interest is, by whichever queue (it joins the interests as
+    /// `lang:<code>`, see [`LANGUAGE_PREFIX`]).
+    pub language: Option<String>,
 }
 
 /// Whether a join asks for a chat or for question mode.
@@ -728,10 +734,14 @@ impl State {
             }
             return Ok(());
         }
+        let mut interests = request.interests;
+        if let Some(language) = request.language {
+            interests.push(format!("{LANGUAGE_PREFIX}{language}"));
+        }
         let seeker = Seeker {
             id,
             browser: request.browser,
-            interests: request.interests,
+            interests,
             only_shared: request.only_shared,
             mode: request.mode,
         };
@@ -765,6 +775,14 @@ impl State {
             Mode::Video => self.ice.for_call(std::time::SystemTime::now()),
             Mode::Text => Vec::new(),
         };
+        // A shared language is told apart from shared interests.
+        let (languages, interests): (Vec<String>, Vec<String>) = seating
+            .common_interests
+            .into_iter()
+            .partition(|interest| interest.starts_with(LANGUAGE_PREFIX));
+        let common_language = languages
+            .first()
+            .map(|language| language[LANGUAGE_PREFIX.len()..].to_owned());
         for (member, role) in seating.here {
             let call = (seating.mode == Mode::Video).then(|| CallSetup {
                 role,
@@ -775,8 +793,9 @@ impl State {
                 seat.seeking = None;
                 room.add(seat.stranger.clone());
                 seat.stranger.deliver(ServerMessage::Paired {
-                    common_interests: seating.common_interests.clone(),
+                    common_interests: interests.clone(),
                     call,
+                    common_language: common_language.clone(),
                 });
             }
         }
@@ -808,6 +827,7 @@ impl State {
                 seat.stranger.deliver(ServerMessage::Paired {
                     common_interests: Vec::new(),
                     call: None,
+                    common_language: None,
                 });
                 seat.stranger.deliver(ServerMessage::Question {
                     text: question.clone(),
@@ -1083,6 +1103,7 @@ mod tests {
     const PAIRED: ServerMessage = ServerMessage::Paired {
         common_interests: Vec::new(),
         call: None,
+        common_language: None,
     };
 
     fn drain(rx: &mut Inbox) -> Vec<ServerMessage> {
@@ -1266,6 +1287,61 @@ mod tests {
         assert_eq!(drain(&mut asker_rx), [ServerMessage::Waiting]);
         assert_eq!(drain(&mut chatter_rx), [ServerMessage::Waiting]);
         lobby.assert_consistent();
+    }
+
+    fn speaking(language: &str, interests: &[&str]) -> JoinRequest {
+        JoinRequest {
+            language: Some(language.to_owned()),
+            interests: interests.iter().map(|i| i.to_string()).collect(),
+            ..JoinRequest::default()
+        }
+    }
+
+    #[test]
+    fn two_who_chat_in_french_are_paired_over_one_who_does_not_and_told_apart_from_interests() {
+        let lobby = Lobby::default();
+        let (french, mut french_rx) = arrive(&lobby);
+        let (anyone, mut anyone_rx) = arrive(&lobby);
+        let (also_french, mut also_french_rx) = arrive(&lobby);
+        lobby.join(french, speaking("fr", &["jazz"])).unwrap();
+        lobby.join(anyone, JoinRequest::default()).unwrap();
+        lobby
+            .join(also_french, speaking("fr", &["jazz", "chess"]))
+            .unwrap();
+        assert_eq!(lobby.chats(), [vec![french, also_french]]);
+        let told = ServerMessage::Paired {
+            common_interests: vec!["jazz".into()],
+            call: None,
+            common_language: Some("fr".into()),
+        };
+        assert_eq!(
+            drain(&mut french_rx),
+            [ServerMessage::Waiting, told.clone()]
+        );
+        assert_eq!(drain(&mut also_french_rx), [told]);
+        assert_eq!(drain(&mut anyone_rx), [ServerMessage::Waiting]);
+        lobby.assert_consistent();
+    }
+
+    #[test]
+    fn a_language_nobody_else_chose_falls_back_to_anyone_like_an_interest() {
+        let lobby = Lobby::new(Duration::from_secs(5));
+        let (spanish, mut spanish_rx) = arrive(&lobby);
+        let (german, mut german_rx) = arrive(&lobby);
+        let start = Instant::now();
+        lobby.join(spanish, speaking("es", &[])).unwrap();
+        lobby.join(german, speaking("de", &[])).unwrap();
+        lobby.tick(start + Duration::from_secs(1));
+        assert_eq!(lobby.rooms(), 0, "each waits for their own language first");
+        lobby.tick(start + Duration::from_secs(6));
+        assert_eq!(lobby.rooms(), 1, "then anyone will do");
+        for rx in [&mut spanish_rx, &mut german_rx] {
+            assert_eq!(
+                drain(rx),
+                [ServerMessage::Waiting, PAIRED],
+                "no shared language told"
+            );
+        }
     }
 
     #[test]
@@ -1454,6 +1530,7 @@ mod tests {
                 role,
                 ice_servers: vec![turn.clone()],
             }),
+            common_language: None,
         };
         let alice_heard = drain(&mut alice_rx);
         assert_eq!(
@@ -1776,7 +1853,7 @@ mod tests {
                                     interests.into_iter().map(|t| TOPICS[t].to_string()).collect();
                                 interests.sort();
                                 interests.dedup();
-                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode, hide_ip: false, kind: JoinKind::Chat };
+                                let request = JoinRequest { interests, only_shared, browser: browser(who), mode, hide_ip: false, kind: JoinKind::Chat, language: None };
                                 lobby.state().join(id, request, now).unwrap();
                                 let place = lobby.place(id);
                                 prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));

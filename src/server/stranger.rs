@@ -173,8 +173,10 @@ fn weight(message: &ServerMessage) -> usize {
             ServerMessage::Paired {
                 common_interests,
                 call,
+                common_language,
             } => {
                 common_interests.iter().map(String::len).sum::<usize>()
+                    + common_language.as_ref().map_or(0, String::len)
                     + call.as_ref().map_or(0, |call| 256 * call.ice_servers.len())
             }
             _ => 0,

@@ -187,6 +187,7 @@ pub fn paired() -> ServerMessage {
     ServerMessage::Paired {
         common_interests: Vec::new(),
         call: None,
+        common_language: None,
     }
 }
 
