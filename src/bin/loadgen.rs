@@ -80,6 +80,13 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Question mode: N questions asked at once and 2N strangers offering to
+    /// discuss: time until each asker is seated, then until it has read both
+    /// discussers (every line checked: the right discussion, both numbers).
+    Discussions {
+        #[arg(long, default_value_t = 300)]
+        questions: usize,
+    },
     /// (internal) Hold N connections from one source address for `capacity`.
     Hold {
         #[arg(long)]
@@ -109,6 +116,7 @@ async fn main() -> Result<(), String> {
         Scenario::Churn { strangers, seconds } => {
             churn(first, strangers, Duration::from_secs(seconds)).await?
         }
+        Scenario::Discussions { questions } => discussions(first, questions).await?,
         Scenario::Hold { count, source } => return hold(first, count, source).await,
     };
     if args.json {
@@ -666,6 +674,103 @@ async fn pairs_of(
         out.push((a, b));
     }
     Ok(out)
+}
+
+/// Question mode at scale; see [`Scenario::Discussions`].
+async fn discussions(server: SocketAddr, questions: usize) -> Result<Report, String> {
+    let loopback = "127.0.0.1".parse().unwrap();
+    let askers = connect_many(server, questions, loopback).await?;
+    let offers = connect_many(server, 2 * questions, loopback).await?;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for mut ws in offers {
+        tasks.spawn(async move {
+            send(&mut ws, &ClientMessage::discuss_questions()).await?;
+            let question = told_question(&mut ws, false).await?;
+            send(
+                &mut ws,
+                &ClientMessage::Message {
+                    text: format!("about {question}"),
+                },
+            )
+            .await?;
+            // Held open until the asker has read it.
+            Ok::<_, String>((None, ws))
+        });
+    }
+    for (n, mut ws) in askers.into_iter().enumerate() {
+        tasks.spawn(async move {
+            let question = format!("question {n}?");
+            send(&mut ws, &ClientMessage::ask(&question)).await?;
+            if told_question(&mut ws, true).await? != question {
+                return Err("an asker was seated in another discussion".into());
+            }
+            let seated = start.elapsed();
+            let mut heard = Vec::new();
+            while heard.len() < 2 {
+                match next_message(&mut ws).await {
+                    Some(ServerMessage::Discussed { discusser, text }) => {
+                        if text != format!("about {question}") {
+                            return Err(format!("{question} read a line of another: {text}"));
+                        }
+                        heard.push(discusser);
+                    }
+                    Some(ServerMessage::DiscusserTyping { .. }) => continue,
+                    other => return Err(format!("expected a discussion, got {other:?}")),
+                }
+            }
+            heard.sort_unstable();
+            if heard != [1, 2] {
+                return Err(format!("{question} heard discussers {heard:?}"));
+            }
+            Ok((Some((seated, start.elapsed() - seated)), ws))
+        });
+    }
+    let mut seated = Vec::new();
+    let mut read = Vec::new();
+    let mut sockets = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (times, ws) = done.map_err(|e| e.to_string())??;
+        if let Some((to_seat, to_read)) = times {
+            seated.push(to_seat);
+            read.push(to_read);
+        }
+        sockets.push(ws);
+    }
+    let elapsed = start.elapsed();
+    drop(sockets);
+    seated.sort_unstable();
+    read.sort_unstable();
+    let mut report = Report::new("discussions");
+    report.add("questions", questions);
+    report.add("discussers", 2 * questions);
+    report.add(
+        "all seated and read in",
+        format!("{:.0} ms", elapsed.as_secs_f64() * 1000.0),
+    );
+    report.add("asker seated, p50", percentile(&seated, 0.50));
+    report.add("asker seated, p99", percentile(&seated, 0.99));
+    report.add(
+        "both discussers read, p50 (from seated)",
+        percentile(&read, 0.50),
+    );
+    report.add(
+        "both discussers read, p99 (from seated)",
+        percentile(&read, 0.99),
+    );
+    Ok(report)
+}
+
+/// Waits for a `question` (past `waiting` and `paired`) and returns its text,
+/// checking that this side reads along (`reading`) or discusses.
+async fn told_question(ws: &mut Socket, reading: bool) -> Result<String, String> {
+    loop {
+        match next_message(ws).await {
+            Some(ServerMessage::Question { text, reading: r }) if r == reading => return Ok(text),
+            Some(ServerMessage::Waiting | ServerMessage::Paired { .. }) => continue,
+            other => return Err(format!("expected a question, got {other:?}")),
+        }
+    }
 }
 
 /// Waits for `paired`, past a `waiting` (with Redis, a joiner hears it first).
