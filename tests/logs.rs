@@ -1,6 +1,7 @@
-//! No log level ever writes what a person said, what they like, their browser
-//! id or where they connect from: the real binary, at every level, through a
-//! chat, a bot check and a report, and its whole log searched afterwards.
+//! No log level ever writes what a person said or asked, what they like, their
+//! browser id or where they connect from: the real binary, at every level,
+//! through a chat, a bot check, a report and a question discussed, and its
+//! whole log searched afterwards.
 #![cfg(feature = "ssr")]
 
 mod common;
@@ -19,6 +20,8 @@ use tokio_tungstenite::{WebSocketStream, client_async};
 
 /// What must never be in the log.
 const TEXT: &str = "my-secret-words-4711";
+const QUESTION: &str = "my-secret-question-0815";
+const DISCUSSED: &str = "my-secret-answer-2342";
 const INTEREST: &str = "zebra-finches";
 const BROWSER: &str = "browser-id-b5e2c9";
 const FORWARDED: &str = "203.0.113.177";
@@ -108,6 +111,35 @@ async fn chat_and_report(addr: SocketAddr) {
     let _ = bob.close(None).await;
 }
 
+/// A question asked, discussed by two, and read along.
+async fn discuss_a_question(addr: SocketAddr) {
+    let mut asker = connect(addr, FORWARDED).await;
+    let mut first = connect(addr, "198.51.100.6").await;
+    let mut second = connect(addr, "198.51.100.7").await;
+    for ws in [&mut asker, &mut first, &mut second] {
+        until(ws, |m| matches!(m, ServerMessage::Welcome { .. })).await;
+    }
+    send(&mut asker, &ClientMessage::ask(QUESTION)).await;
+    until(&mut asker, |m| *m == ServerMessage::Waiting).await;
+    for ws in [&mut first, &mut second] {
+        send(ws, &ClientMessage::discuss_questions()).await;
+    }
+    for ws in [&mut first, &mut second, &mut asker] {
+        until(ws, |m| matches!(m, ServerMessage::Question { .. })).await;
+    }
+    send(
+        &mut first,
+        &ClientMessage::Message {
+            text: DISCUSSED.into(),
+        },
+    )
+    .await;
+    until(&mut asker, |m| matches!(m, ServerMessage::Discussed { .. })).await;
+    for mut ws in [asker, first, second] {
+        let _ = ws.close(None).await;
+    }
+}
+
 #[tokio::test]
 async fn no_log_level_writes_message_text_interests_browser_ids_or_addresses() {
     for level in ["error", "warn", "info", "debug", "trace"] {
@@ -127,6 +159,7 @@ async fn no_log_level_writes_message_text_interests_browser_ids_or_addresses() {
         )
         .await;
         chat_and_report(server.addr).await;
+        discuss_a_question(server.addr).await;
         server.terminate();
         let (_, clean) = server.exited(Instant::now()).await;
         assert!(clean, "the server exits cleanly at {level}");
@@ -138,7 +171,9 @@ async fn no_log_level_writes_message_text_interests_browser_ids_or_addresses() {
                 "the server's own debug lines are there: {written}"
             );
         }
-        for secret in [TEXT, INTEREST, BROWSER, FORWARDED, SOURCE] {
+        for secret in [
+            TEXT, QUESTION, DISCUSSED, INTEREST, BROWSER, FORWARDED, SOURCE,
+        ] {
             assert!(
                 !written.contains(secret),
                 "{secret} is in the log at {level}:\n{}",
