@@ -1799,6 +1799,11 @@ mod tests {
                 only_shared: bool,
                 video: bool,
             },
+            /// Question mode: asks, or offers to discuss.
+            Question {
+                who: usize,
+                asks: bool,
+            },
             Say(usize),
             Leave(usize),
             Disconnect(usize),
@@ -1813,6 +1818,7 @@ mod tests {
             prop_oneof![
                 4 => (0..PEOPLE, proptest::collection::vec(0..TOPICS.len(), 0..3), any::<bool>(), proptest::bool::weighted(0.3))
                     .prop_map(|(who, interests, only_shared, video)| Op::Join { who, interests, only_shared, video }),
+                2 => (0..PEOPLE, any::<bool>()).prop_map(|(who, asks)| Op::Question { who, asks }),
                 2 => (0..PEOPLE).prop_map(Op::Say),
                 1 => (0..PEOPLE).prop_map(Op::Leave),
                 1 => (0..PEOPLE).prop_map(Op::Disconnect),
@@ -1859,17 +1865,33 @@ mod tests {
                                 prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));
                             }
                         }
+                        Op::Question { who, asks } => {
+                            if let Some(id) = ids[who] {
+                                if lobby.place(id) != Some(Place::Waiting) {
+                                    modes.insert(id, Mode::Text);
+                                }
+                                let kind = if asks { JoinKind::Ask(format!("question {said}?")) } else { JoinKind::Discuss };
+                                let request = JoinRequest { browser: browser(who), kind, ..JoinRequest::default() };
+                                lobby.state().join(id, request, now).unwrap();
+                                let place = lobby.place(id);
+                                prop_assert!(matches!(place, Some(Place::Waiting | Place::Chatting(_))));
+                            }
+                        }
                         Op::Say(who) => {
                             if let Some(id) = ids[who] {
-                                let partner = lobby.chats().into_iter()
+                                let others: Vec<StrangerId> = lobby.chats().into_iter()
                                     .find(|chat| chat.contains(&id))
-                                    .and_then(|chat| chat.into_iter().find(|&m| m != id));
+                                    .map(|chat| chat.into_iter().filter(|&m| m != id).collect())
+                                    .unwrap_or_default();
+                                let reading = lobby.state().room_of(id).ok().flatten().is_some_and(|room| room.is_reader(id));
                                 let text = format!("message {said}");
                                 said += 1;
-                                prop_assert_eq!(lobby.say(id, &text).is_ok(), partner.is_some());
-                                if let Some(partner) = partner {
-                                    let to = ids.iter().position(|&i| i == Some(partner)).unwrap();
-                                    expected[to].push(text);
+                                prop_assert_eq!(lobby.say(id, &text).is_ok(), !others.is_empty() && !reading, "only writers in a chat write");
+                                if !reading {
+                                    for other in others {
+                                        let to = ids.iter().position(|&i| i == Some(other)).unwrap();
+                                        expected[to].push(text.clone());
+                                    }
                                 }
                             }
                         }
@@ -1908,7 +1930,7 @@ mod tests {
                     lobby.assert_consistent();
                     for (who, inbox) in inboxes.iter_mut().enumerate() {
                         for message in drain(inbox) {
-                            if let ServerMessage::Message { text } = message {
+                            if let ServerMessage::Message { text } | ServerMessage::Discussed { text, .. } = message {
                                 received[who].push(text);
                             }
                         }
@@ -1916,11 +1938,16 @@ mod tests {
                     }
                     let mut seated = HashSet::new();
                     for chat in lobby.chats() {
-                        prop_assert_eq!(chat.len(), 2);
-                        prop_assert_ne!(chat[0], chat[1], "paired with themselves");
+                        // Two, or a question's three (two once its asker stops reading).
+                        prop_assert!(matches!(chat.len(), 2 | 3));
                         let who = |id| ids.iter().position(|&i| i == Some(id)).unwrap();
-                        prop_assert_ne!(browser(who(chat[0])), browser(who(chat[1])), "paired with their own tab");
-                        prop_assert_eq!(modes[&chat[0]], modes[&chat[1]], "paired across modes");
+                        for (n, a) in chat.iter().enumerate() {
+                            for b in &chat[n + 1..] {
+                                prop_assert_ne!(a, b, "paired with themselves");
+                                prop_assert_ne!(browser(who(*a)), browser(who(*b)), "paired with their own tab");
+                                prop_assert_eq!(modes[a], modes[b], "paired across modes");
+                            }
+                        }
                         let candidate = CallSignal::Candidate { candidate: "candidate:1".into(), sdp_mid: None, sdp_m_line_index: None };
                         let call_allowed = lobby.signal(chat[0], candidate).is_ok();
                         prop_assert_eq!(call_allowed, modes[&chat[0]] == Mode::Video, "call setup only in video chats");
