@@ -85,6 +85,8 @@ test("everything works from the keyboard alone", async ({ browser }) => {
   await expect(alice.page.getByRole("button", { name: "Remove board games" })).toBeVisible();
   await keys.press("Tab");
   await expect(alice.page.getByRole("checkbox", { name: "Only match on shared interests" })).toBeFocused();
+  await keys.press("Tab");
+  await expect(alice.page.getByRole("combobox", { name: "Chat in" })).toBeFocused();
   // This server has no relay, so the privacy option is off and out of the way.
   await expect(
     alice.page.getByRole("checkbox", { name: "Hide my IP address in video chats" }),
