@@ -61,6 +61,10 @@ test("a question is discussed by two strangers while the asker reads along", asy
   await expect(asker.page.getByRole("region", { name: "The question" })).toContainText(QUESTION);
   // The asker reads: no message box to write in, nobody to report.
   await expect(asker.messageBox()).toBeDisabled();
+  await expect(asker.messageBox()).toHaveAttribute(
+    "placeholder",
+    "You are reading along: only the two discussing can write.",
+  );
   await expect(asker.button("Report")).toBeHidden();
 
   await first.say("Obviously not.");

@@ -42,7 +42,13 @@ pub fn Composer(chat: Chat) -> impl IntoView {
             <textarea
                 node_ref=input
                 aria-label="Message"
-                placeholder="Type a message"
+                placeholder=move || {
+                    if chat.session.with(|s| s.reading()) {
+                        "You are reading along: only the two discussing can write."
+                    } else {
+                        "Type a message"
+                    }
+                }
                 rows="2"
                 prop:value=move || draft.get()
                 on:input=move |ev| {
