@@ -190,8 +190,9 @@ struct Seat {
     stranger: Stranger,
     /// Where they are.
     place: Place,
-    /// What they asked for while waiting in the shared queue, to ask again if
-    /// the partner it found vanished before the pairing completed.
+    /// What they asked for while waiting in the queue (here or shared), to ask
+    /// again if the partner it found vanished before the pairing completed.
+    /// `None` while waiting for a question: that is how the two are told apart.
     seeking: Option<Seeker>,
     /// They asked to hide their network address in video calls: their call
     /// setup steps that would reveal one are dropped.
@@ -808,7 +809,7 @@ impl State {
     fn seat_discussion(&mut self, discussion: Discussion) {
         self.metrics.paired(Mode::Text);
         let question = discussion.asker.question;
-        let mut room = Room::for_question(question.clone());
+        let mut room = Room::for_mode(Mode::Text);
         let [first, second] = discussion.discussers;
         let seated = [
             (first.id, false),
@@ -875,11 +876,16 @@ impl State {
     fn leave(&mut self, id: StrangerId) {
         match self.strangers.get(&id).map(|seat| seat.place) {
             Some(Place::Waiting) => {
-                if !self.questions.leave(id) {
+                // Those in the queue carry what they seek; those waiting for a
+                // question do not.
+                let seeking = self
+                    .strangers
+                    .get_mut(&id)
+                    .and_then(|seat| seat.seeking.take());
+                if seeking.is_some() {
                     self.queue.leave(id);
-                }
-                if let Some(seat) = self.strangers.get_mut(&id) {
-                    seat.seeking = None;
+                } else {
+                    self.questions.leave(id);
                 }
                 self.set_place(id, Place::Idle);
             }
@@ -1022,7 +1028,7 @@ impl State {
     fn waiting_here(&self) -> Vec<StrangerId> {
         self.strangers
             .iter()
-            .filter(|(id, seat)| seat.place == Place::Waiting && !self.questions.holds(**id))
+            .filter(|(_, seat)| seat.place == Place::Waiting && seat.seeking.is_some())
             .map(|(id, _)| *id)
             .collect()
     }

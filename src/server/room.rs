@@ -42,9 +42,7 @@ pub struct Room {
     senders: Vec<StrangerId>,
     /// Call offers and answers relayed so far; a call needs a handful.
     descriptions: u16,
-    /// Question mode: the question discussed.
-    question: Option<String>,
-    /// Question mode: the member who asked it and reads along, until they
+    /// Question mode: the member who asked the question and reads along, until they
     /// stop. They hear the others as "discusser 1" and "discusser 2", and
     /// cannot write.
     reader: Option<StrangerId>,
@@ -97,29 +95,16 @@ impl Room {
             opened: Instant::now(),
             senders: Vec::new(),
             descriptions: 0,
-            question: None,
             reader: None,
         }
     }
 
-    /// An empty room to discuss `question` (text only); the asker is added
-    /// with [`add_reader`](Self::add_reader).
-    pub fn for_question(question: String) -> Self {
-        Room {
-            question: Some(question),
-            ..Self::for_mode(Mode::Text)
-        }
-    }
-
-    /// Adds the member who asked this room's question, who reads along.
+    /// Adds the member who asked this room's question, who reads along. (A
+    /// discussion is a text room with a reader; the lobby tells everyone the
+    /// question as it seats them.)
     pub fn add_reader(&mut self, stranger: Stranger) {
         self.reader = Some(stranger.id());
         self.add(stranger);
-    }
-
-    /// The question this room discusses, if it is a discussion.
-    pub fn question(&self) -> Option<&str> {
-        self.question.as_deref()
     }
 
     /// Whether `id` asked this room's question and reads along.
@@ -128,9 +113,10 @@ impl Room {
     }
 
     /// Which discusser `id` is in a discussion (1 or 2, in the order they
-    /// were seated); `None` for the reader, or outside a discussion.
+    /// were seated); `None` for the reader, or with no reader (outside a
+    /// discussion, or once its reader left: then nobody needs the numbers).
     pub fn discusser_number(&self, id: StrangerId) -> Option<u8> {
-        self.question.as_ref()?;
+        self.reader?;
         let index = self
             .members
             .iter()

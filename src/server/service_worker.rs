@@ -82,7 +82,9 @@ fn json_string(text: &str) -> String {
 /// Answers `GET /sw.js`. Browsers check for a new worker at every visit (at
 /// least once a day); `no-cache` makes each check a cheap revalidation.
 pub async fn serve(State(state): State<AppState>) -> Response {
-    let built = BuiltFiles::of(&state.leptos_options);
+    // Made once: the files it names do not change while the server runs.
+    static WORKER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let worker = WORKER.get_or_init(|| script(BuiltFiles::of(&state.leptos_options)));
     (
         [
             (
@@ -91,7 +93,7 @@ pub async fn serve(State(state): State<AppState>) -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        script(built),
+        worker.as_str(),
     )
         .into_response()
 }
