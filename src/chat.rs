@@ -11,7 +11,9 @@ use std::time::Duration;
 use leptos::html::Video;
 use leptos::prelude::*;
 
-use crate::browser::{self, Call, CallEvents, Camera, Link, NudityCheck, Timer};
+use crate::browser::{
+    self, Call, CallEvents, Camera, Link, NudityCheck, SealEvents, Sealer, Timer,
+};
 use crate::protocol::{CallSetup, CallSignal, Challenge, ClientMessage, ReportReason};
 use crate::session::{Action, ChatSession, Device, Phase, Preferences};
 
@@ -32,6 +34,8 @@ pub struct Chat {
     camera: StoredValue<Option<Camera>, LocalStorage>,
     /// Video mode: the call to the stranger, while chatting.
     call: StoredValue<Option<Call>, LocalStorage>,
+    /// The current chat's end-to-end encryption, while it is open.
+    sealer: StoredValue<Option<Sealer>, LocalStorage>,
     /// Video mode: the nudity check, from the first camera start until the page closes.
     nudity: StoredValue<Option<NudityCheck>, LocalStorage>,
     /// Where the person sees themselves.
@@ -59,6 +63,7 @@ impl Chat {
             typing_timer: StoredValue::new_local(None),
             camera: StoredValue::new_local(None),
             call: StoredValue::new_local(None),
+            sealer: StoredValue::new_local(None),
             nudity: StoredValue::new_local(None),
             local_video: NodeRef::new(),
             remote_video: NodeRef::new(),
@@ -78,6 +83,7 @@ impl Chat {
         on_cleanup(move || {
             chat.disconnect();
             chat.call.try_set_value(None);
+            chat.sealer.try_set_value(None);
             chat.camera.try_set_value(None);
             chat.nudity.try_set_value(None);
         });
@@ -118,12 +124,12 @@ impl Chat {
 
     /// Sends the message box's text. Returns whether it was sent (so the box clears).
     pub fn send_text(self, draft: &str) -> bool {
-        match self.session.try_update(|s| s.send(draft)).flatten() {
-            Some(message) => {
-                self.transmit(message);
+        match self.session.try_update(|s| s.send(draft)) {
+            Some(Action::Nothing) | None => false,
+            Some(action) => {
+                self.act(action);
                 true
             }
-            None => false,
         }
     }
 
@@ -233,7 +239,19 @@ impl Chat {
                 self.connect();
             }
             Action::StartCamera => self.start_camera(),
-            Action::StartCall(setup) => self.start_call(&setup),
+            Action::Paired { call, seal } => {
+                if seal {
+                    self.start_sealing();
+                }
+                if let Some(setup) = call {
+                    self.start_call(&setup);
+                }
+            }
+            Action::Meet(key) => self.with_sealer(|sealer| sealer.meet(key)),
+            Action::Seal(text) => self.with_sealer(|sealer| sealer.say(text)),
+            Action::Open(data, commitment, stamp) => {
+                self.with_sealer(|sealer| sealer.open(data, commitment, stamp));
+            }
             Action::Signal(signal) => self.pass_signal(signal),
             Action::Solve(challenge) => self.solve(challenge),
             Action::Nothing => {}
@@ -254,6 +272,41 @@ impl Chat {
                     self.update(ChatSession::checked);
                 }
                 None => self.session.update(ChatSession::check_failed),
+            }
+        });
+    }
+
+    /// Starts encrypting the chat just paired (loading the encryption's code
+    /// the first time). What it reports back belongs to this chat only.
+    fn start_sealing(self) {
+        let session = self.session;
+        let chat = session.with_untracked(ChatSession::strangers_found);
+        let current = move || session.try_with_untracked(|s| s.strangers_found()) == Some(chat);
+        let events = SealEvents {
+            send: Box::new(move |frame| {
+                if current() {
+                    self.transmit_frame(frame);
+                }
+            }),
+            agreed: Box::new(move |code| {
+                if current() {
+                    session.update(|s| s.agreed(code));
+                }
+            }),
+            heard: Box::new(move |opened| {
+                if current() {
+                    session.update(|s| s.heard(opened));
+                }
+            }),
+        };
+        // Replacing the last chat's encryption stops it.
+        self.sealer.set_value(Sealer::start(events));
+    }
+
+    fn with_sealer(self, then: impl FnOnce(&Sealer)) {
+        self.sealer.with_value(|sealer| {
+            if let Some(sealer) = sealer {
+                then(sealer);
             }
         });
     }
@@ -338,6 +391,10 @@ impl Chat {
     fn release_media_when_done(self) {
         Effect::new(move |_| {
             let (camera, call) = self.session.with(|s| (s.wants_camera(), s.wants_call()));
+            if self.session.with(|s| s.phase() != Phase::Chatting) {
+                // The chat is over (its last messages opened): so is its encryption.
+                self.sealer.set_value(None);
+            }
             if !call {
                 self.call.set_value(None);
                 self.sound_blocked.set(false);
@@ -351,9 +408,14 @@ impl Chat {
     }
 
     fn transmit(self, message: ClientMessage) {
+        self.transmit_frame(message.to_frame());
+    }
+
+    /// Sends a frame already written (the encryption writes its own).
+    fn transmit_frame(self, frame: String) {
         self.link.with_value(|link| {
             if let Some(link) = link {
-                link.send(message);
+                link.send(frame);
             }
         });
     }

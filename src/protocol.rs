@@ -43,6 +43,23 @@ pub const MAX_EVIDENCE_LINES: usize = 20;
 /// so that a report always fits in one WebSocket frame with room to spare.
 pub const MAX_EVIDENCE_BYTES: usize = 32 * 1024;
 
+/// The longest public key a browser may offer for end-to-end encryption, in
+/// characters of base64url (a P-256 key in its raw form is 87).
+pub const MAX_KEY_CHARS: usize = 200;
+
+/// The longest sealed message, in characters of base64url: the nonce (12
+/// bytes), the sealed counter and franking key (4 + 32), the longest message
+/// in UTF-8 (4 bytes a character at most) and AES-GCM's tag (16).
+pub const MAX_SEALED_CHARS: usize = (12 + 4 + 32 + 4 * MAX_MESSAGE_CHARS + 16).div_ceil(3) * 4;
+
+/// A message franking commitment (HMAC-SHA256) in base64url: 32 bytes. The
+/// franking key and the server's stamp are as long.
+pub const COMMITMENT_CHARS: usize = 43;
+
+/// The longest franking proof a report's line may carry: three base64url
+/// values of [`COMMITMENT_CHARS`] and two dots (see [`EvidenceLine::franking`]).
+pub const MAX_FRANKING_CHARS: usize = 3 * COMMITMENT_CHARS + 2;
+
 /// The deepest nesting of JSON objects and arrays accepted in a client frame.
 /// The deepest real message (a call setup step) nests two levels; refusing
 /// deeper frames before parsing keeps a hostile one from costing anything.
@@ -228,6 +245,12 @@ pub struct EvidenceLine {
     pub from: Author,
     /// What they wrote.
     pub text: String,
+    /// For a line the stranger sent sealed (end-to-end encrypted), the proof
+    /// that they did: the message's franking key, its commitment and the
+    /// server's stamp, each base64url, joined by dots. The server checks it
+    /// (see `server::franking`), so a report cannot put words in anyone's mouth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub franking: Option<String>,
 }
 
 /// What a stranger's browser asks of the server.
@@ -304,6 +327,25 @@ pub enum ClientMessage {
         /// [`check_report`] for the limits.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         evidence: Vec<EvidenceLine>,
+    },
+    /// End-to-end encryption: this browser's public key for the chat (P-256,
+    /// raw, base64url), sent once right after pairing. The stranger's browser
+    /// agrees the same AES-GCM key from it (ECDH). Not in question mode, where
+    /// the asker reads along. Built by `public/e2e/seal.js`.
+    Key {
+        /// The public key; see [`check_key`].
+        key: String,
+    },
+    /// End-to-end encryption: a chat message the server cannot read, for the
+    /// stranger whose key this browser agreed with. Built by `public/e2e/seal.js`.
+    Sealed {
+        /// Base64url of the AES-GCM nonce followed by the ciphertext of the
+        /// counter, the franking key and the text; see [`check_sealed`].
+        data: String,
+        /// The message's franking commitment: HMAC-SHA256 of the text under the
+        /// franking key sealed inside, base64url. The server stamps it, so a
+        /// report of this line can be verified without the server reading others.
+        commitment: String,
     },
     /// The answer to the welcome's bot check: the number whose hash it gave.
     Solve {
@@ -406,6 +448,22 @@ pub enum ServerMessage {
         /// How much longer the ban lasts, in seconds.
         seconds: u64,
     },
+    /// End-to-end encryption: the stranger's public key for this chat.
+    Key {
+        /// As the stranger's browser sent it (see [`ClientMessage::Key`]).
+        key: String,
+    },
+    /// End-to-end encryption: a sealed message from the stranger.
+    Sealed {
+        /// As the stranger's browser sent it (see [`ClientMessage::Sealed`]).
+        data: String,
+        /// The message's franking commitment, as sent.
+        commitment: String,
+        /// The server's stamp on the commitment (HMAC-SHA256 under a key only
+        /// the server knows, of this chat, the sender and the commitment),
+        /// base64url: what a report of this line shows the server.
+        stamp: String,
+    },
     /// The stranger left the chat: Stop, a skip, a closed tab or a lost network.
     StrangerLeft,
     /// Question mode, right after [`ServerMessage::Paired`]: the question this
@@ -492,6 +550,10 @@ pub enum ErrorCode {
     BadQuestion,
     /// Something written by the asker of a question, who reads along.
     ReadOnly,
+    /// An encryption key or sealed message that is malformed or too long.
+    BadSealed,
+    /// Encryption where it cannot be: in question mode, or a second key in one chat.
+    NotSealable,
 }
 
 impl ServerMessage {
@@ -506,7 +568,7 @@ impl ServerMessage {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 18] = [
         ErrorCode::BadMessage,
         ErrorCode::MessageTooLong,
         ErrorCode::EmptyMessage,
@@ -523,6 +585,8 @@ impl ErrorCode {
         ErrorCode::TooManyOffers,
         ErrorCode::BadQuestion,
         ErrorCode::ReadOnly,
+        ErrorCode::BadSealed,
+        ErrorCode::NotSealable,
     ];
 
     /// The code's name on the wire (`"slow_down"`).
@@ -544,6 +608,8 @@ impl ErrorCode {
             ErrorCode::TooManyOffers => "too_many_offers",
             ErrorCode::BadQuestion => "bad_question",
             ErrorCode::ReadOnly => "read_only",
+            ErrorCode::BadSealed => "bad_sealed",
+            ErrorCode::NotSealable => "not_sealable",
         }
     }
 
@@ -596,6 +662,10 @@ impl ErrorCode {
             ErrorCode::ReadOnly => {
                 "You are reading along: only the two strangers discussing your question can write."
             }
+            ErrorCode::BadSealed => "The encrypted message was malformed or too long.",
+            ErrorCode::NotSealable => {
+                "This chat cannot be end-to-end encrypted (question mode), or its key was already sent."
+            }
         }
     }
 }
@@ -609,6 +679,36 @@ pub fn check_message_text(text: &str) -> Result<(), ErrorCode> {
         Err(ErrorCode::MessageTooLong)
     } else {
         Ok(())
+    }
+}
+
+/// Whether `text` is base64url without padding, of 1 to `max` characters.
+fn is_base64url(text: &str, max: usize) -> bool {
+    (1..=max).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Checks an encryption key offer: base64url, at most [`MAX_KEY_CHARS`].
+pub fn check_key(key: &str) -> Result<(), ErrorCode> {
+    if is_base64url(key, MAX_KEY_CHARS) {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadSealed)
+    }
+}
+
+/// Checks a sealed message: base64url data of at most [`MAX_SEALED_CHARS`],
+/// and a commitment of exactly [`COMMITMENT_CHARS`].
+pub fn check_sealed(data: &str, commitment: &str) -> Result<(), ErrorCode> {
+    if is_base64url(data, MAX_SEALED_CHARS)
+        && commitment.len() == COMMITMENT_CHARS
+        && is_base64url(commitment, COMMITMENT_CHARS)
+    {
+        Ok(())
+    } else {
+        Err(ErrorCode::BadSealed)
     }
 }
 
@@ -732,10 +832,16 @@ pub fn check_join(interests: &[String], browser: Option<&str>) -> Result<(), Err
 /// [`MAX_EVIDENCE_LINES`] lines, each a message the chat could have carried,
 /// [`MAX_EVIDENCE_BYTES`] in all.
 pub fn check_report(evidence: &[EvidenceLine]) -> Result<(), ErrorCode> {
+    let proof_ok = |proof: &str| {
+        proof.len() <= MAX_FRANKING_CHARS
+            && proof
+                .split('.')
+                .all(|part| is_base64url(part, COMMITMENT_CHARS))
+    };
     let lines_ok = evidence.len() <= MAX_EVIDENCE_LINES
-        && evidence
-            .iter()
-            .all(|line| check_message_text(&line.text).is_ok());
+        && evidence.iter().all(|line| {
+            check_message_text(&line.text).is_ok() && line.franking.as_deref().is_none_or(proof_ok)
+        });
     if lines_ok && evidence_bytes(evidence) <= MAX_EVIDENCE_BYTES {
         Ok(())
     } else {
@@ -746,17 +852,18 @@ pub fn check_report(evidence: &[EvidenceLine]) -> Result<(), ErrorCode> {
 /// The evidence a report can carry from a chat's `lines` (oldest first): the
 /// last ones, as many as fit the limits of [`check_report`]. Blank lines are skipped.
 pub fn evidence_from<'a>(
-    lines: impl DoubleEndedIterator<Item = (Author, &'a str)>,
+    lines: impl DoubleEndedIterator<Item = (Author, &'a str, Option<&'a str>)>,
 ) -> Vec<EvidenceLine> {
     let mut evidence = Vec::new();
     let mut bytes = 0;
-    for (from, text) in lines.rev() {
+    for (from, text, franking) in lines.rev() {
         if check_message_text(text).is_err() {
             continue;
         }
         let line = EvidenceLine {
             from,
             text: text.to_owned(),
+            franking: franking.map(str::to_owned),
         };
         let size = evidence_bytes(std::slice::from_ref(&line));
         if evidence.len() == MAX_EVIDENCE_LINES || bytes + size > MAX_EVIDENCE_BYTES {
@@ -791,7 +898,12 @@ fn json_size(line: &EvidenceLine) -> usize {
             c => c.len_utf8(),
         })
         .sum();
-    r#"{"from":"","text":""}"#.len() + from.len() + escaped
+    // Franking proofs are base64url and dots: nothing to escape.
+    let franking = line
+        .franking
+        .as_ref()
+        .map_or(0, |proof| r#","franking":"""#.len() + proof.len());
+    r#"{"from":"","text":""}"#.len() + from.len() + escaped + franking
 }
 
 /// Checks a call setup step against the limits: descriptions and candidates
@@ -1017,6 +1129,14 @@ impl ServerMessage {
                 discusser: discusser(frame)?,
             },
             "asker_left" => ServerMessage::AskerLeft,
+            "key" => ServerMessage::Key {
+                key: frame.text("key")?,
+            },
+            "sealed" => ServerMessage::Sealed {
+                data: frame.text("data")?,
+                commitment: frame.text("commitment")?,
+                stamp: frame.text("stamp")?,
+            },
             _ => return None,
         })
     }
@@ -1153,6 +1273,7 @@ mod tests {
             evidence: vec![EvidenceLine {
                 from: Author::Stranger,
                 text: "hi".into(),
+                franking: None,
             }],
         };
         assert_eq!(
@@ -1380,10 +1501,17 @@ mod tests {
             "héllo wörld 👋 日本語",
             "<script>&amp;</script>",
         ] {
-            for from in [Author::You, Author::Stranger] {
+            for (from, franking) in [
+                (Author::You, None),
+                (
+                    Author::Stranger,
+                    Some(format!("{0}.{0}.{0}", "A".repeat(43))),
+                ),
+            ] {
                 let line = EvidenceLine {
                     from,
                     text: text.into(),
+                    franking,
                 };
                 assert_eq!(
                     json_size(&line),
@@ -1404,7 +1532,7 @@ mod tests {
             } else {
                 Author::Stranger
             };
-            (from, text.as_str())
+            (from, text.as_str(), None)
         });
         let evidence = evidence_from(lines);
         assert_eq!(evidence.len(), MAX_EVIDENCE_LINES);
@@ -1415,7 +1543,7 @@ mod tests {
 
         // Twenty long lines of characters JSON escapes do not fit: fewer are taken.
         let long = "\"\u{1}".repeat(MAX_MESSAGE_CHARS / 2);
-        let heavy = evidence_from((0..20).map(|_| (Author::Stranger, long.as_str())));
+        let heavy = evidence_from((0..20).map(|_| (Author::Stranger, long.as_str(), None)));
         assert!(!heavy.is_empty() && heavy.len() < 20, "{}", heavy.len());
         assert_eq!(check_report(&heavy), Ok(()));
         let frame = ClientMessage::Report {
@@ -1425,7 +1553,8 @@ mod tests {
         .to_frame();
         assert!(frame.len() < 48 * 1024, "{}", frame.len());
 
-        let blank = evidence_from([(Author::You, "  "), (Author::Stranger, "hi")].into_iter());
+        let blank =
+            evidence_from([(Author::You, "  ", None), (Author::Stranger, "hi", None)].into_iter());
         assert_eq!(blank.len(), 1);
     }
 
@@ -1434,6 +1563,7 @@ mod tests {
         let line = |text: &str| EvidenceLine {
             from: Author::Stranger,
             text: text.into(),
+            franking: None,
         };
         let too_many: Vec<EvidenceLine> = (0..=MAX_EVIDENCE_LINES).map(|_| line("x")).collect();
         assert_eq!(check_report(&too_many), Err(ErrorCode::BadReport));
@@ -1445,6 +1575,28 @@ mod tests {
             .collect();
         assert_eq!(check_report(&heavy), Err(ErrorCode::BadReport));
         assert_eq!(check_report(&[]), Ok(()));
+        let proven = |franking: &str| EvidenceLine {
+            franking: Some(franking.into()),
+            ..line("hi")
+        };
+        let part = "A".repeat(COMMITMENT_CHARS);
+        assert_eq!(
+            check_report(&[proven(&format!("{part}.{part}.{part}"))]),
+            Ok(())
+        );
+        for bad in [
+            String::new(),
+            format!("{part}.{part}.{part}.{part}"),
+            format!("{part}.{part}.{part}x"),
+            format!("{part}.{part}.<b>"),
+            format!("{part}..{part}"),
+        ] {
+            assert_eq!(
+                check_report(&[proven(&bad)]),
+                Err(ErrorCode::BadReport),
+                "{bad}"
+            );
+        }
         for reason in ReportReason::ALL {
             assert!(!reason.label().is_empty());
             let json = serde_json::to_string(&reason).unwrap();
@@ -1491,6 +1643,8 @@ mod tests {
             ErrorCode::TooManyOffers => 13,
             ErrorCode::BadQuestion => 14,
             ErrorCode::ReadOnly => 15,
+            ErrorCode::BadSealed => 16,
+            ErrorCode::NotSealable => 17,
         };
         let numbers: Vec<usize> = ErrorCode::ALL.into_iter().map(number).collect();
         assert_eq!(numbers, (0..ErrorCode::ALL.len()).collect::<Vec<_>>());
@@ -1515,8 +1669,10 @@ mod tests {
             ServerMessage::DiscusserTyping { .. } => 11,
             ServerMessage::DiscusserLeft { .. } => 12,
             ServerMessage::AskerLeft => 13,
+            ServerMessage::Key { .. } => 14,
+            ServerMessage::Sealed { .. } => 15,
             // Last: the test below counts the kinds by it.
-            ServerMessage::Error { .. } => 14,
+            ServerMessage::Error { .. } => 16,
         }
     }
 
@@ -1590,6 +1746,14 @@ mod tests {
             },
             ServerMessage::DiscusserLeft { discusser: 1 },
             ServerMessage::AskerLeft,
+            ServerMessage::Key {
+                key: "BOmK-_0".into(),
+            },
+            ServerMessage::Sealed {
+                data: "c2VhbGVk".into(),
+                commitment: "A".repeat(COMMITMENT_CHARS),
+                stamp: "B".repeat(COMMITMENT_CHARS),
+            },
         ];
         messages.extend(
             [

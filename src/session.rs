@@ -98,6 +98,24 @@ pub struct LogLine {
     pub speaker: Speaker,
     /// What was said, shown as plain text.
     pub text: String,
+    /// For a line the stranger sent end-to-end encrypted, the proof that they
+    /// did (see [`EvidenceLine::franking`]), sent with a report of it.
+    pub franking: Option<String>,
+}
+
+/// Whether the chat's messages are end-to-end encrypted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Encryption {
+    /// Not offered: no chat yet, or question mode (the asker reads along).
+    #[default]
+    Off,
+    /// The two browsers are exchanging keys; messages wait for them.
+    Agreeing,
+    /// Sealed: the server relays only ciphertext. The safety code is the same
+    /// on both screens when nobody is in the middle.
+    Sealed(String),
+    /// The stranger's app offered no key: messages go unencrypted.
+    Refused,
 }
 
 /// What the page must do after the session changed: the session decides, the
@@ -111,8 +129,23 @@ pub enum Action {
     /// Turn on the camera and microphone, then report with
     /// [`ChatSession::camera_started`] or [`ChatSession::camera_failed`].
     StartCamera,
-    /// Set up the video call with the stranger just paired.
-    StartCall(CallSetup),
+    /// A stranger was just paired: set up the video call, if there is one,
+    /// and start agreeing an encryption key with them if `seal`; report with
+    /// [`ChatSession::agreed`].
+    Paired {
+        /// The video call's setup.
+        call: Option<CallSetup>,
+        /// Whether to encrypt this chat end to end.
+        seal: bool,
+    },
+    /// Hand the stranger's public key to the encryption.
+    Meet(String),
+    /// Seal this message and send it (or send it as it is, if the stranger
+    /// turns out to offer no key).
+    Seal(String),
+    /// Open a sealed message from the stranger, then report with
+    /// [`ChatSession::heard`]: its data, commitment and the server's stamp.
+    Open(String, String, String),
     /// Hand a call setup step from the stranger to the call.
     Signal(CallSignal),
     /// Solve the bot check, send the answer, then report with
@@ -192,6 +225,17 @@ pub struct ChatSession {
     reading: bool,
     /// Question mode, for a discusser: the asker still reads along.
     asker_reading: bool,
+    /// Whether this chat is end-to-end encrypted.
+    encryption: Encryption,
+    /// Unencrypted messages the stranger sent while keys were being agreed:
+    /// shown if the stranger offers no key, dropped if the chat is sealed
+    /// (then they cannot be from the stranger's browser).
+    held: Vec<String>,
+    /// Sealed messages handed to the encryption and not yet heard back.
+    opening: u32,
+    /// The stranger left while messages they sent before were still being
+    /// opened: the chat ends once those are shown, after them.
+    left_while_opening: bool,
 }
 
 /// One of the two things a video caller sends, each switchable during a call.
@@ -509,6 +553,67 @@ impl ChatSession {
         self.asker_reading
     }
 
+    /// Whether this chat's messages are end-to-end encrypted.
+    pub fn encryption(&self) -> &Encryption {
+        &self.encryption
+    }
+
+    /// The encryption's outcome: the safety code of a sealed chat, or `None`
+    /// when the stranger offered no key in time (messages then go unencrypted).
+    pub fn agreed(&mut self, code: Option<String>) {
+        if self.phase != Phase::Chatting || self.encryption != Encryption::Agreeing {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        match code {
+            Some(code) => {
+                self.encryption = Encryption::Sealed(code);
+                if !held.is_empty() {
+                    self.note(Speaker::Error, UNSEALED_DROPPED);
+                }
+            }
+            None => {
+                // The page says so beside the log (see `SealNotice`).
+                self.encryption = Encryption::Refused;
+                for text in held {
+                    self.hear(text, None);
+                }
+            }
+        }
+    }
+
+    /// A sealed message from the stranger, opened: its text and franking
+    /// proof, or `None` if it could not be opened or its commitment did not
+    /// match (then it is not shown: it cannot have come from the stranger).
+    pub fn heard(&mut self, opened: Option<(String, String)>) {
+        self.opening = self.opening.saturating_sub(1);
+        if self.phase == Phase::Chatting && matches!(self.encryption, Encryption::Sealed(_)) {
+            match opened {
+                Some((text, franking)) => self.hear(text, Some(franking)),
+                None => self.note(Speaker::Error, UNOPENED_DROPPED),
+            }
+        }
+        if self.opening == 0 && std::mem::take(&mut self.left_while_opening) {
+            self.stranger_left();
+        }
+    }
+
+    fn stranger_left(&mut self) {
+        if self.phase == Phase::Chatting {
+            self.enter(Phase::Ended);
+            self.note(Speaker::Notice, "Stranger has disconnected.");
+        }
+    }
+
+    fn hear(&mut self, text: String, franking: Option<String>) {
+        self.stranger_typing = false;
+        self.attention += 1;
+        self.note(Speaker::Stranger, text);
+        if let Some(line) = self.log.last_mut() {
+            line.franking = franking;
+        }
+    }
+
     /// The connection closed or failed; `reason` is the server's, if it gave one
     /// (such as "The server is restarting, please reconnect").
     pub fn disconnected(&mut self, reason: Option<String>) {
@@ -558,6 +663,16 @@ impl ChatSession {
                 self.question = None;
                 self.reading = false;
                 self.asker_reading = false;
+                self.held.clear();
+                self.opening = 0;
+                self.left_while_opening = false;
+                // A discussion is read by its asker: not sealed.
+                let seal = self.preferences.question.is_none() && !self.preferences.discuss;
+                self.encryption = if seal {
+                    Encryption::Agreeing
+                } else {
+                    Encryption::Off
+                };
                 if let Some(code) = common_language {
                     let notice = match language_name(&code) {
                         Some(name) => format!("You both speak {name}."),
@@ -568,19 +683,38 @@ impl ChatSession {
                 if let Some(list) = english_list(&common_interests) {
                     self.note(Speaker::Notice, format!("You both like {list}."));
                 }
-                if let Some(call) = call {
-                    return Action::StartCall(call);
-                }
+                return Action::Paired { call, seal };
             }
             (Phase::Chatting, ServerMessage::Signal { signal })
                 if self.preferences.mode == Mode::Video =>
             {
                 return Action::Signal(signal);
             }
-            (Phase::Chatting, ServerMessage::Message { text }) => {
-                self.stranger_typing = false;
-                self.attention += 1;
-                self.note(Speaker::Stranger, text);
+            (Phase::Chatting, ServerMessage::Message { text }) => match self.encryption {
+                Encryption::Off | Encryption::Refused => self.hear(text, None),
+                Encryption::Agreeing => self.held.push(text),
+                // Not from the stranger's browser, which seals: someone in the middle.
+                Encryption::Sealed(_) => self.note(Speaker::Error, UNSEALED_DROPPED),
+            },
+            (Phase::Chatting, ServerMessage::Key { key })
+                if self.encryption == Encryption::Agreeing =>
+            {
+                return Action::Meet(key);
+            }
+            (
+                Phase::Chatting,
+                ServerMessage::Sealed {
+                    data,
+                    commitment,
+                    stamp,
+                },
+            ) if matches!(
+                self.encryption,
+                Encryption::Agreeing | Encryption::Sealed(_)
+            ) =>
+            {
+                self.opening += 1;
+                return Action::Open(data, commitment, stamp);
             }
             (Phase::Chatting, ServerMessage::Typing { typing }) => self.stranger_typing = typing,
             (Phase::Chatting, ServerMessage::Question { text, reading }) => {
@@ -611,10 +745,11 @@ impl ChatSession {
                     "The person who asked stopped reading along.",
                 );
             }
-            (Phase::Chatting, ServerMessage::StrangerLeft) => {
-                self.enter(Phase::Ended);
-                self.note(Speaker::Notice, "Stranger has disconnected.");
+            // What they said before leaving is shown before they leave.
+            (Phase::Chatting, ServerMessage::StrangerLeft) if self.opening > 0 => {
+                self.left_while_opening = true;
             }
+            (Phase::Chatting, ServerMessage::StrangerLeft) => self.stranger_left(),
             (_, ServerMessage::Banned { seconds }) => {
                 self.enter(Phase::Offline);
                 let notice = if seconds >= BAN_FOR_GOOD_S {
@@ -669,23 +804,28 @@ impl ChatSession {
     /// The visitor sends `draft`. Returns the message for the server if it may be
     /// sent; a message the server would refuse for its length is refused here,
     /// with the same reason in the log; a blank one is simply not sent.
-    pub fn send(&mut self, draft: &str) -> Option<ClientMessage> {
+    ///
+    /// In a chat being encrypted, the message is to be sealed first.
+    pub fn send(&mut self, draft: &str) -> Action {
         if !self.can_send() {
-            return None;
+            return Action::Nothing;
         }
         match check_message_text(draft) {
             Ok(()) => {
                 // The message itself tells the stranger we stopped typing.
                 self.typing_sent = false;
                 self.note(Speaker::You, draft);
-                Some(ClientMessage::Message {
-                    text: draft.to_owned(),
-                })
+                match self.encryption {
+                    Encryption::Agreeing | Encryption::Sealed(_) => Action::Seal(draft.to_owned()),
+                    Encryption::Off | Encryption::Refused => Action::Send(ClientMessage::Message {
+                        text: draft.to_owned(),
+                    }),
+                }
             }
-            Err(ErrorCode::EmptyMessage) => None,
+            Err(ErrorCode::EmptyMessage) => Action::Nothing,
             Err(code) => {
                 self.note(Speaker::Error, code.describe());
-                None
+                Action::Nothing
             }
         }
     }
@@ -720,8 +860,12 @@ impl ChatSession {
             .iter()
             .filter(|line| line.id >= self.chat_began)
             .filter_map(|line| match line.speaker {
-                Speaker::You => Some((Author::You, line.text.as_str())),
-                Speaker::Stranger => Some((Author::Stranger, line.text.as_str())),
+                Speaker::You => Some((Author::You, line.text.as_str(), None)),
+                Speaker::Stranger => Some((
+                    Author::Stranger,
+                    line.text.as_str(),
+                    line.franking.as_deref(),
+                )),
                 // The asker reads along and does not report.
                 Speaker::Discusser(_) | Speaker::Notice | Speaker::Error => None,
             });
@@ -788,10 +932,18 @@ impl ChatSession {
             id: self.next_line,
             speaker,
             text: text.into(),
+            franking: None,
         });
         self.next_line += 1;
     }
 }
+
+/// Said when an unencrypted message arrives in a sealed chat: the stranger's
+/// browser seals everything, so it came from someone else.
+const UNSEALED_DROPPED: &str = "A message that was not end-to-end encrypted was dropped: it did not come from the stranger's browser.";
+
+/// Said when a sealed message cannot be opened or does not match its commitment.
+const UNOPENED_DROPPED: &str = "A message that could not be decrypted or verified was dropped.";
 
 /// A ban this long (ten years or more) is a ban for good, and said so.
 const BAN_FOR_GOOD_S: u64 = 10 * 365 * 24 * 60 * 60;
@@ -851,7 +1003,16 @@ mod tests {
         );
         session.receive(ServerMessage::Waiting);
         assert_eq!(session.status(), "Looking for someone you can chat with...");
-        session.receive(PAIRED);
+        assert_eq!(
+            session.receive(PAIRED),
+            Action::Paired {
+                call: None,
+                seal: true
+            }
+        );
+        // A stranger whose app offers no key, as a script's: unencrypted (the
+        // sealed chats are tested below).
+        session.agreed(None);
         session
     }
 
@@ -935,7 +1096,7 @@ mod tests {
         );
         assert_eq!(
             session.send("hi"),
-            Some(ClientMessage::Message { text: "hi".into() })
+            Action::Send(ClientMessage::Message { text: "hi".into() })
         );
         session.receive(ServerMessage::Message {
             text: "<b>hello</b>".into(),
@@ -949,9 +1110,12 @@ mod tests {
     #[test]
     fn blank_messages_are_not_sent_and_long_ones_are_refused_with_a_reason() {
         let mut session = chatting();
-        assert_eq!(session.send("   \n "), None);
+        assert_eq!(session.send("   \n "), Action::Nothing);
         assert!(session.log().is_empty());
-        assert_eq!(session.send(&"x".repeat(MAX_MESSAGE_CHARS + 1)), None);
+        assert_eq!(
+            session.send(&"x".repeat(MAX_MESSAGE_CHARS + 1)),
+            Action::Nothing
+        );
         assert_eq!(
             lines(&session),
             [(Speaker::Error, ErrorCode::MessageTooLong.describe())]
@@ -1000,7 +1164,7 @@ mod tests {
             lines(&session),
             [(Speaker::Notice, "Stranger has disconnected.")]
         );
-        assert_eq!(session.send("anyone?"), None);
+        assert_eq!(session.send("anyone?"), Action::Nothing);
     }
 
     #[test]
@@ -1238,7 +1402,7 @@ mod tests {
         assert_eq!(session.question(), Some("Tea or coffee?"));
         assert!(session.reading());
         assert!(!session.can_send(), "the asker only reads");
-        assert_eq!(session.send("me!"), None);
+        assert_eq!(session.send("me!"), Action::Nothing);
         assert_eq!(session.typed(), None);
         session.receive(ServerMessage::Discussed {
             discusser: 2,
@@ -1271,7 +1435,7 @@ mod tests {
         session.receive(ServerMessage::AskerLeft);
         assert!(!session.asker_reading());
         assert_eq!(session.phase(), Phase::Chatting, "the two chat on");
-        assert!(session.send("still here").is_some());
+        assert_ne!(session.send("still here"), Action::Nothing);
         // The next chat is a new one: no question until told.
         session.receive(ServerMessage::StrangerLeft);
         session.press_stop_or_new();
@@ -1417,7 +1581,14 @@ mod tests {
             call: Some(setup.clone()),
             common_language: None,
         };
-        assert_eq!(session.receive(paired), Action::StartCall(setup));
+        assert_eq!(
+            session.receive(paired),
+            Action::Paired {
+                call: Some(setup),
+                seal: true
+            },
+            "the call starts, and the text beside it is encrypted"
+        );
         assert!(session.wants_call());
         let answer = CallSignal::Answer { sdp: "v=0".into() };
         assert_eq!(
@@ -1517,16 +1688,18 @@ mod tests {
         session.receive(ServerMessage::Message {
             text: "hello".into(),
         });
-        assert!(session.send("go away").is_some());
+        assert_ne!(session.send("go away"), Action::Nothing);
         session.receive(ServerMessage::Typing { typing: true });
         let evidence = vec![
             EvidenceLine {
                 from: Author::Stranger,
                 text: "hello".into(),
+                franking: None,
             },
             EvidenceLine {
                 from: Author::You,
                 text: "go away".into(),
+                franking: None,
             },
         ];
         assert_eq!(session.evidence(), evidence, "what this browser showed");
@@ -1549,6 +1722,156 @@ mod tests {
         );
     }
 
+    /// A chat whose keys are being agreed.
+    fn agreeing() -> ChatSession {
+        let mut session = agreed();
+        session.receive(WELCOME);
+        session.receive(PAIRED);
+        assert_eq!(session.encryption(), &Encryption::Agreeing);
+        session
+    }
+
+    fn sealed(data: &str) -> ServerMessage {
+        ServerMessage::Sealed {
+            data: data.into(),
+            commitment: "c".into(),
+            stamp: "s".into(),
+        }
+    }
+
+    #[test]
+    fn a_sealed_chat_seals_what_is_sent_and_shows_what_it_opens_with_its_proof() {
+        let mut session = agreeing();
+        assert_eq!(
+            session.send("hi"),
+            Action::Seal("hi".into()),
+            "typed before the keys are agreed: sealed once they are"
+        );
+        assert_eq!(
+            session.receive(ServerMessage::Key { key: "k".into() }),
+            Action::Meet("k".into())
+        );
+        session.agreed(Some("123 456 789 012 345 678".into()));
+        assert_eq!(
+            session.encryption(),
+            &Encryption::Sealed("123 456 789 012 345 678".into())
+        );
+        assert_eq!(
+            session.receive(ServerMessage::Key { key: "k2".into() }),
+            Action::Nothing,
+            "a second key changes nothing"
+        );
+        assert_eq!(
+            session.receive(sealed("d")),
+            Action::Open("d".into(), "c".into(), "s".into())
+        );
+        session.heard(Some(("hello".into(), "f.c.s".into())));
+        assert_eq!(session.send("bye"), Action::Seal("bye".into()));
+        assert_eq!(
+            lines(&session),
+            [
+                (Speaker::You, "hi"),
+                (Speaker::Stranger, "hello"),
+                (Speaker::You, "bye")
+            ]
+        );
+        let evidence = session.evidence();
+        assert_eq!(evidence[1].franking.as_deref(), Some("f.c.s"));
+        assert_eq!(evidence[0].franking, None, "one's own lines carry no proof");
+
+        // Someone in the middle cannot speak for the stranger.
+        session.receive(ServerMessage::Message {
+            text: "send me your address".into(),
+        });
+        session.receive(sealed("tampered"));
+        session.heard(None);
+        let shown: Vec<_> = session.log().iter().map(|l| l.text.as_str()).collect();
+        assert!(!shown.contains(&"send me your address"));
+        assert_eq!(
+            session
+                .log()
+                .iter()
+                .filter(|l| l.speaker == Speaker::Error)
+                .count(),
+            2,
+            "both dropped, and said so"
+        );
+    }
+
+    #[test]
+    fn plain_messages_while_keys_are_agreed_wait_for_the_outcome() {
+        let mut session = agreeing();
+        session.receive(ServerMessage::Message { text: "hi".into() });
+        assert!(session.log().is_empty(), "held");
+        session.agreed(None);
+        assert_eq!(session.encryption(), &Encryption::Refused);
+        assert_eq!(lines(&session), [(Speaker::Stranger, "hi")]);
+        assert_eq!(
+            session.send("hello"),
+            Action::Send(ClientMessage::Message {
+                text: "hello".into()
+            }),
+            "no key from the stranger: unencrypted"
+        );
+
+        let mut session = agreeing();
+        session.receive(ServerMessage::Message {
+            text: "injected".into(),
+        });
+        session.agreed(Some("000 000 000 000 000 000".into()));
+        assert_eq!(
+            lines(&session),
+            [(Speaker::Error, UNSEALED_DROPPED)],
+            "the stranger's browser seals: a plain message came from someone else"
+        );
+    }
+
+    #[test]
+    fn what_the_stranger_said_before_leaving_is_shown_before_they_leave() {
+        let mut session = agreeing();
+        session.agreed(Some("1".into()));
+        session.receive(sealed("bye"));
+        session.receive(ServerMessage::StrangerLeft);
+        assert_eq!(session.phase(), Phase::Chatting, "still opening");
+        session.heard(Some(("bye!".into(), "p".into())));
+        assert_eq!(session.phase(), Phase::Ended);
+        assert_eq!(
+            lines(&session),
+            [
+                (Speaker::Stranger, "bye!"),
+                (Speaker::Notice, "Stranger has disconnected.")
+            ]
+        );
+    }
+
+    #[test]
+    fn question_mode_is_not_sealed_since_its_asker_reads_along() {
+        for preferences in [
+            Preferences {
+                discuss: true,
+                ..Preferences::default()
+            },
+            Preferences {
+                question: Some("Cats or dogs?".into()),
+                ..Preferences::default()
+            },
+        ] {
+            let mut session = ChatSession::new(Preferences {
+                agreed: true,
+                ..preferences
+            });
+            session.receive(WELCOME);
+            assert_eq!(
+                session.receive(PAIRED),
+                Action::Paired {
+                    call: None,
+                    seal: false
+                }
+            );
+            assert_eq!(session.encryption(), &Encryption::Off);
+        }
+    }
+
     #[test]
     fn a_report_without_evidence_sends_no_lines_and_evidence_is_of_this_chat_only() {
         let mut session = chatting();
@@ -1558,6 +1881,7 @@ mod tests {
         session.receive(ServerMessage::StrangerLeft);
         session.press_stop_or_new();
         session.receive(PAIRED);
+        session.agreed(None);
         assert_eq!(session.evidence(), [], "an earlier chat is not evidence");
         session.receive(ServerMessage::Message {
             text: "rude".into(),

@@ -11,10 +11,10 @@ use common::redis::Redis;
 
 use strangers::protocol::Mode;
 use strangers::protocol::ServerMessage;
-use strangers::protocol::{Author, EvidenceLine, ReportReason};
+use strangers::protocol::{Author, ReportReason};
 use strangers::server::cluster::{Event, INBOX_KEEP_MS, Match, Outbound, SharedJoin, SharedQueue};
 use strangers::server::matchmaker::Seeker;
-use strangers::server::moderation::{BanOrigin, FOREVER_MS, FiledReport, now_ms};
+use strangers::server::moderation::{BanOrigin, FOREVER_MS, FiledReport, ReportedLine, now_ms};
 use strangers::server::network::{AddressKey, AddressLimits, Gatekeeper};
 use strangers::server::stranger::StrangerId;
 
@@ -40,9 +40,10 @@ async fn instance_alive_for(redis: &Redis, alive_for: Duration) -> SharedQueue {
 
 /// A report by the network `reporter` against `reported`, with one line of evidence.
 fn filed(reporter: AddressKey, reported: AddressKey) -> FiledReport {
-    let evidence = vec![EvidenceLine {
+    let evidence = vec![ReportedLine {
         from: Author::Stranger,
         text: "buy my stuff".into(),
+        verified: false,
     }];
     FiledReport::new(ReportReason::Spam, evidence, Mode::Text, reporter, reported)
 }

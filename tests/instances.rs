@@ -352,3 +352,74 @@ async fn when_redis_comes_back_empty_chats_across_instances_end_on_both_sides() 
     carol.say("still together").await;
     dave.expect(heard("still together")).await;
 }
+
+#[tokio::test]
+async fn a_sealed_line_across_instances_is_stamped_where_it_is_delivered_and_verified_there() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use strangers::protocol::{Author, EvidenceLine, ReportReason};
+    use strangers::server::franking;
+
+    let redis = Redis::start();
+    let (one, two) = (instance(&redis).await, instance(&redis).await);
+    let mut troll = one.client().await;
+    let mut reporter = two.client().await;
+    pair_up(&mut troll, &mut reporter).await;
+    troll
+        .send(&ClientMessage::Key {
+            key: "BTrollsKey".into(),
+        })
+        .await;
+    reporter
+        .expect(ServerMessage::Key {
+            key: "BTrollsKey".into(),
+        })
+        .await;
+    let key = [9u8; 32];
+    let commitment = franking::commit(&key, "send me a photo");
+    troll
+        .send(&ClientMessage::Sealed {
+            data: "b3BhcXVl".into(),
+            commitment: commitment.clone(),
+        })
+        .await;
+    let stamp = match reporter.recv().await {
+        ServerMessage::Sealed {
+            data,
+            commitment: relayed,
+            stamp,
+        } => {
+            assert_eq!(
+                (data.as_str(), relayed.as_str()),
+                ("b3BhcXVl", commitment.as_str())
+            );
+            stamp
+        }
+        other => panic!("expected a sealed message, got {other:?}"),
+    };
+    let proof = |text: &str| EvidenceLine {
+        from: Author::Stranger,
+        text: text.into(),
+        franking: Some(format!(
+            "{}.{commitment}.{stamp}",
+            URL_SAFE_NO_PAD.encode(key)
+        )),
+    };
+    reporter
+        .send(&ClientMessage::Report {
+            reason: ReportReason::Harassment,
+            evidence: vec![proof("send me a photo"), proof("send me money")],
+        })
+        .await;
+    troll.expect(ServerMessage::StrangerLeft).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let reports = loop {
+        let reports = one.state.moderation.reports().await.unwrap();
+        if !reports.is_empty() || tokio::time::Instant::now() > deadline {
+            break reports;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let verified: Vec<bool> = reports[0].evidence.iter().map(|l| l.verified).collect();
+    assert_eq!(verified, [true, false]);
+}

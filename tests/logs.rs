@@ -102,6 +102,7 @@ async fn chat_and_report(addr: SocketAddr) {
             evidence: vec![EvidenceLine {
                 from: Author::Stranger,
                 text: TEXT.into(),
+                franking: None,
             }],
         },
     )

@@ -92,6 +92,7 @@ fn line(from: Author, text: &str) -> EvidenceLine {
     EvidenceLine {
         from,
         text: text.into(),
+        franking: None,
     }
 }
 
@@ -158,7 +159,19 @@ async fn a_report_keeps_its_reason_and_evidence_for_the_operator_and_nothing_els
     assert_eq!(reports.len(), 1);
     let report = &reports[0];
     assert_eq!(report.reason, ReportReason::Harassment);
-    assert_eq!(report.evidence, evidence);
+    let kept: Vec<_> = report
+        .evidence
+        .iter()
+        .map(|line| (line.from, line.text.as_str(), line.verified))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (Author::Stranger, "<script>alert('hi')</script>", false),
+            (Author::You, "stop it", false)
+        ],
+        "as sent; unsealed lines cannot be verified"
+    );
     assert_eq!(report.mode, Mode::Text);
     let troll_key = server.state.gate.key_of("198.51.100.66".parse().unwrap());
     assert_eq!(report.reported, troll_key);

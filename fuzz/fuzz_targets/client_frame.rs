@@ -7,9 +7,17 @@
 
 use libfuzzer_sys::fuzz_target;
 use strangers::protocol::{
-    ClientMessage, MAX_QUESTION_CHARS, ServerMessage, check_join, check_language,
-    check_message_text, check_question_mode, check_report, check_signal,
+    COMMITMENT_CHARS, ClientMessage, MAX_KEY_CHARS, MAX_QUESTION_CHARS, MAX_SEALED_CHARS,
+    ServerMessage, check_join, check_key, check_language, check_message_text, check_question_mode,
+    check_report, check_sealed, check_signal,
 };
+
+/// Whether `text` is base64url without padding: all a key, a sealed message
+/// or a franking value may be (nothing to escape in a log or a console page).
+fn base64url(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 fuzz_target!(|data: &[u8]| {
     // WebSocket text frames are UTF-8; the socket layer refuses anything else.
@@ -60,7 +68,26 @@ fuzz_target!(|data: &[u8]| {
             let _ = check_signal(signal);
         }
         ClientMessage::Report { evidence, .. } => {
-            let _ = check_report(evidence);
+            if check_report(evidence).is_ok() {
+                for proof in evidence.iter().filter_map(|line| line.franking.as_deref()) {
+                    assert!(
+                        proof
+                            .split('.')
+                            .all(|part| base64url(part) && !part.is_empty())
+                    );
+                }
+            }
+        }
+        ClientMessage::Key { key } => {
+            if check_key(key).is_ok() {
+                assert!(!key.is_empty() && key.len() <= MAX_KEY_CHARS && base64url(key));
+            }
+        }
+        ClientMessage::Sealed { data, commitment } => {
+            if check_sealed(data, commitment).is_ok() {
+                assert!(!data.is_empty() && data.len() <= MAX_SEALED_CHARS && base64url(data));
+                assert!(commitment.len() == COMMITMENT_CHARS && base64url(commitment));
+            }
         }
         // A guess at the bot check is only compared with the secret number.
         ClientMessage::Typing { .. } | ClientMessage::Leave {} | ClientMessage::Solve { .. } => {}

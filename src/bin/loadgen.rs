@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
@@ -72,6 +74,10 @@ enum Scenario {
         rate: u64,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Send sealed (end-to-end encrypted) messages, as browsers do: the
+        /// server relays ciphertext of the same size and stamps each one.
+        #[arg(long)]
+        sealed: bool,
     },
     /// N strangers skip again and again for T seconds.
     Churn {
@@ -112,7 +118,8 @@ async fn main() -> Result<(), String> {
             pairs,
             rate,
             seconds,
-        } => relay(&servers, pairs, rate, Duration::from_secs(seconds)).await?,
+            sealed,
+        } => relay(&servers, pairs, rate, Duration::from_secs(seconds), sealed).await?,
         Scenario::Churn { strangers, seconds } => {
             churn(first, strangers, Duration::from_secs(seconds)).await?
         }
@@ -791,11 +798,43 @@ async fn wait_for(ws: &mut Socket, wanted: impl Fn(&ServerMessage) -> bool) -> R
     }
 }
 
+/// What a browser adds around a sealed message's text: the nonce, counter,
+/// franking key and AES-GCM tag (see `public/e2e/seal.js`).
+const SEALING_BYTES: usize = 12 + 4 + 32 + 16;
+
+/// A relay scenario's message carrying `text`: as it is, or sealed the way a
+/// browser's is (the same size; the server cannot tell ciphertext from this).
+fn relay_message(text: &str, sealed: bool) -> ClientMessage {
+    if !sealed {
+        return ClientMessage::Message { text: text.into() };
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.resize(text.len() + SEALING_BYTES, 0);
+    ClientMessage::Sealed {
+        data: URL_SAFE_NO_PAD.encode(bytes),
+        commitment: "C".repeat(strangers::protocol::COMMITMENT_CHARS),
+    }
+}
+
+/// The text a relayed message carries (see [`relay_message`]).
+fn relayed_text(message: ServerMessage) -> Option<String> {
+    match message {
+        ServerMessage::Message { text } => Some(text),
+        ServerMessage::Sealed { data, .. } => {
+            let bytes = URL_SAFE_NO_PAD.decode(data).ok()?;
+            let text = &bytes[..bytes.len().checked_sub(SEALING_BYTES)?];
+            String::from_utf8(text.to_vec()).ok()
+        }
+        _ => None,
+    }
+}
+
 async fn relay(
     servers: &[SocketAddr],
     pairs: usize,
     rate: u64,
     length: Duration,
+    sealed: bool,
 ) -> Result<Report, String> {
     let (here, there) = (servers[0], servers[servers.len() - 1]);
     let both: &[SocketAddr] = if here == there {
@@ -823,8 +862,8 @@ async fn relay(
             let receiver = async {
                 let mut latencies = Vec::new();
                 while let Some(Ok(frame)) = b_recv.next().await {
-                    if let Message::Text(text) = frame
-                        && let Ok(ServerMessage::Message { text }) = ServerMessage::parse(&text)
+                    if let Message::Text(frame) = frame
+                        && let Some(text) = ServerMessage::parse(&frame).ok().and_then(relayed_text)
                     {
                         if text == "end" {
                             break;
@@ -841,16 +880,13 @@ async fn relay(
                 while Instant::now() < deadline {
                     ticks.tick().await;
                     let nanos = epoch.elapsed().as_nanos() as u64;
-                    let frame = ClientMessage::Message {
-                        text: nanos.to_string(),
-                    }
-                    .to_frame();
+                    let frame = relay_message(&nanos.to_string(), sealed).to_frame();
                     if a_send.send(Message::text(frame)).await.is_err() {
                         break;
                     }
                     sent.fetch_add(1, Ordering::Relaxed);
                 }
-                let end = ClientMessage::Message { text: "end".into() }.to_frame();
+                let end = relay_message("end", sealed).to_frame();
                 let _ = a_send.send(Message::text(end)).await;
             };
             let ((), latencies) = tokio::join!(sender, receiver);
@@ -868,7 +904,7 @@ async fn relay(
         .since(&relayed_before);
     let sent = sent.load(Ordering::Relaxed);
     latencies.sort();
-    let mut report = Report::new("relay");
+    let mut report = Report::new(if sealed { "relay (sealed)" } else { "relay" });
     report.add("pairs", pairs);
     report.add(
         "server processes (talkers on the first, listeners on the last)",

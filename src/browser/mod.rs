@@ -33,6 +33,22 @@ pub enum NotifyPermission {
     Refused,
 }
 
+/// What a chat's end-to-end encryption tells the page, in either build.
+pub struct SealEvents {
+    /// Send this frame (JSON text) to the server: this browser's key, a sealed
+    /// message, or a message as it is when the stranger offered no key.
+    pub send: Box<dyn FnMut(String)>,
+    /// The keys are agreed, with this safety code; or `None`: the stranger
+    /// offered no key in time, so messages go unencrypted.
+    pub agreed: Box<dyn FnMut(Option<String>)>,
+    /// A sealed message opened: its text and franking proof, or `None` if it
+    /// could not be opened or verified.
+    pub heard: Box<dyn FnMut(Option<Opened>)>,
+}
+
+/// A sealed message opened: its text, and its franking proof.
+pub type Opened = (String, String);
+
 /// What a video call tells the page, in either build.
 pub struct CallEvents {
     /// Pass a setup step to the server, for the stranger.

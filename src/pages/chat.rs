@@ -6,7 +6,8 @@ use crate::browser;
 use crate::chat::Chat;
 use crate::components::{
     ChatLog, Composer, FoundNotice, OnlineCount, QuestionBanner, ReportButton, ReportDialog,
-    SaveLog, SiteFooter, StatusLine, StopButton, TypingIndicator, VideoProblemChoices, VideoStage,
+    SaveLog, SealNotice, SiteFooter, StatusLine, StopButton, TypingIndicator, VideoProblemChoices,
+    VideoStage,
 };
 use crate::protocol::{Mode, check_language, interests_from_input};
 use crate::session::{ChatSession, Preferences};
@@ -135,6 +136,7 @@ fn ChatRoom() -> impl IntoView {
                 <VideoProblemChoices chat/>
                 <FoundNotice chat/>
                 <QuestionBanner chat/>
+                <SealNotice chat/>
                 <ChatLog chat/>
                 <TypingIndicator chat/>
                 <div class="controls">

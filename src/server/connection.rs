@@ -11,14 +11,15 @@ use super::challenge::Puzzle;
 use super::flood::{FloodGuard, Frame, Verdict};
 use super::lobby::{JoinKind, JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
-use super::moderation::FiledReport;
+use super::moderation::{FiledReport, ReportedLine};
 use super::network::BANNED_REASON;
 use super::network::{Admission, Gatekeeper};
 use super::sanctions::Sanctions;
 use super::stranger::{Inbox, Kick, OUTBOX_CAPACITY, Outgoing, Stranger, outbox};
 use crate::protocol::{
-    ClientMessage, ErrorCode, ServerMessage, check_join, check_language, check_message_text,
-    check_question_mode, check_report, check_signal,
+    ClientMessage, ErrorCode, EvidenceLine, ReportReason, ServerMessage, check_join, check_key,
+    check_language, check_message_text, check_question_mode, check_report, check_sealed,
+    check_signal,
 };
 
 /// How long a closing connection may take to flush what it owes and finish the
@@ -273,7 +274,10 @@ async fn write_queued(
     let mut next = Some(first);
     let mut written = 0;
     while let Some(outgoing) = next {
-        if matches!(outgoing.message, ServerMessage::Message { .. }) {
+        if matches!(
+            outgoing.message,
+            ServerMessage::Message { .. } | ServerMessage::Sealed { .. }
+        ) {
             relayed.push(outgoing.since);
         }
         socket
@@ -311,6 +315,30 @@ struct Keepers<'a> {
     lobby: &'a Lobby,
     gate: &'a Gatekeeper,
     sanctions: &'a Sanctions,
+}
+
+/// `stranger` reports their partner with `evidence`: the lines the server
+/// can confirm are marked so (see [`super::franking`]), the chat ends, and the
+/// report goes to the operator and counts toward a ban.
+fn file_report(
+    keepers: Keepers<'_>,
+    stranger: &Stranger,
+    reason: ReportReason,
+    evidence: Vec<EvidenceLine>,
+) -> Result<(), LobbyError> {
+    let verified = keepers.lobby.verify_evidence(stranger.id(), &evidence);
+    let chat = keepers.lobby.report(stranger.id())?;
+    if let (Some(reporter), Some(reported)) = (stranger.address(), chat.reported) {
+        let counts = keepers
+            .gate
+            .limits()
+            .report_counts(chat.facts.lasted, chat.facts.reported_sent);
+        let evidence = ReportedLine::from_evidence(evidence, &verified);
+        let report =
+            FiledReport::new(reason, evidence, chat.mode, reporter, reported).counting(counts);
+        keepers.sanctions.file(report);
+    }
+    Ok(())
 }
 
 /// Acts on one parsed text frame; returns the refusal for the sender, if any.
@@ -388,20 +416,22 @@ fn handle_frame(
         }
         Ok(ClientMessage::Report { reason, evidence }) => match check_report(&evidence) {
             Err(code) => code,
-            Ok(()) => match lobby.report(stranger.id()) {
-                Ok(chat) => {
-                    if let (Some(reporter), Some(reported)) = (stranger.address(), chat.reported) {
-                        let counts = keepers
-                            .gate
-                            .limits()
-                            .report_counts(chat.facts.lasted, chat.facts.reported_sent);
-                        let report =
-                            FiledReport::new(reason, evidence, chat.mode, reporter, reported)
-                                .counting(counts);
-                        keepers.sanctions.file(report);
-                    }
-                    return None;
-                }
+            Ok(()) => match file_report(keepers, stranger, reason, evidence) {
+                Ok(()) => return None,
+                Err(error) => ErrorCode::from(error),
+            },
+        },
+        Ok(ClientMessage::Key { key }) => match check_key(&key) {
+            Err(code) => code,
+            Ok(()) => match lobby.offer_key(stranger.id(), &key) {
+                Ok(()) => return None,
+                Err(error) => ErrorCode::from(error),
+            },
+        },
+        Ok(ClientMessage::Sealed { data, commitment }) => match check_sealed(&data, &commitment) {
+            Err(code) => code,
+            Ok(()) => match lobby.say_sealed(stranger.id(), &data, &commitment, frame.at) {
+                Ok(()) => return None,
                 Err(error) => ErrorCode::from(error),
             },
         },

@@ -412,7 +412,9 @@ async fn reports(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let days = state.moderation.retention().as_secs().div_ceil(86_400);
     let mut body = format!(
         "<h1>Reports</h1><p>Newest first. Reports are deleted after {days} days. The evidence is \
-         what the reporter's browser showed and chose to send: the server cannot confirm it.</p>"
+         what the reporter's browser showed and chose to send. Lines marked <i>verified</i> were \
+         sent end-to-end encrypted by the reported stranger in that chat, exactly so: the server \
+         checked their franking proof. Other lines it cannot confirm.</p>"
     );
     if reports.is_empty() {
         body.push_str("<p>No reports.</p>");
@@ -445,7 +447,12 @@ fn report_card(report: &FiledReport, against_network: usize, operator: &Operator
                     crate::protocol::Author::You => "Reporter",
                     crate::protocol::Author::Stranger => "Reported stranger",
                 };
-                format!("<li><b>{who}:</b> {}</li>", escape(&line.text))
+                let verified = if line.verified {
+                    " <span class=\"verified\">(verified)</span>"
+                } else {
+                    ""
+                };
+                format!("<li><b>{who}:</b> {}{verified}</li>", escape(&line.text))
             })
             .collect();
         format!("<ol class=\"evidence\">{lines}</ol>")
@@ -521,9 +528,13 @@ async fn download(
                 crate::protocol::Author::Stranger => "reported",
             },
             "text": line.text,
+            "verified": line.verified,
         })).collect::<Vec<_>>(),
         "evidence_note": "The chat lines the reporter's browser showed and the reporter chose to send. \
-                          The server does not keep chat messages, so it cannot confirm them.",
+                          The server does not keep chat messages. A line marked verified was sent \
+                          end-to-end encrypted by the reported stranger in that chat, exactly so: \
+                          the server checked its message franking proof when the report was made. \
+                          Other lines it cannot confirm.",
         "reported_network_key": report.reported.to_string(),
         "reporter_network_key": report.reporter.to_string(),
         "network_key_note": "A keyed hash (HMAC-SHA1) of the network address (IPv6: its /64). \

@@ -21,7 +21,8 @@ use super::room::{ChatFacts, RemotePartner, Room, RoomId};
 use super::seam::{ClusterSide, Match, Outbound};
 use super::stranger::{Kick, Stranger, StrangerId};
 use crate::protocol::{
-    CallRole, CallSetup, CallSignal, Challenge, ErrorCode, LANGUAGE_PREFIX, Mode, ServerMessage,
+    Author, CallRole, CallSetup, CallSignal, Challenge, ErrorCode, EvidenceLine, LANGUAGE_PREFIX,
+    Mode, ServerMessage,
 };
 
 /// Where a stranger is right now.
@@ -53,6 +54,9 @@ pub enum LobbyError {
     /// A message, or a report, from the asker of a question, who reads along.
     #[error("reading along")]
     ReadOnly,
+    /// An encryption key in a discussion, or a second one in a chat.
+    #[error("cannot be sealed")]
+    NotSealable,
 }
 
 impl From<LobbyError> for ErrorCode {
@@ -63,6 +67,7 @@ impl From<LobbyError> for ErrorCode {
             LobbyError::NotInCall => ErrorCode::NotInCall,
             LobbyError::TooManyOffers => ErrorCode::TooManyOffers,
             LobbyError::ReadOnly => ErrorCode::ReadOnly,
+            LobbyError::NotSealable => ErrorCode::NotSealable,
         }
     }
 }
@@ -497,6 +502,65 @@ impl Lobby {
         state.relay(id, message, received)?;
         state.metrics.relayed(text.len());
         Ok(())
+    }
+
+    /// Passes `id`'s end-to-end encryption key to their partner: once a chat,
+    /// and never in a discussion (its reader must be able to read).
+    pub fn offer_key(&self, id: StrangerId, key: &str) -> Result<(), LobbyError> {
+        let mut state = self.state();
+        let room = state.room_of_mut(id)?.ok_or(LobbyError::NotInChat)?;
+        if !room.sealable() || !room.note_key(id) {
+            return Err(LobbyError::NotSealable);
+        }
+        let key = ServerMessage::Key {
+            key: key.to_owned(),
+        };
+        room.relay(id, key).map_err(|_| LobbyError::NotInChat)
+    }
+
+    /// Relays a sealed (end-to-end encrypted) message from `id`, which reached
+    /// the server at `received`; each recipient gets it with the server's
+    /// franking stamp (see [`super::franking`]).
+    pub fn say_sealed(
+        &self,
+        id: StrangerId,
+        data: &str,
+        commitment: &str,
+        received: Instant,
+    ) -> Result<(), LobbyError> {
+        let message = ServerMessage::Sealed {
+            data: data.to_owned(),
+            commitment: commitment.to_owned(),
+            stamp: String::new(),
+        };
+        let mut state = self.state();
+        if state.room_of(id)?.is_some_and(|room| !room.sealable()) {
+            return Err(LobbyError::NotSealable);
+        }
+        state.relay(id, message, received)?;
+        state.metrics.relayed(data.len());
+        Ok(())
+    }
+
+    /// Which of a report's `evidence` lines (sent by `id`, about their current
+    /// chat) the server can confirm: lines the stranger sent sealed, with a
+    /// franking proof that holds. Other lines are as the reporter's browser showed them.
+    pub fn verify_evidence(&self, id: StrangerId, evidence: &[EvidenceLine]) -> Vec<bool> {
+        let state = self.state();
+        let room = state.room_of(id).ok().flatten();
+        evidence
+            .iter()
+            .map(|line| {
+                let proof = line
+                    .franking
+                    .as_deref()
+                    .filter(|_| line.from == Author::Stranger);
+                match (room, proof) {
+                    (Some(room), Some(proof)) => room.verifies(id, &line.text, proof),
+                    _ => false,
+                }
+            })
+            .collect()
     }
 
     /// Tells the others in `id`'s room that `id` started or stopped typing.

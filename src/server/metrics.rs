@@ -91,15 +91,17 @@ impl RejectionReason {
         match code {
             ErrorCode::SlowDown | ErrorCode::TooManyOffers => RejectionReason::RateLimit,
             ErrorCode::MessageTooLong => RejectionReason::Size,
-            ErrorCode::NotInChat | ErrorCode::NotInCall | ErrorCode::ReadOnly => {
-                RejectionReason::NotInChat
-            }
+            ErrorCode::NotInChat
+            | ErrorCode::NotInCall
+            | ErrorCode::ReadOnly
+            | ErrorCode::NotSealable => RejectionReason::NotInChat,
             ErrorCode::BadMessage
             | ErrorCode::EmptyMessage
             | ErrorCode::BadJoin
             | ErrorCode::BadSignal
             | ErrorCode::BadReport
-            | ErrorCode::BadQuestion => RejectionReason::Malformed,
+            | ErrorCode::BadQuestion
+            | ErrorCode::BadSealed => RejectionReason::Malformed,
             ErrorCode::MatchingPaused => RejectionReason::Unavailable,
             ErrorCode::RulesNotAccepted => RejectionReason::Rules,
             ErrorCode::ChallengeRequired | ErrorCode::ChallengeFailed => RejectionReason::Challenge,

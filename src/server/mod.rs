@@ -6,6 +6,7 @@
 //!   relay to partners on other instances.
 //! - [`queue`]: where strangers wait: the matchmaker here, or the queue shared in Redis.
 //! - [`room`]: one chat and the relay between its members.
+//! - [`franking`]: the stamps that let a report of an end-to-end encrypted line be verified.
 //! - [`seam`]: what the lobby and the cluster task exchange (a leaf: only `cluster` knows both).
 //! - [`lobby`]: every stranger and their place (idle, waiting, chatting), under one lock.
 //! - [`connection`]: the per-socket task that reads frames and drains the outbox.
@@ -30,6 +31,7 @@ pub mod connection;
 pub mod console;
 pub mod documents;
 pub mod flood;
+pub mod franking;
 pub mod front_door;
 pub mod ice;
 pub mod lobby;

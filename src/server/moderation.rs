@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cluster::SharedQueue;
 use super::network::AddressKey;
-use crate::protocol::{EvidenceLine, Mode, ReportReason};
+use crate::protocol::{Author, EvidenceLine, Mode, ReportReason};
 
 /// How many operator actions the audit log keeps (the oldest go first).
 pub const AUDIT_ENTRIES: usize = 1000;
@@ -50,7 +50,7 @@ pub struct FiledReport {
     /// What the reporter said is wrong.
     pub reason: ReportReason,
     /// The chat lines the reporter chose to send (maybe none).
-    pub evidence: Vec<EvidenceLine>,
+    pub evidence: Vec<ReportedLine>,
     /// Text or video chat.
     pub mode: Mode,
     /// The reporter's network, hashed.
@@ -63,7 +63,7 @@ impl FiledReport {
     /// A report made now.
     pub fn new(
         reason: ReportReason,
-        evidence: Vec<EvidenceLine>,
+        evidence: Vec<ReportedLine>,
         mode: Mode,
         reporter: AddressKey,
         reported: AddressKey,
@@ -90,6 +90,35 @@ impl FiledReport {
 
 fn counted_by_default() -> bool {
     true
+}
+
+/// One line of a report's evidence, as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedLine {
+    /// Who wrote it, as the reporter saw the chat.
+    pub from: Author,
+    /// What they wrote.
+    pub text: String,
+    /// Whether the server confirmed the reported stranger sent exactly this in
+    /// that chat (an end-to-end encrypted line with a franking proof that held;
+    /// see `server::franking`). Other lines are as the reporter's browser showed them.
+    #[serde(default)]
+    pub verified: bool,
+}
+
+impl ReportedLine {
+    /// The report's lines: `evidence` as sent, with what the server could confirm.
+    pub fn from_evidence(evidence: Vec<EvidenceLine>, verified: &[bool]) -> Vec<ReportedLine> {
+        evidence
+            .into_iter()
+            .enumerate()
+            .map(|(n, line)| ReportedLine {
+                from: line.from,
+                text: line.text,
+                verified: verified.get(n).copied().unwrap_or(false),
+            })
+            .collect()
+    }
 }
 
 /// Who decided a ban.
@@ -377,9 +406,10 @@ mod tests {
             at_ms,
             ..FiledReport::new(
                 ReportReason::Harassment,
-                vec![EvidenceLine {
+                vec![ReportedLine {
                     from: Author::Stranger,
                     text: "you are an idiot".into(),
+                    verified: false,
                 }],
                 Mode::Text,
                 key(1),

@@ -5,6 +5,7 @@ use std::fmt;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::franking;
 use super::network::AddressKey;
 use super::seam::{Link, Outbound};
 use super::stranger::{Stranger, StrangerId};
@@ -13,6 +14,24 @@ use crate::protocol::{CallSignal, Mode, ServerMessage};
 /// Identifies one chat; a new room is made for every pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RoomId(Uuid);
+
+impl RoomId {
+    /// A fresh random id.
+    pub fn new() -> Self {
+        RoomId(Uuid::new_v4())
+    }
+
+    /// The id's 16 bytes (for franking stamps).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl Default for RoomId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl fmt::Display for RoomId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -46,6 +65,8 @@ pub struct Room {
     /// stop. They hear the others as "discusser 1" and "discusser 2", and
     /// cannot write.
     reader: Option<StrangerId>,
+    /// Who has offered their end-to-end encryption key: once each a chat.
+    keyed: Vec<StrangerId>,
 }
 
 /// The most offers and answers one video chat may relay. Setting up a call
@@ -88,7 +109,7 @@ impl Room {
     /// An empty room for a chat in `mode`, with a fresh id.
     pub fn for_mode(mode: Mode) -> Self {
         Room {
-            id: RoomId(Uuid::new_v4()),
+            id: RoomId::new(),
             mode,
             members: Vec::with_capacity(2),
             remote: None,
@@ -96,6 +117,7 @@ impl Room {
             senders: Vec::new(),
             descriptions: 0,
             reader: None,
+            keyed: Vec::new(),
         }
     }
 
@@ -186,7 +208,7 @@ impl Room {
     /// Notes that `from` sent `message`, if it is something they said or showed.
     fn note_sent(&mut self, from: StrangerId, message: &ServerMessage) {
         let said = match message {
-            ServerMessage::Message { .. } => true,
+            ServerMessage::Message { .. } | ServerMessage::Sealed { .. } => true,
             ServerMessage::Signal { signal } => {
                 matches!(signal, CallSignal::Offer { .. } | CallSignal::Answer { .. })
             }
@@ -209,6 +231,32 @@ impl Room {
             lasted: self.opened.elapsed(),
             reported_sent: self.senders.iter().any(|&sender| sender != reporter),
         }
+    }
+
+    /// Whether the chat can be end-to-end encrypted: not a discussion, whose
+    /// reader must read it.
+    pub fn sealable(&self) -> bool {
+        self.reader.is_none()
+    }
+
+    /// Notes that `from` offered their encryption key; false if they already
+    /// did in this chat (a second key would only confuse the stranger's browser).
+    pub fn note_key(&mut self, from: StrangerId) -> bool {
+        if self.keyed.contains(&from) {
+            return false;
+        }
+        self.keyed.push(from);
+        true
+    }
+
+    /// Whether `proof` shows that another writer of this chat sent `text` to
+    /// `reporter` sealed, through this server (see [`franking`]).
+    pub fn verifies(&self, reporter: StrangerId, text: &str, proof: &str) -> bool {
+        let remote = self.remote.as_ref().map(|r| r.id);
+        self.writers()
+            .chain(remote)
+            .filter(|&writer| writer != reporter)
+            .any(|writer| franking::verify(self.id, writer, text, proof))
     }
 
     /// Counts one call offer or answer; false once the call has had its share.
@@ -323,6 +371,19 @@ impl Room {
             (false, _, ServerMessage::StrangerLeft) if self.is_reader(from) => {
                 ServerMessage::AskerLeft
             }
+            // Stamped as it is delivered, on the recipient's instance: a report
+            // of it is checked there, against this room.
+            (
+                _,
+                _,
+                ServerMessage::Sealed {
+                    data, commitment, ..
+                },
+            ) => ServerMessage::Sealed {
+                data: data.clone(),
+                commitment: commitment.clone(),
+                stamp: franking::stamp(self.id, from, commitment),
+            },
             _ => message.clone(),
         }
     }

@@ -31,6 +31,11 @@ impl StrangerId {
     pub fn new() -> Self {
         StrangerId(Uuid::new_v4())
     }
+
+    /// The id's 16 bytes (for franking stamps).
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
 }
 
 impl std::str::FromStr for StrangerId {

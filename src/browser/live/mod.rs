@@ -1,8 +1,10 @@
 //! The real thing, in the browser.
 
 mod bot_check;
+mod modules;
 mod notify;
 mod page;
+mod seal;
 mod socket;
 mod video;
 
@@ -16,6 +18,7 @@ pub use page::{
     address_values, agreed, browser_id, download_text, page_data, remember_agreed, set_title,
     tab_hidden,
 };
+pub use seal::Sealer;
 pub use socket::{Link, OnlineFeed};
 pub use video::{Call, Camera, NudityCheck, clear, unmute};
 

@@ -15,7 +15,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use crate::protocol::{ClientMessage, Fields, ONLINE_FEED, ServerMessage};
+use crate::protocol::{Fields, ONLINE_FEED, ServerMessage};
 
 /// An open (or opening) connection to the server's `/ws`. Dropping it closes
 /// the socket without telling the page.
@@ -75,9 +75,8 @@ impl Link {
         })
     }
 
-    /// Sends `message` to the server (once the socket is open).
-    pub fn send(&self, message: ClientMessage) {
-        let frame = message.to_frame();
+    /// Sends a frame (a [`ClientMessage`] as JSON) to the server, once the socket is open.
+    pub fn send(&self, frame: String) {
         if self.socket.ready_state() == WebSocket::CONNECTING {
             self.waiting.borrow_mut().push(frame);
         } else {

@@ -8,6 +8,8 @@
 //! Rust ([`CallSignal`], [`Scores`]); the module only moves media.
 
 use js_sys::{Promise, Reflect};
+
+use super::modules;
 use leptos::html::Video;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -23,8 +25,8 @@ use crate::video_guard::Scores;
 
 /// Where the video module is served from.
 const MODULE: &str = "/video/call.js";
-/// The `<script>` element that loads it, so it is added once.
-const SCRIPT_ID: &str = "video-module";
+/// What it sets when it has run.
+const GLOBAL: &str = "strangersVideo";
 
 #[wasm_bindgen]
 extern "C" {
@@ -77,36 +79,12 @@ extern "C" {
 
 /// The video module, once loaded.
 fn loaded() -> Option<VideoModule> {
-    let module = Reflect::get(&js_sys::global(), &"strangersVideo".into()).ok()?;
-    (!module.is_undefined()).then(|| module.unchecked_into())
+    modules::loaded(GLOBAL).map(JsCast::unchecked_into)
 }
 
 /// Loads the video module (once per page) and hands it over.
 async fn module() -> Option<VideoModule> {
-    if let Some(module) = loaded() {
-        return Some(module);
-    }
-    let document = web_sys::window()?.document()?;
-    let script = match document.get_element_by_id(SCRIPT_ID) {
-        Some(script) => script,
-        None => {
-            let script = document.create_element("script").ok()?;
-            script.set_id(SCRIPT_ID);
-            script.set_attribute("type", "module").ok()?;
-            script.set_attribute("src", MODULE).ok()?;
-            document.head()?.append_child(&script).ok()?;
-            script
-        }
-    };
-    // A module script's `load` fires once it has run.
-    let ran = Promise::new(&mut |resolve, reject| {
-        let _ = script.add_event_listener_with_callback("load", &resolve);
-        let _ = script.add_event_listener_with_callback("error", &reject);
-    });
-    if loaded().is_none() {
-        JsFuture::from(ran).await.ok()?;
-    }
-    loaded()
+    modules::load(MODULE, GLOBAL).await
 }
 
 /// The person's camera and microphone, on while this value lives.
