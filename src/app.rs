@@ -54,9 +54,9 @@ pub fn App() -> impl IntoView {
 }
 
 /// Fetches the script and the WebAssembly while the page is parsed, as soon as
-/// both are there brings the page's islands to life, and then registers the
-/// service worker that makes the site an installable app
-/// ([`crate::server::service_worker`]).
+/// both are there brings the page's islands to life. (The service worker that
+/// makes the site an installable app is registered by the chat once a stranger
+/// is found: see `browser::install_app`.)
 ///
 /// Instead of Leptos's own islands script, which waits for the browser to be
 /// idle first (`requestIdleCallback`, 140 to 260 ms after navigation here) and
@@ -77,8 +77,7 @@ fn IslandLoader(built: &'static crate::server::built::BuiltFiles) -> impl IntoVi
          for (const island of document.querySelectorAll(\"leptos-island\")) {{\
            const hydrate = code[island.dataset.component];\
            if (hydrate) await hydrate(island);\
-         }}\
-         navigator.serviceWorker?.register(\"/sw.js\").catch(() => {{}});",
+         }}",
         script = built.script,
         wasm = built.wasm,
     );

@@ -11,9 +11,7 @@ use std::time::Duration;
 use leptos::html::Video;
 use leptos::prelude::*;
 
-use crate::browser::{
-    self, Call, CallEvents, Camera, Link, NudityCheck, SealEvents, Sealer, Timer,
-};
+use crate::browser::{self, Call, CallEvents, Camera, Link, NudityCheck, SealEvents, Timer};
 use crate::protocol::{CallSetup, CallSignal, Challenge, ClientMessage, ReportReason};
 use crate::session::{Action, ChatSession, Device, Phase, Preferences};
 
@@ -34,8 +32,6 @@ pub struct Chat {
     camera: StoredValue<Option<Camera>, LocalStorage>,
     /// Video mode: the call to the stranger, while chatting.
     call: StoredValue<Option<Call>, LocalStorage>,
-    /// The current chat's end-to-end encryption, while it is open.
-    sealer: StoredValue<Option<Sealer>, LocalStorage>,
     /// Video mode: the nudity check, from the first camera start until the page closes.
     nudity: StoredValue<Option<NudityCheck>, LocalStorage>,
     /// Where the person sees themselves.
@@ -63,7 +59,6 @@ impl Chat {
             typing_timer: StoredValue::new_local(None),
             camera: StoredValue::new_local(None),
             call: StoredValue::new_local(None),
-            sealer: StoredValue::new_local(None),
             nudity: StoredValue::new_local(None),
             local_video: NodeRef::new(),
             remote_video: NodeRef::new(),
@@ -83,7 +78,7 @@ impl Chat {
         on_cleanup(move || {
             chat.disconnect();
             chat.call.try_set_value(None);
-            chat.sealer.try_set_value(None);
+            browser::seal_end();
             chat.camera.try_set_value(None);
             chat.nudity.try_set_value(None);
         });
@@ -240,6 +235,7 @@ impl Chat {
             }
             Action::StartCamera => self.start_camera(),
             Action::Paired { call, seal } => {
+                browser::install_app();
                 if seal {
                     self.start_sealing();
                 }
@@ -247,11 +243,9 @@ impl Chat {
                     self.start_call(&setup);
                 }
             }
-            Action::Meet(key) => self.with_sealer(|sealer| sealer.meet(key)),
-            Action::Seal(text) => self.with_sealer(|sealer| sealer.say(text)),
-            Action::Open(data, commitment, stamp) => {
-                self.with_sealer(|sealer| sealer.open(data, commitment, stamp));
-            }
+            Action::Meet(key) => browser::seal_meet(key),
+            Action::Seal(text) => browser::seal_say(text),
+            Action::Open(data, commitment, stamp) => browser::seal_open(data, commitment, stamp),
             Action::Signal(signal) => self.pass_signal(signal),
             Action::Solve(challenge) => self.solve(challenge),
             Action::Nothing => {}
@@ -299,16 +293,8 @@ impl Chat {
                 }
             }),
         };
-        // Replacing the last chat's encryption stops it.
-        self.sealer.set_value(Sealer::start(events));
-    }
-
-    fn with_sealer(self, then: impl FnOnce(&Sealer)) {
-        self.sealer.with_value(|sealer| {
-            if let Some(sealer) = sealer {
-                then(sealer);
-            }
-        });
+        // The last chat's encryption stops.
+        browser::seal_begin(events);
     }
 
     /// Turns the camera on (loading the video code the first time); once on,
@@ -393,7 +379,7 @@ impl Chat {
             let (camera, call) = self.session.with(|s| (s.wants_camera(), s.wants_call()));
             if self.session.with(|s| s.phase() != Phase::Chatting) {
                 // The chat is over (its last messages opened): so is its encryption.
-                self.sealer.set_value(None);
+                browser::seal_end();
             }
             if !call {
                 self.call.set_value(None);

@@ -823,8 +823,9 @@ impl ChatSession {
                 }
             }
             Err(ErrorCode::EmptyMessage) => Action::Nothing,
-            Err(code) => {
-                self.note(Speaker::Error, code.describe());
+            // The only other refusal. Named, so the bundle carries one sentence, not every code's.
+            Err(_) => {
+                self.note(Speaker::Error, ErrorCode::MessageTooLong.describe());
                 Action::Nothing
             }
         }

@@ -21,11 +21,15 @@ async function controlled(page: Page) {
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
 }
 
-/** From the start page, once its service worker runs, to "Looking for someone". */
-async function lookWithWorker(s: Stranger) {
+/** How many service workers this page's site has registered. */
+function registrations(page: Page): Promise<number> {
+  return page.evaluate(() => navigator.serviceWorker.getRegistrations().then((all) => all.length));
+}
+
+/** From the start page to "Looking for someone". */
+async function look(s: Stranger) {
   await s.page.goto("/");
   await s.landed();
-  await controlled(s.page);
   await s.gate().check();
   await s.button("Text").click();
   await expect(s.status()).toHaveText(LOOKING);
@@ -47,7 +51,6 @@ test("the manifest is valid and Chromium can install the site as an app", async 
   const visitor = await arrive(browser);
   await visitor.page.goto("/");
   await visitor.landed();
-  await controlled(visitor.page);
   const devtools = await visitor.context.newCDPSession(visitor.page);
 
   const { url, errors, parsed } = await devtools.send("Page.getAppManifest");
@@ -72,45 +75,49 @@ test("the manifest is valid and Chromium can install the site as an app", async 
   expect(reasons, "what stops Chromium installing it").toEqual(["in-incognito"]);
 });
 
-test("the service worker keeps this release's shell, serves it offline, and never keeps the chat", async ({
+test("the service worker comes with the first stranger, keeps this release's shell, serves it offline, and never keeps the chat", async ({
   browser,
 }) => {
   const visitor = await arrive(browser);
   await visitor.page.goto("/");
   await visitor.landed();
-  await controlled(visitor.page);
-
   const scripts = await visitor.page.evaluate(() =>
     [...document.querySelectorAll<HTMLLinkElement>("link[rel=modulepreload], link[rel=preload], link[rel=stylesheet]")].map(
       (link) => new URL(link.href).pathname,
     ),
   );
-  // The built files are kept at once; the start page once visited with the worker there.
   expect(scripts).toHaveLength(3);
-  await expect.poll(() => cachedPaths(visitor.page)).toEqual([...scripts, "/favicon.svg"].sort());
-  await visitor.page.goto("/");
-  await visitor.landed();
-  await expect.poll(() => cachedPaths(visitor.page)).toContain("/");
-  const cached = await cachedPaths(visitor.page);
-  expect(await visitor.page.evaluate(() => caches.keys())).toHaveLength(1);
 
-  // A chat happens; what the cache holds afterwards is still only the shell.
+  // A first visit does not wait for the worker: it comes once a stranger is found.
   await visitor.gate().check();
   await visitor.button("Text").click();
   await expect(visitor.status()).toHaveText(LOOKING);
+  expect(await registrations(visitor.page), "installed while looking").toBe(0);
   const partner = await arrive(browser);
   await partner.start();
   await partner.expectChatting();
+  await controlled(visitor.page);
+  // The built files are kept at once (from the HTTP cache the page filled).
+  await expect.poll(() => cachedPaths(visitor.page)).toEqual([...scripts, "/favicon.svg"].sort());
+
+  // The chat goes on; nothing of it is kept.
   await partner.say("something private");
   await expect(visitor.log()).toContainText("something private");
-  const after = await cachedPaths(visitor.page);
-  expect(after.filter((path) => !cached.includes(path)), "kept during the chat").toEqual([]);
-  for (const path of ["/ws", "/online"]) expect(after).not.toContain(path);
+  await visitor.say("and a reply");
+  await expect(partner.log()).toContainText("and a reply");
+  const during = await cachedPaths(visitor.page);
+  expect(during, "kept during the chat").toEqual([...scripts, "/favicon.svg"].sort());
 
-  // The built files come from the worker, without asking the server.
+  // The start page, once visited with the worker there; the built files come from the worker.
   const script = visitor.page.waitForResponse((r) => r.url().endsWith(scripts.find((s) => s.endsWith(".js"))!));
   await visitor.page.goto("/");
+  await visitor.landed();
   expect((await script).fromServiceWorker()).toBe(true);
+  await expect.poll(() => cachedPaths(visitor.page)).toContain("/");
+  const after = await cachedPaths(visitor.page);
+  for (const path of ["/ws", "/online"]) expect(after).not.toContain(path);
+  expect(after.filter((path) => path.startsWith("/chat")), "no chat page address").toEqual([]);
+  expect(await visitor.page.evaluate(() => caches.keys())).toHaveLength(1);
 
   // Offline, the installed app still opens, on the start page.
   await visitor.context.setOffline(true);
@@ -124,7 +131,7 @@ test("a stranger found while the tab is in the background is announced by a noti
   browser,
 }) => {
   const alice = await arrive(browser);
-  await lookWithWorker(alice);
+  await look(alice);
 
   // Offered while looking; the browser asks, and once allowed the offer goes.
   const offer = alice.button("Notify me when someone is found");
@@ -155,7 +162,7 @@ test("a stranger found while the tab is in the background is announced by a noti
 
 test("a stranger found while the tab is in view is not announced", async ({ browser }) => {
   const alice = await arrive(browser, { permissions: ["notifications"] });
-  await lookWithWorker(alice);
+  await look(alice);
   await expect(alice.button("Notify me when someone is found"), "already allowed").toBeHidden();
 
   const bob = await arrive(browser);

@@ -151,12 +151,13 @@ class Seal {
         const words = plain.subarray(36);
         if (counter > this.received && base64url(await hmac(franking, words)) === commitment) {
           this.received = counter;
-          opened = [text.decode(words), [base64url(franking), commitment, stamp].join(".")];
+          // The proof, a space, the text: one value for the page.
+          opened = `${base64url(franking)}.${commitment}.${stamp} ${text.decode(words)}`;
         }
       } catch {
         opened = null; // not sealed for this chat, or tampered with
       }
-      if (!this.closed) this.heard(opened?.[0], opened?.[1]);
+      if (!this.closed) this.heard(opened);
     });
   }
 

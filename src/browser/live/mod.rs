@@ -13,12 +13,12 @@ use std::time::Duration;
 use leptos::leptos_dom::helpers::{TimeoutHandle, set_timeout_with_handle};
 
 pub use bot_check::solve;
-pub use notify::{ask_to_notify, notify_permission, notify_stranger_found};
+pub use notify::{ask_to_notify, install_app, notify_permission, notify_stranger_found};
 pub use page::{
     address_values, agreed, browser_id, download_text, page_data, remember_agreed, set_title,
     tab_hidden,
 };
-pub use seal::Sealer;
+pub use seal::{seal_begin, seal_end, seal_meet, seal_open, seal_say};
 pub use socket::{Link, OnlineFeed};
 pub use video::{Call, Camera, NudityCheck, clear, unmute};
 

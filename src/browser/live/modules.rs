@@ -3,7 +3,7 @@
 //! global when it has run.
 
 use js_sys::{Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
 /// The module that set `global`, if it has run.
@@ -14,17 +14,19 @@ pub fn loaded(global: &str) -> Option<JsValue> {
 
 /// Adds the module at `src` (once per page), waits until it has run, and
 /// hands over what it set as `global`.
-pub async fn load<T: JsCast>(src: &str, global: &str) -> Option<T> {
+pub async fn load(src: &str, global: &str) -> Option<JsValue> {
     if let Some(module) = loaded(global) {
-        return Some(module.unchecked_into());
+        return Some(module);
     }
     let document = web_sys::window()?.document()?;
-    // The element is named after the global, so a second caller waits for the same one.
-    let script = match document.get_element_by_id(global) {
+    // The element is named after the global, so a second caller waits for the
+    // same one (not by it: an element's id is also a property of `window`).
+    let id = format!("{global}-module");
+    let script = match document.get_element_by_id(&id) {
         Some(script) => script,
         None => {
             let script = document.create_element("script").ok()?;
-            script.set_id(global);
+            script.set_id(&id);
             script.set_attribute("type", "module").ok()?;
             script.set_attribute("src", src).ok()?;
             document.head()?.append_child(&script).ok()?;
@@ -39,5 +41,5 @@ pub async fn load<T: JsCast>(src: &str, global: &str) -> Option<T> {
     if loaded(global).is_none() {
         JsFuture::from(ran).await.ok()?;
     }
-    loaded(global).map(JsCast::unchecked_into)
+    loaded(global)
 }

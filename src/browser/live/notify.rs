@@ -28,8 +28,25 @@ pub fn notify_permission() -> NotifyPermission {
     }
 }
 
+/// Installs the app's service worker (`/sw.js`), if the browser has them.
+/// Once the first stranger is found, or when the person asks to be told of one
+/// (phones notify only through a worker): what it offers (a faster return, the
+/// start page offline, notifications) matters from then on, and a first visit
+/// does not wait for it. Asking again, as every chat does, fetches nothing.
+pub fn install_app() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let navigator = window.navigator();
+    if offers(&navigator, "serviceWorker") {
+        // A refusal (a private window, a blocked worker) leaves the page as it is.
+        let _ = navigator.service_worker().register("/sw.js");
+    }
+}
+
 /// Asks the person (the browser shows its own question), then says what they chose.
 pub async fn ask_to_notify() -> NotifyPermission {
+    install_app();
     if notify_permission() == NotifyPermission::Ask
         && let Ok(question) = Notification::request_permission()
     {

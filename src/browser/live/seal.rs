@@ -1,13 +1,14 @@
 //! End-to-end encryption, the page's side. The keys, sealing and opening are
 //! done by `public/e2e/seal.js` with the browser's own WebCrypto (ECDH on
 //! P-256, HKDF, AES-GCM, HMAC for franking), a module the page adds when its
-//! first chat is paired, so the first visit does not carry it. Here is the
-//! handle the chat controller holds: what it asks before the module has
-//! loaded waits, in order, and dropping it stops the encryption.
+//! first chat is paired, so the first visit does not carry it. A page has one
+//! chat at a time, so one encryption at a time: the functions here start,
+//! feed and end it. What is asked before the module has loaded waits, in order.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::modules;
@@ -23,12 +24,14 @@ const GLOBAL: &str = "strangersSeal";
 extern "C" {
     /// What `seal.js` exports, as `globalThis.strangersSeal`.
     type SealModule;
+    /// Every callback takes one value (a text, or `null`), so the page
+    /// carries one kind of callback for them all.
     #[wasm_bindgen(method)]
     fn start(
         this: &SealModule,
-        send: &Closure<dyn FnMut(String)>,
-        agreed: &Closure<dyn FnMut(Option<String>)>,
-        heard: &Closure<dyn FnMut(Option<String>, Option<String>)>,
+        send: &Closure<dyn FnMut(JsValue)>,
+        agreed: &Closure<dyn FnMut(JsValue)>,
+        heard: &Closure<dyn FnMut(JsValue)>,
     ) -> SealHandle;
 
     /// `seal.js`'s Seal: one chat's encryption.
@@ -51,8 +54,54 @@ enum Step {
 }
 
 /// One chat's encryption, running while this value lives.
-pub struct Sealer {
+struct Sealer {
     state: Rc<RefCell<SealState>>,
+}
+
+thread_local! {
+    /// The current chat's encryption, if any. (Kept here rather than in the
+    /// chat controller's reactive state, which would cost the bundle a copy of
+    /// the reactive machinery for its type.)
+    static CURRENT: RefCell<Option<Sealer>> = const { RefCell::new(None) };
+}
+
+/// Starts agreeing a key with the stranger just paired (loading the module
+/// once per page) and sends this browser's public key through `events.send`;
+/// the last chat's encryption, if any, stops.
+pub fn seal_begin(events: SealEvents) {
+    let sealer = Sealer::start(events);
+    // Replaced outside the borrow: the old one's drop may run its callbacks' drops.
+    let old = CURRENT.with(|current| current.replace(Some(sealer)));
+    drop(old);
+}
+
+/// The stranger's public key arrived.
+pub fn seal_meet(key: String) {
+    ask(Step::Meet(key));
+}
+
+/// Seals `text` and sends it.
+pub fn seal_say(text: String) {
+    ask(Step::Say(text));
+}
+
+/// Opens a sealed message from the stranger.
+pub fn seal_open(data: String, commitment: String, stamp: String) {
+    ask(Step::Open(data, commitment, stamp));
+}
+
+/// Ends the current chat's encryption, if any.
+pub fn seal_end() {
+    let old = CURRENT.with(|current| current.take());
+    drop(old);
+}
+
+fn ask(step: Step) {
+    CURRENT.with(|current| {
+        if let Some(sealer) = current.borrow().as_ref() {
+            sealer.ask(step);
+        }
+    });
 }
 
 #[derive(Default)]
@@ -67,20 +116,16 @@ struct SealState {
     failed: Option<SealEvents>,
 }
 
-type Callbacks = (
-    Closure<dyn FnMut(String)>,
-    Closure<dyn FnMut(Option<String>)>,
-    Closure<dyn FnMut(Option<String>, Option<String>)>,
-);
+type Callbacks = [Closure<dyn FnMut(JsValue)>; 3];
 
 impl Sealer {
-    /// Starts agreeing a key with the stranger just paired: loads the module
-    /// (once per page) and sends this browser's public key through `events.send`.
-    pub fn start(events: SealEvents) -> Option<Sealer> {
+    fn start(events: SealEvents) -> Sealer {
         let state = Rc::new(RefCell::new(SealState::default()));
         let starting = state.clone();
         super::spawn(async move {
-            let module = modules::load::<SealModule>(MODULE, GLOBAL).await;
+            let module = modules::load(MODULE, GLOBAL)
+                .await
+                .map(JsCast::unchecked_into::<SealModule>);
             let mut state = starting.borrow_mut();
             if state.stopped {
                 return;
@@ -96,37 +141,27 @@ impl Sealer {
                 return;
             };
             let SealEvents {
-                send,
-                agreed,
+                mut send,
+                mut agreed,
                 mut heard,
             } = events;
-            let send = Closure::new(send);
-            let agreed = Closure::new(agreed);
-            let heard = Closure::new(move |text: Option<String>, proof: Option<String>| {
-                heard(text.zip(proof));
+            let send =
+                Closure::new(move |frame: JsValue| send(frame.as_string().unwrap_or_default()));
+            let agreed = Closure::new(move |code: JsValue| agreed(code.as_string()));
+            // "<proof> <text>": the proof has no spaces.
+            let heard = Closure::new(move |opened: JsValue| {
+                heard(opened.as_string().and_then(|opened| {
+                    let (proof, text) = opened.split_once(' ')?;
+                    Some((text.to_owned(), proof.to_owned()))
+                }))
             });
             let handle = module.start(&send, &agreed, &heard);
             for step in std::mem::take(&mut state.waiting) {
                 apply(&handle, step);
             }
-            state.running = Some((handle, (send, agreed, heard)));
+            state.running = Some((handle, [send, agreed, heard]));
         });
-        Some(Sealer { state })
-    }
-
-    /// The stranger's public key arrived.
-    pub fn meet(&self, key: String) {
-        self.ask(Step::Meet(key));
-    }
-
-    /// Seals `text` and sends it.
-    pub fn say(&self, text: String) {
-        self.ask(Step::Say(text));
-    }
-
-    /// Opens a sealed message from the stranger.
-    pub fn open(&self, data: String, commitment: String, stamp: String) {
-        self.ask(Step::Open(data, commitment, stamp));
+        Sealer { state }
     }
 
     fn ask(&self, step: Step) {

@@ -84,7 +84,9 @@ fn loaded() -> Option<VideoModule> {
 
 /// Loads the video module (once per page) and hands it over.
 async fn module() -> Option<VideoModule> {
-    modules::load(MODULE, GLOBAL).await
+    modules::load(MODULE, GLOBAL)
+        .await
+        .map(JsCast::unchecked_into)
 }
 
 /// The person's camera and microphone, on while this value lives.
