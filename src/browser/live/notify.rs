@@ -39,8 +39,13 @@ pub fn install_app() {
     };
     let navigator = window.navigator();
     if offers(&navigator, "serviceWorker") {
-        // A refusal (a private window, a blocked worker) leaves the page as it is.
-        let _ = navigator.service_worker().register("/sw.js");
+        let registered = navigator.service_worker().register("/sw.js");
+        // A refusal (a private window, a blocked worker, a certificate the
+        // browser does not trust) leaves the page as it is: awaited, not left
+        // to be reported as an unhandled error.
+        super::spawn(async move {
+            let _ = JsFuture::from(registered).await;
+        });
     }
 }
 
