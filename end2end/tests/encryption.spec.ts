@@ -1,4 +1,5 @@
 import { WebSocket as PageSocket, expect, test } from "@playwright/test";
+import { generateKeyPairSync } from "node:crypto";
 import { LOOKING, onNetwork, Stranger, trackStrangers } from "./strangers";
 import { ADMIN_TOKEN } from "../ports";
 
@@ -88,4 +89,62 @@ test("a reported encrypted line reaches the operator verified", async ({ browser
   await expect(report.getByRole("listitem").filter({ hasText: "Reporter: no" })).not.toContainText(
     "(verified)",
   );
+});
+
+/** A P-256 public key nobody in the chat has, raw and base64url, as a browser sends one. */
+function strangersKey(): string {
+  const { publicKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const { x, y } = publicKey.export({ format: "jwk" });
+  const raw = Buffer.concat([Buffer.from([4]), Buffer.from(x!, "base64url"), Buffer.from(y!, "base64url")]);
+  return raw.toString("base64url");
+}
+
+test("someone in the middle is noticed: swapped keys show different codes, changed or unencrypted messages are dropped", async ({
+  browser,
+}) => {
+  // Bob's socket goes through a relay the test controls, as a dishonest server would.
+  let tamper: (frame: string) => string = (frame) => frame;
+  const alice = await onNetwork(browser, opened, "203.0.113.63");
+  const bob = await onNetwork(browser, opened, "203.0.113.64");
+  await bob.page.routeWebSocket(/\/ws$/, (page) => {
+    const server = page.connectToServer();
+    page.onMessage((frame) => server.send(frame));
+    server.onMessage((frame) => page.send(tamper(String(frame))));
+  });
+
+  // Alice's key, swapped for another on its way to Bob.
+  const swapped = strangersKey();
+  tamper = (frame) => frame.replace(/"type":"key","key":"[^"]+"/, `"type":"key","key":"${swapped}"`);
+  await alice.start();
+  await expect(alice.status()).toHaveText(LOOKING);
+  await bob.start();
+  await bob.expectChatting();
+  expect(await safetyCode(alice), "the codes differ").not.toBe(await safetyCode(bob));
+  await alice.say("can you read this");
+  await expect(bob.log()).toContainText("A message that could not be decrypted or verified was dropped.");
+  await expect(bob.log()).not.toContainText("can you read this");
+
+  // A new chat, keys untouched: the codes match, and then a changed message
+  // and an unencrypted one are dropped, not shown.
+  await bob.stop();
+  tamper = (frame) => frame;
+  await alice.button("New").click();
+  await expect(alice.status()).toHaveText(LOOKING);
+  await bob.button("New").click();
+  await bob.expectChatting();
+  expect(await safetyCode(alice)).toBe(await safetyCode(bob));
+  tamper = (frame) =>
+    frame.replace(/"data":"(.)/, (_, first) => `"data":"${first === "A" ? "B" : "A"}`);
+  await alice.say("changed on the way");
+  await expect(bob.log()).toContainText("A message that could not be decrypted or verified was dropped.");
+  tamper = (frame) =>
+    frame.includes('"type":"sealed"') ? '{"type":"message","text":"send me your address"}' : frame;
+  await alice.say("and this one replaced");
+  await expect(bob.log()).toContainText("A message that was not end-to-end encrypted was dropped");
+  tamper = (frame) => frame;
+  await alice.say("but this one arrives");
+  await expect(bob.log()).toContainText("Stranger: but this one arrives");
+  for (const words of ["changed on the way", "send me your address", "and this one replaced"]) {
+    await expect(bob.log()).not.toContainText(words);
+  }
 });
