@@ -296,6 +296,33 @@ async fn pages_carry_the_security_headers() {
             .to_lowercase()
             .contains(&format!("nonce=\"{nonce}\""))
     );
+
+    // Anything else (a script, the WebAssembly, an icon; here the health
+    // check, there with or without a built site) carries what browsers read
+    // for it, not the page-only headers.
+    let head = head_of(&server, "/healthz").await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(head.contains("referrer-policy: no-referrer"), "{head}");
+    assert!(!head.contains("permissions-policy"), "{head}");
+    assert!(!head.contains("x-frame-options"), "{head}");
+}
+
+/// The status line and headers `path` is answered with, lowercased.
+async fn head_of(server: &TestServer, path: &str) -> String {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(
+        PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut response),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let response = String::from_utf8_lossy(&response).to_lowercase();
+    response.split("\r\n\r\n").next().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -406,10 +406,16 @@ fn at_the_door(routes: Router<AppState>, state: AppState) -> Router {
         .layer(axum::middleware::map_response(with_security_headers))
 }
 
-/// Adds [`SECURITY_HEADERS`] to `response`, but not over one it set itself.
+/// Adds [`SECURITY_HEADERS`] to `response`, and to a page [`PAGE_HEADERS`]
+/// too, but not over one it set itself.
 async fn with_security_headers(mut response: Response) -> Response {
+    let page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
     let headers = response.headers_mut();
-    for (name, value) in SECURITY_HEADERS {
+    let page_headers = if page { &PAGE_HEADERS[..] } else { &[] };
+    for (name, value) in SECURITY_HEADERS.iter().chain(page_headers) {
         headers
             .entry(HeaderName::from_static(name))
             .or_insert(HeaderValue::from_static(value));
@@ -419,9 +425,14 @@ async fn with_security_headers(mut response: Response) -> Response {
 
 /// Sent with every response. The pages' Content-Security-Policy (with
 /// `frame-ancestors 'none'`) is made per page in [`crate::app::shell`].
-const SECURITY_HEADERS: [(&str, &str); 4] = [
+const SECURITY_HEADERS: [(&str, &str); 2] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
+];
+
+/// Sent with pages only: browsers read them for documents, so on a script,
+/// the WebAssembly or an icon they would only cost every first visit bytes.
+const PAGE_HEADERS: [(&str, &str); 2] = [
     // For browsers that predate `frame-ancestors`.
     ("x-frame-options", "DENY"),
     (
