@@ -29,7 +29,7 @@ pub fn SealNotice(chat: Chat) -> impl IntoView {
     view! {
         <p class="seal" data-seal=kind>
             <span class="sealed">
-                "🔒 Messages are end-to-end encrypted. Compare this code with the stranger to be sure. "
+                "Messages are end-to-end encrypted. Compare this code with the stranger to be sure. "
                 <code class="safety-code" aria-label="Safety code">{code}</code>
             </span>
             <span class="plain">"This chat is not end-to-end encrypted."</span>
