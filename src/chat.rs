@@ -68,7 +68,7 @@ impl Chat {
         };
         // Effects run only in the browser, so the server never opens a socket.
         Effect::new(move |_| chat.connect());
-        chat.release_media_when_done();
+        chat.release_when_done();
         // The report dialog belongs to one chat: once it is over, it is closed.
         Effect::new(move |_| {
             if chat.session.with(|s| s.phase() != Phase::Chatting) {
@@ -372,9 +372,10 @@ impl Chat {
         });
     }
 
-    /// Hangs up and turns the camera off as soon as the session no longer wants
-    /// them, whatever ended the chat: Stop, the stranger leaving, a lost server.
-    fn release_media_when_done(self) {
+    /// Ends the chat's encryption, hangs up and turns the camera off as soon as
+    /// the session no longer wants them, whatever ended the chat: Stop, the
+    /// stranger leaving, a lost server.
+    fn release_when_done(self) {
         Effect::new(move |_| {
             let (camera, call) = self.session.with(|s| (s.wants_camera(), s.wants_call()));
             if self.session.with(|s| s.phase() != Phase::Chatting) {

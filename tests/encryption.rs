@@ -168,14 +168,7 @@ async fn a_reported_sealed_line_is_verified_only_if_the_stranger_sent_exactly_it
         .await;
     troll.expect(ServerMessage::StrangerLeft).await;
 
-    let mut reports = Vec::new();
-    for _ in 0..200 {
-        reports = server.state.moderation.reports().await.unwrap();
-        if !reports.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let reports = server.filed_reports().await;
     let checked: Vec<(&str, bool)> = reports[0]
         .evidence
         .iter()

@@ -412,14 +412,7 @@ async fn a_sealed_line_across_instances_is_stamped_where_it_is_delivered_and_ver
         })
         .await;
     troll.expect(ServerMessage::StrangerLeft).await;
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let reports = loop {
-        let reports = one.state.moderation.reports().await.unwrap();
-        if !reports.is_empty() || tokio::time::Instant::now() > deadline {
-            break reports;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let reports = one.filed_reports().await;
     let verified: Vec<bool> = reports[0].evidence.iter().map(|l| l.verified).collect();
     assert_eq!(verified, [true, false]);
 }

@@ -32,19 +32,23 @@ use super::stranger::StrangerId;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// This process's stamping secret: random, made on first use.
-fn secret() -> &'static [u8; 32] {
-    static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
-    SECRET.get_or_init(|| {
-        let mut secret = [0; 32];
-        secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        secret
-    })
+/// HMAC-SHA256 keyed with this process's stamping secret (random, made on
+/// first use), ready to stamp: each stamp starts from a copy, so the key is
+/// not set up again for every message delivered.
+fn keyed() -> HmacSha256 {
+    static KEYED: OnceLock<HmacSha256> = OnceLock::new();
+    KEYED
+        .get_or_init(|| {
+            let mut secret = [0; 32];
+            secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            HmacSha256::new_from_slice(&secret).expect("HMAC takes keys of any length")
+        })
+        .clone()
 }
 
 fn stamp_mac(room: RoomId, from: StrangerId, commitment: &[u8]) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(secret()).expect("HMAC takes keys of any length");
+    let mut mac = keyed();
     mac.update(room.as_bytes());
     mac.update(from.as_bytes());
     mac.update(commitment);

@@ -534,10 +534,13 @@ impl Lobby {
             stamp: String::new(),
         };
         let mut state = self.state();
-        if state.room_of(id)?.is_some_and(|room| !room.sealable()) {
+        let room = state.room_of_mut(id)?.ok_or(LobbyError::NotInChat)?;
+        // A discussion (its reader included) is never sealed.
+        if !room.sealable() {
             return Err(LobbyError::NotSealable);
         }
-        state.relay(id, message, received)?;
+        room.relay_since(id, message, received)
+            .map_err(|_| LobbyError::NotInChat)?;
         state.metrics.relayed(data.len());
         Ok(())
     }

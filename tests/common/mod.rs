@@ -109,6 +109,28 @@ impl TestServer {
             .expect("server ran cleanly");
     }
 
+    /// The reports filed so far, once there is at least one (a report is filed
+    /// a moment after the chat it ends, and with Redis, through it).
+    pub async fn filed_reports(&self) -> Vec<server::moderation::FiledReport> {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let reports = self
+                .state
+                .moderation
+                .reports()
+                .await
+                .expect("read the reports");
+            if !reports.is_empty() {
+                return reports;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no report was filed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until `check` holds of the lobby, which settles a moment after sockets close.
     pub async fn eventually(&self, what: &str, check: impl Fn(&AppState) -> bool) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
