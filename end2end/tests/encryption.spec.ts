@@ -148,3 +148,62 @@ test("someone in the middle is noticed: swapped keys show different codes, chang
     await expect(bob.log()).not.toContainText(words);
   }
 });
+
+test("a replayed message, or one bounced back to its sender, is dropped", async ({ browser }) => {
+  // Bob's socket goes through a relay the test controls: it sends each sealed
+  // message from Alice twice, and Bob's own sealed messages back to him.
+  const alice = await onNetwork(browser, opened, "203.0.113.65");
+  const bob = await onNetwork(browser, opened, "203.0.113.66");
+  await bob.page.routeWebSocket(/\/ws$/, (page) => {
+    const server = page.connectToServer();
+    page.onMessage((frame) => {
+      server.send(frame);
+      const sent = JSON.parse(String(frame));
+      if (sent.type === "sealed") page.send(JSON.stringify({ ...sent, stamp: "A".repeat(43) }));
+    });
+    server.onMessage((frame) => {
+      page.send(frame);
+      if (String(frame).includes('"type":"sealed"')) page.send(frame);
+    });
+  });
+  await alice.start();
+  await expect(alice.status()).toHaveText(LOOKING);
+  await bob.start();
+  await bob.expectChatting();
+  expect(await safetyCode(alice)).toBe(await safetyCode(bob));
+
+  await alice.say("said once");
+  await expect(bob.log()).toContainText("Stranger: said once");
+  await bob.say("my own words");
+  await expect(alice.log()).toContainText("Stranger: my own words");
+  // Two drops: the replay of Alice's message, and Bob's own message bounced back.
+  await expect(
+    bob.log().getByText("A message that could not be decrypted or verified was dropped."),
+  ).toHaveCount(2);
+  await expect(bob.log().getByText("Stranger: said once")).toHaveCount(1);
+  await expect(bob.log()).not.toContainText("Stranger: my own words");
+});
+
+test("without the encryption's code the chat goes on unencrypted, and both are told", async ({
+  browser,
+}) => {
+  // Bob's browser cannot fetch the module (blocked, offline): he sends no key,
+  // and Alice, after waiting for one, chats unencrypted too.
+  const alice = await onNetwork(browser, opened, "203.0.113.67");
+  const bob = await onNetwork(browser, opened, "203.0.113.68");
+  await bob.page.route("**/e2e/seal.js", (route) => route.abort());
+  await alice.start();
+  await expect(alice.status()).toHaveText(LOOKING);
+  await bob.start();
+  await bob.expectChatting();
+  for (const stranger of [bob, alice]) {
+    await expect(stranger.page.getByText("This chat is not end-to-end encrypted.")).toBeVisible({
+      timeout: 15_000,
+    });
+    await expect(stranger.page.getByLabel("Safety code")).toBeHidden();
+  }
+  await bob.say("still here");
+  await expect(alice.log()).toContainText("Stranger: still here");
+  await alice.say("me too");
+  await expect(bob.log()).toContainText("Stranger: me too");
+});
