@@ -38,6 +38,9 @@ export default defineConfig({
       name: "chromium",
       use: {
         ...devices["Desktop Chrome"],
+        // The pages follow the browser's language: the suite's is English
+        // unless a test asks for another.
+        locale: "en-US",
         // Debian's Chromium: Playwright cannot download its own browser here.
         launchOptions: {
           executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

@@ -6,6 +6,7 @@ use leptos_meta::{Meta, Title, provide_meta_context};
 use leptos_router::StaticSegment;
 use leptos_router::components::{Route, Router, Routes};
 
+use crate::i18n::PageWord;
 use crate::pages::{ChatPage, LandingPage, NotFound};
 
 /// The document around the app: head, the built files, body; and the page's
@@ -13,10 +14,11 @@ use crate::pages::{ChatPage, LandingPage, NotFound};
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     set_content_security_policy();
+    let language = crate::server::page_language::choose();
     let built = crate::server::built::BuiltFiles::of(&options);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=language.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -29,7 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <IslandLoader built/>
                 <leptos_meta::MetaTags/>
             </head>
-            <body>
+            // What the islands may say later, in the page's language.
+            <body data-words=crate::i18n::Word::dictionary(language)>
                 <App/>
             </body>
         </html>
@@ -42,7 +45,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Title text="Strangers"/>
-        <Meta name="description" content="Talk to a random stranger, anonymously. No sign-up."/>
+        <Meta name="description" content=PageWord::Description.say()/>
         <Meta name="color-scheme" content="light dark"/>
         <Router>
             <Routes fallback=NotFound>

@@ -5,6 +5,7 @@
 //!
 //! - [`protocol`]: the messages that cross the WebSocket, shared by both sides.
 //! - [`video_guard`]: whether the stranger's video is shown or blurred (nudity check verdicts, the viewer's choices).
+//! - [`i18n`]: the pages' languages: what each sentence is in each, and which one a visitor gets.
 //! - [`session`]: a visitor's chat as the browser sees it (phase and log), pure and tested natively.
 //! - [`chat`]: the chat controller: the session's state the components share, and what it drives.
 //! - [`browser`]: what only a browser can do (socket, timers, camera and call, storage), real in
@@ -23,6 +24,7 @@ pub mod app;
 pub mod browser;
 pub mod chat;
 pub mod components;
+pub mod i18n;
 pub mod pages;
 pub mod protocol;
 pub mod session;

@@ -774,17 +774,6 @@ pub fn interests_from_input<'a>(raw: impl IntoIterator<Item = &'a str>) -> Vec<S
     interests
 }
 
-/// The languages the start page offers to chat in: code, and name (in English,
-/// for "You both speak Spanish."). Any other two- or three-letter code is
-/// accepted too (see [`check_language`]).
-pub const LANGUAGES: [(&str, &str); 5] = [
-    ("en", "English"),
-    ("es", "Spanish"),
-    ("pt", "Portuguese"),
-    ("fr", "French"),
-    ("de", "German"),
-];
-
 /// The matchmakers (here and in Redis) prefer a shared language exactly as
 /// they prefer a shared interest: the language joins the seeker's interests
 /// under this prefix, which no interest a person types may carry.
@@ -798,14 +787,6 @@ pub fn check_language(language: &str) -> Result<(), ErrorCode> {
     } else {
         Err(ErrorCode::BadJoin)
     }
-}
-
-/// The name of the language `code`, for people; `None` for one the page does not list.
-pub fn language_name(code: &str) -> Option<&'static str> {
-    LANGUAGES
-        .iter()
-        .find(|(known, _)| *known == code)
-        .map(|(_, name)| *name)
 }
 
 /// Checks the fields of a join the way the server requires them: interests

@@ -4,9 +4,10 @@
 //! server messages count when) are tested natively. The chat page holds it in a
 //! signal; the socket feeds it server messages and sends what it returns.
 
+use crate::i18n::{self, Language, Word};
 use crate::protocol::{
     Author, CallSetup, CallSignal, Challenge, ClientMessage, ErrorCode, EvidenceLine, Mode,
-    ReportReason, ServerMessage, check_message_text, evidence_from, language_name,
+    ReportReason, ServerMessage, check_message_text, evidence_from,
 };
 use crate::video_guard::StrangerVideo;
 
@@ -51,26 +52,13 @@ impl VideoProblem {
     /// The sentence shown to the person.
     pub fn describe(self) -> &'static str {
         match self {
-            VideoProblem::Denied => {
-                "Video chat needs your camera and microphone, and the browser was not allowed to use them. \
-                 Allow them in the browser's site settings and press Try again, or continue in text."
-            }
-            VideoProblem::NoDevice => {
-                "No camera or microphone was found. Connect one and press Try again, or continue in text."
-            }
-            VideoProblem::Failed => {
-                "Your camera or microphone could not be started; another program may be using it. \
-                 Press Try again, or continue in text."
-            }
-            VideoProblem::Insecure => {
-                "Browsers only allow the camera on secure (https) pages, and this page is not one. \
-                 Continue in text, or ask the server's operator to serve it over https."
-            }
-            VideoProblem::NoRelay => {
-                "Hiding your IP address needs a relay (TURN) server, and this server has none. \
-                 Continue in text, or start a video chat without hiding your address."
-            }
+            VideoProblem::Denied => Word::CameraDenied,
+            VideoProblem::NoDevice => Word::NoCamera,
+            VideoProblem::Failed => Word::CameraFailed,
+            VideoProblem::Insecure => Word::Insecure,
+            VideoProblem::NoRelay => Word::NoRelay,
         }
+        .say()
     }
 }
 
@@ -254,9 +242,10 @@ impl Device {
     /// The label of the button that switches this device off.
     pub fn off_label(self) -> &'static str {
         match self {
-            Device::Microphone => "Mute",
-            Device::Camera => "Camera off",
+            Device::Microphone => Word::Mute,
+            Device::Camera => Word::CameraOff,
         }
+        .say()
     }
 }
 
@@ -332,7 +321,7 @@ impl ChatSession {
 
     /// The chat as plain text, for "Save log": made here, stored nowhere.
     pub fn transcript(&self) -> String {
-        let mut text = String::from("Strangers chat log\n\n");
+        let mut text = format!("{}\n\n", Word::LogTitle.say());
         for line in &self.log {
             match line.speaker {
                 Speaker::You => text.push_str("You: "),
@@ -415,7 +404,7 @@ impl ChatSession {
             return Action::Nothing;
         }
         self.enter(Phase::Ended);
-        self.note(Speaker::Notice, "You have disconnected.");
+        self.note(Speaker::Notice, Word::YouLeft.say());
         Action::Send(ClientMessage::Leave {})
     }
 
@@ -433,10 +422,7 @@ impl ChatSession {
     pub fn check_failed(&mut self) {
         if self.phase == Phase::Checking {
             self.enter(Phase::Offline);
-            self.note(
-                Speaker::Error,
-                "Your browser could not finish checking that you are not a bot.",
-            );
+            self.note(Speaker::Error, Word::BotCheckFailed.say());
         }
     }
 
@@ -450,11 +436,7 @@ impl ChatSession {
     /// The video connection to the stranger could not be made; the text chat goes on.
     pub fn call_failed(&mut self) {
         if self.phase == Phase::Chatting {
-            self.note(
-                Speaker::Error,
-                "The video connection could not be made (a firewall may be in the way). \
-                 You can still chat in text.",
-            );
+            self.note(Speaker::Error, Word::CallFailed.say());
         }
     }
 
@@ -493,24 +475,20 @@ impl ChatSession {
     /// The status line for the current phase.
     pub fn status(&self) -> &'static str {
         match self.phase {
-            Phase::Connecting => "Connecting to the server...",
-            Phase::Checking => "Checking that you are not a bot...",
-            Phase::StartingCamera => "Waiting for your camera and microphone...",
+            Phase::Connecting => Word::Connecting.say(),
+            Phase::Checking => Word::Checking.say(),
+            Phase::StartingCamera => Word::StartingCamera.say(),
             Phase::NoVideo(problem) => problem.describe(),
             Phase::Searching if self.preferences.question.is_some() => {
-                "Looking for two strangers to discuss your question..."
+                Word::SearchingForQuestion.say()
             }
-            Phase::Searching if self.preferences.discuss => "Looking for a question to discuss...",
-            Phase::Searching => "Looking for someone you can chat with...",
-            Phase::Chatting if self.reading => {
-                "Two strangers are discussing your question. You are reading along."
-            }
-            Phase::Chatting if self.question.is_some() => {
-                "You're discussing a question with a stranger. Say hi!"
-            }
-            Phase::Chatting => "You're now chatting with a random stranger. Say hi!",
-            Phase::Ended => "The chat has ended. Press New to meet another stranger.",
-            Phase::Offline => "Lost the connection to the server. Press New to reconnect.",
+            Phase::Searching if self.preferences.discuss => Word::SearchingToDiscuss.say(),
+            Phase::Searching => Word::Searching.say(),
+            Phase::Chatting if self.reading => Word::ReadingAlong.say(),
+            Phase::Chatting if self.question.is_some() => Word::Discussing.say(),
+            Phase::Chatting => Word::Chatting.say(),
+            Phase::Ended => Word::Ended.say(),
+            Phase::Offline => Word::Offline.say(),
         }
     }
 
@@ -522,15 +500,16 @@ impl ChatSession {
     /// The Stop/New button's label.
     pub fn button_label(&self) -> &'static str {
         match self.phase {
-            Phase::Chatting if self.confirming => "Really?",
+            Phase::Chatting if self.confirming => Word::Really,
             Phase::Connecting
             | Phase::Checking
             | Phase::StartingCamera
             | Phase::Searching
-            | Phase::Chatting => "Stop",
-            Phase::NoVideo(_) => "Try again",
-            Phase::Ended | Phase::Offline => "New",
+            | Phase::Chatting => Word::Stop,
+            Phase::NoVideo(_) => Word::TryAgain,
+            Phase::Ended | Phase::Offline => Word::New,
         }
+        .say()
     }
 
     /// Whether the message box can send now (not while reading along).
@@ -601,7 +580,7 @@ impl ChatSession {
     fn stranger_left(&mut self) {
         if self.phase == Phase::Chatting {
             self.enter(Phase::Ended);
-            self.note(Speaker::Notice, "Stranger has disconnected.");
+            self.note(Speaker::Notice, Word::StrangerLeft.say());
         }
     }
 
@@ -621,7 +600,7 @@ impl ChatSession {
             return; // already explained (a ban notice comes before its close)
         }
         if self.phase == Phase::Chatting {
-            self.note(Speaker::Notice, "You have disconnected.");
+            self.note(Speaker::Notice, Word::YouLeft.say());
         }
         if let Some(reason) = reason {
             self.note(Speaker::Notice, reason);
@@ -674,14 +653,14 @@ impl ChatSession {
                     Encryption::Off
                 };
                 if let Some(code) = common_language {
-                    let notice = match language_name(&code) {
-                        Some(name) => format!("You both speak {name}."),
-                        None => "You both chose the same language.".to_owned(),
+                    let notice = match Language::from_code(&code) {
+                        Some(language) => Word::BothSpeak.with(language.name().say()),
+                        None => Word::SameLanguage.say().to_owned(),
                     };
                     self.note(Speaker::Notice, notice);
                 }
-                if let Some(list) = english_list(&common_interests) {
-                    self.note(Speaker::Notice, format!("You both like {list}."));
+                if let Some(list) = i18n::list(&common_interests) {
+                    self.note(Speaker::Notice, Word::BothLike.with(&list));
                 }
                 return Action::Paired { call, seal };
             }
@@ -733,17 +712,14 @@ impl ChatSession {
             (Phase::Chatting, ServerMessage::DiscusserLeft { discusser }) if self.reading => {
                 self.enter(Phase::Ended);
                 let notice = match discusser {
-                    1 => "Stranger 1 left. The discussion is over.",
-                    _ => "Stranger 2 left. The discussion is over.",
+                    1 => Word::Discusser1Left.say(),
+                    _ => Word::Discusser2Left.say(),
                 };
                 self.note(Speaker::Notice, notice);
             }
             (Phase::Chatting, ServerMessage::AskerLeft) if !self.reading => {
                 self.asker_reading = false;
-                self.note(
-                    Speaker::Notice,
-                    "The person who asked stopped reading along.",
-                );
+                self.note(Speaker::Notice, Word::AskerStopped.say());
             }
             // What they said before leaving is shown before they leave.
             (Phase::Chatting, ServerMessage::StrangerLeft) if self.opening > 0 => {
@@ -753,12 +729,9 @@ impl ChatSession {
             (_, ServerMessage::Banned { seconds }) => {
                 self.enter(Phase::Offline);
                 let notice = if seconds >= BAN_FOR_GOOD_S {
-                    "You are banned from Strangers, after reports from other strangers.".to_owned()
+                    Word::BannedForGood.say().to_owned()
                 } else {
-                    format!(
-                        "You are banned from Strangers for {}, after reports from other strangers.",
-                        describe_wait(seconds)
-                    )
+                    Word::BannedFor.with(&describe_wait(seconds))
                 };
                 self.note(Speaker::Error, notice);
             }
@@ -892,7 +865,7 @@ impl ChatSession {
             Vec::new()
         };
         self.enter(Phase::Ended);
-        self.note(Speaker::Notice, "Thanks. Your report was sent.");
+        self.note(Speaker::Notice, Word::ReportSent.say());
         Action::Send(ClientMessage::Report { reason, evidence })
     }
 
@@ -913,7 +886,7 @@ impl ChatSession {
             }
             Phase::Searching | Phase::Chatting => {
                 self.enter(Phase::Ended);
-                self.note(Speaker::Notice, "You have disconnected.");
+                self.note(Speaker::Notice, Word::YouLeft.say());
                 Action::Send(ClientMessage::Leave {})
             }
             Phase::Ended | Phase::NoVideo(_) => {
@@ -954,19 +927,10 @@ const BAN_FOR_GOOD_S: u64 = 10 * 365 * 24 * 60 * 60;
 pub fn describe_wait(seconds: u64) -> String {
     let minutes = seconds.div_ceil(60);
     match (minutes / 60, minutes % 60) {
-        (0, 0) => "less than a minute".to_owned(),
+        (0, 0) => Word::UnderAMinute.say().to_owned(),
         (0, m) => format!("{m} min"),
         (h, 0) => format!("{h} h"),
         (h, m) => format!("{h} h {m} min"),
-    }
-}
-
-/// "a", "a and b", "a, b and c".
-fn english_list(items: &[String]) -> Option<String> {
-    match items {
-        [] => None,
-        [one] => Some(one.clone()),
-        [init @ .., last] => Some(format!("{} and {last}", init.join(", "))),
     }
 }
 

@@ -2,6 +2,8 @@
 //! verdicts and the viewer's own choices. Pure, so it is tested natively; the
 //! check itself runs in the browser (`nudity`, and `public/classifier/worker.js`).
 
+use crate::i18n::Word;
+
 /// The model's probabilities for one frame (nsfwjs's five classes; they sum to 1).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Scores {
@@ -83,11 +85,9 @@ impl StrangerVideo {
     /// What the blurred video says, and the button that shows it.
     pub fn notice(self) -> Option<(&'static str, &'static str)> {
         match self {
-            StrangerVideo::HiddenNudity => {
-                Some(("Video hidden: it may show nudity.", "Show anyway"))
-            }
+            StrangerVideo::HiddenNudity => Some((Word::VideoHidden.say(), Word::ShowAnyway.say())),
             StrangerVideo::HiddenUntilChosen => {
-                Some(("The stranger's video is blurred.", "Show video"))
+                Some((Word::VideoBlurred.say(), Word::ShowVideo.say()))
             }
             StrangerVideo::Shown | StrangerVideo::ShownByChoice => None,
         }

@@ -39,3 +39,51 @@ test("two strangers who chat in French are paired over one who does not, and tol
   await alsoFrench.say("Bonjour !");
   await expect(french.log()).toContainText("Stranger: Bonjour !");
 });
+
+/** A stranger whose browser speaks Spanish, on the start page. */
+async function spanishSpeaker(browser: Browser): Promise<Stranger> {
+  const s = await Stranger.arrive(browser, { locale: "es-ES" });
+  opened.push(s);
+  await s.page.goto("/");
+  await s.landed();
+  return s;
+}
+
+test("a Spanish browser gets the pages and the chat in Spanish, and the footer switches back to English", async ({
+  browser,
+}) => {
+  const a = await spanishSpeaker(browser);
+  await expect(a.page.locator("html")).toHaveAttribute("lang", "es");
+  await expect(a.page.getByText("¡Habla con desconocidos!")).toBeVisible();
+  // What the start form says once it is alive comes from the page's words.
+  const texto = a.page.getByRole("button", { name: "Texto", exact: true });
+  await texto.click();
+  await expect(a.page.getByText("Para empezar a chatear, marca primero la casilla")).toBeVisible();
+  await a.page.getByRole("checkbox", { name: "Tengo 18 años o más y acepto las normas" }).check();
+  await texto.click();
+  await expect(a.status()).toHaveText("Buscando a alguien con quien puedas chatear...");
+
+  const b = await spanishSpeaker(browser);
+  await b.page.getByRole("checkbox", { name: "Tengo 18 años o más y acepto las normas" }).check();
+  await b.page.getByRole("button", { name: "Texto", exact: true }).click();
+  for (const s of [a, b]) {
+    await expect(s.status()).toHaveText("Ya estás chateando con un desconocido al azar. ¡Saluda!");
+    await expect(s.page.getByText("Los mensajes están cifrados de extremo a extremo.")).toBeVisible();
+  }
+  await b.page.getByRole("textbox", { name: "Mensaje" }).fill("hola");
+  await b.page.getByRole("textbox", { name: "Mensaje" }).press("Enter");
+  await expect(a.log()).toContainText("Desconocido: hola");
+  await expect(b.log()).toContainText("Tú: hola");
+  await b.button("Parar").click();
+  await b.button("¿Seguro?").click();
+  await expect(a.log()).toContainText("El desconocido se ha desconectado.");
+  await expect(a.button("Nuevo")).toBeVisible();
+
+  // Back to English from the footer: this page, then every next one.
+  await a.page.getByRole("navigation", { name: "Idioma" }).getByRole("link", { name: "English" }).click();
+  await expect(a.page.locator("html")).toHaveAttribute("lang", "en");
+  await expect(a.status()).toHaveText(LOOKING);
+  await a.page.goto("/");
+  await expect(a.page.getByText("Talk to strangers!")).toBeVisible();
+  await expect(a.page.getByRole("link", { name: "English" })).toHaveAttribute("aria-current", "page");
+});

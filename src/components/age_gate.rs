@@ -2,6 +2,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::browser;
+use crate::i18n::Word;
 
 /// "I am 18 or older and agree to the rules", remembered in this browser.
 ///
@@ -38,15 +39,16 @@ pub fn AgeGate(tick: NodeRef<Input>, missing: RwSignal<bool>) -> impl IntoView {
                     aria-describedby="gate-hint"
                     aria-invalid=move || missing.get().to_string()
                 />
-                "I am 18 or older and agree to the "
-                <a href="/rules" rel="external">"rules"</a>
+                {Word::AgreeBefore.say()}
+                <a href="/rules" rel="external">{Word::AgreeRules.say()}</a>
+                {Word::AgreeAfter.say()}
             </label>
             <p class="hint" class:problem=move || missing.get() id="gate-hint" aria-live="polite">
                 {move || {
                     if missing.get() {
-                        "To start chatting, first tick the box above: Strangers is for adults who agree to its rules."
+                        Word::GateMissing.say()
                     } else {
-                        "Strangers is for adults only. Read the rules before you start."
+                        Word::GateHint.say()
                     }
                 }}
             </p>

@@ -2,6 +2,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::{LogLine, Speaker};
 
 /// The conversation, newest at the bottom. Text is always rendered as text,
@@ -44,17 +45,17 @@ pub fn ChatLog(chat: Chat) -> impl IntoView {
 #[component]
 fn LogEntry(line: LogLine) -> impl IntoView {
     let (class, speaker) = match line.speaker {
-        Speaker::You => ("line you", Some("You:")),
-        Speaker::Stranger => ("line stranger", Some("Stranger:")),
+        Speaker::You => ("line you", Some(Word::You)),
+        Speaker::Stranger => ("line stranger", Some(Word::Stranger)),
         // The asker reads two: each in the colour of one side of a chat.
-        Speaker::Discusser(1) => ("line stranger", Some("Stranger 1:")),
-        Speaker::Discusser(_) => ("line you", Some("Stranger 2:")),
+        Speaker::Discusser(1) => ("line stranger", Some(Word::Stranger1)),
+        Speaker::Discusser(_) => ("line you", Some(Word::Stranger2)),
         Speaker::Notice => ("line notice", None),
         Speaker::Error => ("line error", None),
     };
     view! {
         <p class=class>
-            {speaker.map(|who| view! { <strong class="who">{who}</strong>" " })}
+            {speaker.map(|who| view! { <strong class="who">{who.say()}</strong>" " })}
             <span class="text">{line.text}</span>
         </p>
     }

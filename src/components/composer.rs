@@ -3,6 +3,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 
 /// The message box and Send button. Enter sends, Shift+Enter starts a new line.
 #[component]
@@ -41,12 +42,12 @@ pub fn Composer(chat: Chat) -> impl IntoView {
         >
             <textarea
                 node_ref=input
-                aria-label="Message"
+                aria-label=Word::MessageLabel.say()
                 placeholder=move || {
                     if chat.session.with(|s| s.reading()) {
-                        "You are reading along: only the two discussing can write."
+                        Word::OnlyDiscussersWrite.say()
                     } else {
-                        "Type a message"
+                        Word::TypeAMessage.say()
                     }
                 }
                 rows="2"
@@ -59,7 +60,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 disabled=move || !can_send()
             ></textarea>
             <button type="submit" class="send" disabled=move || !can_send()>
-                "Send"
+                {Word::Send.say()}
             </button>
         </form>
     }

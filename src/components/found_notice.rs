@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::browser::{self, NotifyPermission};
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::{ChatSession, Phase};
 
 /// While looking: "Notify me when someone is found", for a person who goes to
@@ -37,7 +38,7 @@ pub fn FoundNotice(chat: Chat) -> impl IntoView {
         <Show when=offered>
             <p class="notify-offer">
                 <button type="button" on:click=ask>
-                    "Notify me when someone is found"
+                    {Word::NotifyMe.say()}
                 </button>
             </p>
         </Show>

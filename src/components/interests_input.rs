@@ -1,6 +1,7 @@
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
+use crate::i18n::Word;
 use crate::protocol::{MAX_INTERESTS, interests_from_input};
 
 /// Interests as removable chips. Each chip is a hidden `interests` field of the
@@ -37,9 +38,9 @@ pub fn InterestsInput() -> impl IntoView {
     let full = move || interests.with(|all| all.len() >= MAX_INTERESTS);
     view! {
         <div class="interests">
-            <label for="interest-input">"What do you want to talk about?"</label>
+            <label for="interest-input">{Word::InterestsLabel.say()}</label>
             <div class="chips-box">
-                <ul class="chips" aria-label="Your interests">
+                <ul class="chips" aria-label=Word::YourInterests.say()>
                     <For each=move || interests.get() key=|interest| interest.clone() let:interest>
                         <Chip interest=interest on_remove=move |gone: String| {
                             interests.update(|all| all.retain(|i| *i != gone))
@@ -52,7 +53,7 @@ pub fn InterestsInput() -> impl IntoView {
                     type="text"
                     autocomplete="off"
                     maxlength="64"
-                    placeholder=move || if full() { "That's 10!" } else { "Add an interest, then Enter" }
+                    placeholder=move || if full() { Word::InterestsFull.say() } else { Word::AddInterest.say() }
                     disabled=full
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
@@ -64,7 +65,7 @@ pub fn InterestsInput() -> impl IntoView {
                     }
                 />
             </div>
-            <p class="hint">"Optional. You'll be paired with someone who shares one, if anyone does."</p>
+            <p class="hint">{Word::InterestsHint.say()}</p>
         </div>
     }
 }
@@ -72,7 +73,7 @@ pub fn InterestsInput() -> impl IntoView {
 /// One interest, with a button to remove it.
 #[component]
 fn Chip(interest: String, on_remove: impl Fn(String) + 'static) -> impl IntoView {
-    let label = format!("Remove {interest}");
+    let label = Word::RemoveInterest.with(&interest);
     let gone = interest.clone();
     view! {
         <li class="chip">

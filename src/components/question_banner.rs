@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::{ChatSession, Phase};
 
 /// Question mode: the question at the top of the chat, and who reads it. The
@@ -20,16 +21,16 @@ pub fn QuestionBanner(chat: Chat) -> impl IntoView {
     let who_reads = move || {
         chat.session.with(|s: &ChatSession| {
             if s.reading() {
-                "You asked this. Two strangers discuss it; you are reading along."
+                Word::YouAsked.say()
             } else if s.asker_reading() {
-                "Someone asked this and is reading along."
+                Word::SomeoneAsked.say()
             } else {
-                "Someone asked this. They stopped reading along."
+                Word::AskerGone.say()
             }
         })
     };
     view! {
-        <section class="question" aria-label="The question" hidden=move || question().is_empty()>
+        <section class="question" aria-label=Word::TheQuestion.say() hidden=move || question().is_empty()>
             <p class="asked">{question}</p>
             <p class="who-reads">{who_reads}</p>
         </section>

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 /// "Report", while chatting (not while reading along): opens the report dialog, where the person says
 /// what is wrong and sends the report (which ends the chat).
 #[component]
@@ -11,11 +12,11 @@ pub fn ReportButton(chat: Chat) -> impl IntoView {
             <button
                 type="button"
                 class="report"
-                title="Report the stranger for abuse"
+                title=Word::ReportTitle.say()
                 aria-haspopup="dialog"
                 on:click=move |_| chat.open_report()
             >
-                "Report"
+                {Word::Report.say()}
             </button>
         </Show>
     }

@@ -2,6 +2,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::protocol::{Author, ReportReason};
 use crate::session::Phase;
 
@@ -56,7 +57,7 @@ fn ReportForm(chat: Chat) -> impl IntoView {
                             missing_reason.set(false);
                         }
                     />
-                    {choice.label()}
+                    {reason_word(choice).say()}
                 </label>
             }
         })
@@ -65,13 +66,13 @@ fn ReportForm(chat: Chat) -> impl IntoView {
         <div class="dialog-backdrop">
             <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="report-title">
                 <form on:submit=send>
-                    <h2 id="report-title">"Report this stranger"</h2>
+                    <h2 id="report-title">{Word::ReportThisStranger.say()}</h2>
                     <fieldset class="reasons">
-                        <legend>"What is wrong?"</legend>
+                        <legend>{Word::WhatIsWrong.say()}</legend>
                         {choices}
                     </fieldset>
                     <Show when=move || missing_reason.get()>
-                        <p class="problem" role="alert">"Choose what is wrong first."</p>
+                        <p class="problem" role="alert">{Word::ChooseFirst.say()}</p>
                     </Show>
                     <label class="option">
                         <input
@@ -79,20 +80,20 @@ fn ReportForm(chat: Chat) -> impl IntoView {
                             prop:checked=move || with_evidence.get()
                             on:change=move |ev| with_evidence.set(event_target_checked(&ev))
                         />
-                        "Include the last messages of this chat"
+                        {Word::IncludeLines.say()}
                     </label>
                     <Show
                         when=move || with_evidence.get()
-                        fallback=|| view! { <p class="hint">"No messages will be sent."</p> }
+                        fallback=|| view! { <p class="hint">{Word::NoLinesSent.say()}</p> }
                     >
                         <EvidencePreview lines=Signal::derive(evidence)/>
                     </Show>
                     <p class="hint">
-                        "Sending ends the chat. The stranger is not told who reported them."
+                        {Word::ReportEndsChat.say()}
                     </p>
                     <div class="dialog-actions">
-                        <button type="button" on:click=move |_| chat.close_report()>"Cancel"</button>
-                        <button type="submit" class="primary">"Send report"</button>
+                        <button type="button" on:click=move |_| chat.close_report()>{Word::Cancel.say()}</button>
+                        <button type="submit" class="primary">{Word::SendReport.say()}</button>
                     </div>
                 </form>
             </div>
@@ -107,27 +108,39 @@ fn EvidencePreview(lines: Signal<Vec<crate::protocol::EvidenceLine>>) -> impl In
         {move || {
             let lines = lines.get();
             if lines.is_empty() {
-                view! { <p class="hint">"Nothing was said in this chat yet."</p> }.into_any()
+                view! { <p class="hint">{Word::NothingSaid.say()}</p> }.into_any()
             } else {
                 let count = lines.len();
                 let items = lines
                     .into_iter()
                     .map(|line| {
                         let who = match line.from {
-                            Author::You => "You: ",
-                            Author::Stranger => "Stranger: ",
+                            Author::You => Word::You,
+                            Author::Stranger => Word::Stranger,
                         };
-                        view! { <li><b>{who}</b>{line.text}</li> }
+                        view! { <li><b>{who.say()}</b>" "{line.text}</li> }
                     })
                     .collect_view();
                 view! {
                     <p class="hint">
-                        {format!("These {count} lines will be sent with the report:")}
+                        {Word::LinesToSend.with(&count.to_string())}
                     </p>
-                    <ol class="evidence" aria-label="Messages that will be sent">{items}</ol>
+                    <ol class="evidence" aria-label=Word::LinesLabel.say()>{items}</ol>
                 }
                     .into_any()
             }
         }}
+    }
+}
+
+/// A report's reason as the dialog names it (the console has its own names:
+/// [`ReportReason::label`]).
+fn reason_word(reason: ReportReason) -> Word {
+    match reason {
+        ReportReason::Sexual => Word::Sexual,
+        ReportReason::Minor => Word::Minor,
+        ReportReason::Harassment => Word::Harassment,
+        ReportReason::Spam => Word::Spam,
+        ReportReason::Other => Word::SomethingElse,
     }
 }

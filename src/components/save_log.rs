@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::Phase;
 
 /// After a chat: "Save log" downloads it as a text file, made in the browser.
@@ -14,7 +15,7 @@ pub fn SaveLog(chat: Chat) -> impl IntoView {
         <Show when=ended>
             <div class="after-chat">
                 <button type="button" class="save-log" on:click=move |_| chat.save_log()>
-                    "Save log"
+                    {Word::SaveLog.say()}
                 </button>
             </div>
         </Show>

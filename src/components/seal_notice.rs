@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::{Encryption, Phase};
 
 /// Whether the chat is end-to-end encrypted, with the safety code to compare:
@@ -29,10 +30,10 @@ pub fn SealNotice(chat: Chat) -> impl IntoView {
     view! {
         <p class="seal" data-seal=kind>
             <span class="sealed">
-                "Messages are end-to-end encrypted. Compare this code with the stranger to be sure. "
-                <code class="safety-code" aria-label="Safety code">{code}</code>
+                {Word::Sealed.say()}
+                <code class="safety-code" aria-label=Word::SafetyCode.say()>{code}</code>
             </span>
-            <span class="plain">"This chat is not end-to-end encrypted."</span>
+            <span class="plain">{Word::NotSealed.say()}</span>
         </p>
     }
 }

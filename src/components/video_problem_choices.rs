@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
+use crate::i18n::Word;
 use crate::session::{Phase, VideoProblem};
 
 /// When a video chat cannot start: the way on in text, and for a missing relay,
@@ -16,11 +17,11 @@ pub fn VideoProblemChoices(chat: Chat) -> impl IntoView {
             view! {
                 <div class="video-problem">
                     <button type="button" class="primary" on:click=move |_| chat.continue_in_text()>
-                        "Continue in text"
+                        {Word::ContinueInText.say()}
                     </button>
                     {(problem == VideoProblem::NoRelay).then(|| view! {
                         <button type="button" on:click=move |_| chat.stop_hiding_ip()>
-                            "Video without hiding my IP address"
+                            {Word::VideoWithoutHiding.say()}
                         </button>
                     })}
                 </div>

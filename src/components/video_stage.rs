@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::chat::Chat;
 use crate::components::MediaToggles;
+use crate::i18n::Word;
 
 /// The video chat's picture: the stranger large, yourself small in a corner,
 /// the microphone and camera switches, and a way to hear the stranger if the
@@ -10,14 +11,14 @@ use crate::components::MediaToggles;
 pub fn VideoStage(chat: Chat) -> impl IntoView {
     let hidden = move || chat.session.with(|s| s.stranger_video().is_hidden());
     view! {
-        <section class="video-stage" aria-label="Video">
+        <section class="video-stage" aria-label=Word::Video.say()>
             <video
                 class="remote"
                 class:blurred=hidden
                 node_ref=chat.remote_video
                 autoplay
                 playsinline
-                aria-label="The stranger's video"
+                aria-label=Word::StrangersVideo.say()
             ></video>
             <video
                 class="local"
@@ -25,11 +26,11 @@ pub fn VideoStage(chat: Chat) -> impl IntoView {
                 autoplay
                 playsinline
                 prop:muted=true
-                aria-label="Your camera"
+                aria-label=Word::YourCamera.say()
             ></video>
             <Show when=move || chat.sound_blocked.get()>
                 <button type="button" class="unmute" on:click=move |_| chat.unmute_stranger()>
-                    "Turn on the stranger's sound"
+                    {Word::TurnOnSound.say()}
                 </button>
             </Show>
             <HiddenVideoNotice chat/>
@@ -55,7 +56,7 @@ fn HiddenVideoNotice(chat: Chat) -> impl IntoView {
                                     {show}
                                 </button>
                                 <button type="button" class="primary" on:click=move |_| chat.next_stranger()>
-                                    "Next"
+                                    {Word::Next.say()}
                                 </button>
                             </div>
                         </div>

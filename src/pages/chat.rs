@@ -9,6 +9,7 @@ use crate::components::{
     SaveLog, SealNotice, SiteFooter, StatusLine, StopButton, TypingIndicator, VideoProblemChoices,
     VideoStage,
 };
+use crate::i18n::Word;
 use crate::protocol::{Mode, check_language, interests_from_input};
 use crate::session::{ChatSession, Preferences};
 
@@ -159,7 +160,7 @@ fn AgreementNeeded(chat: Chat) -> impl IntoView {
     view! {
         <Show when=needed>
             <p class="after-chat">
-                <a href="/" rel="external">"Go to the start page"</a>
+                <a href="/" rel="external">{Word::GoToStart.say()}</a>
             </p>
         </Show>
     }

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::browser::{self, OnlineFeed};
 use crate::components::{AgeGate, InterestsInput, OnlineCount, SiteFooter};
+use crate::i18n::{PageWord, Word};
 
 /// What the server knows when it renders the landing page, so the page shows
 /// it at once instead of asking after it loads.
@@ -40,13 +41,9 @@ pub fn LandingPage() -> impl IntoView {
     view! {
         <main class="landing" data-online=facts.online data-relay=facts.relay.to_string()>
             <h1 class="brand">"Strangers"</h1>
-            <p class="tagline">"Talk to strangers!"</p>
+            <p class="tagline">{PageWord::Tagline.say()}</p>
             <LiveOnlineCount/>
-            <p class="pitch">
-                "You are paired with a random person to chat one-to-one. "
-                "No sign-up, no names: you are \"You\" and they are \"Stranger\". "
-                "Nothing is stored, and you can leave at any time."
-            </p>
+            <p class="pitch">{PageWord::Pitch.say()}</p>
             <StartForm/>
         </main>
         <SiteFooter/>
@@ -103,23 +100,23 @@ fn StartForm() -> impl IntoView {
             <InterestsInput/>
             <label class="option">
                 <input type="checkbox" name="only_shared" value="1"/>
-                "Only match on shared interests"
+                {Word::OnlyShared.say()}
             </label>
             <ChatIn/>
             <HideIpOption relay/>
             <label class="option">
                 <input type="checkbox" name="blur" value="1"/>
-                "Blur the stranger's video until I choose to see it"
+                {Word::BlurOption.say()}
             </label>
             <AgeGate tick missing/>
             <fieldset class="modes">
-                <legend>"Start chatting:"</legend>
+                <legend>{Word::StartChatting.say()}</legend>
                 <button type="submit" class="primary" name="mode" value="text" formnovalidate>
-                    "Text"
+                    {Word::Text.say()}
                 </button>
-                <span class="or" aria-hidden="true">"or"</span>
+                <span class="or" aria-hidden="true">{Word::Or.say()}</span>
                 <button type="submit" class="primary" name="mode" value="video" formnovalidate>
-                    "Video"
+                    {Word::Video.say()}
                 </button>
             </fieldset>
             <QuestionMode/>
@@ -130,15 +127,15 @@ fn StartForm() -> impl IntoView {
 /// "Chat in": the language to meet strangers in, preferred as a shared
 /// interest is (then anyone, unless only shared interests will do). The
 /// languages are named in their own language; the codes are
-/// [`crate::protocol::LANGUAGES`]'s. Plain markup, so it costs the page's
+/// [`crate::i18n::Language`]'s (any other two- or three-letter code is accepted too: [`crate::protocol::check_language`]). Plain markup, so it costs the page's
 /// code nothing.
 #[component]
 fn ChatIn() -> impl IntoView {
     view! {
         <label class="option chat-in">
-            "Chat in"
+            {Word::ChatIn.say()}
             <select name="language">
-                <option value="">"Any language"</option>
+                <option value="">{Word::AnyLanguage.say()}</option>
                 <option value="en" lang="en">"English"</option>
                 <option value="es" lang="es">"Español"</option>
                 <option value="pt" lang="pt">"Português"</option>
@@ -158,8 +155,8 @@ fn ChatIn() -> impl IntoView {
 fn QuestionMode() -> impl IntoView {
     view! {
         <fieldset class="question-mode">
-            <legend>"Or question mode:"</legend>
-            <label for="question">"Ask a question"</label>
+            <legend>{Word::QuestionMode.say()}</legend>
+            <label for="question">{Word::AskAQuestion.say()}</label>
             <textarea
                 id="question"
                 name="question"
@@ -169,10 +166,10 @@ fn QuestionMode() -> impl IntoView {
                 aria-describedby="question-hint"
             ></textarea>
             <p class="hint" id="question-hint">
-                "Two strangers discuss it while you read along (up to 200 characters)."
+                {Word::AskHint.say()}
             </p>
             <div class="question-buttons">
-                <button type="submit" name="mode" value="question">"Ask"</button>
+                <button type="submit" name="mode" value="question">{Word::Ask.say()}</button>
                 <button
                     type="submit"
                     name="mode"
@@ -180,11 +177,11 @@ fn QuestionMode() -> impl IntoView {
                     formnovalidate
                     aria-describedby="discuss-hint"
                 >
-                    "Discuss questions"
+                    {Word::DiscussQuestions.say()}
                 </button>
             </div>
             <p class="hint" id="discuss-hint">
-                "Discuss other people's questions with a stranger, while the person who asked reads along."
+                {Word::DiscussHint.say()}
             </p>
         </fieldset>
     }
@@ -218,16 +215,16 @@ fn HideIpOption(relay: bool) -> impl IntoView {
                     disabled=!relay
                     aria-describedby="hide-ip-hint"
                 />
-                "Hide my IP address in video chats"
+                {Word::HideIp.say()}
             </label>
             <p class="hint" id="hide-ip-hint">
                 {move || {
                     if !relay {
-                        "Not available here: this server has no relay (TURN) server."
+                        Word::NoRelayHint.say()
                     } else if !hide.get() {
-                        "Faster video, but the stranger's browser can learn your IP address."
+                        Word::DirectHint.say()
                     } else {
-                        "The call goes through the server's relay, so the stranger never learns your address."
+                        Word::RelayHint.say()
                     }
                 }}
             </p>

@@ -22,6 +22,7 @@
 //! - [`sanctions`]: reports filed and bans decided and applied, whichever path they come by.
 //! - [`console`]: the operator's console at `/admin`.
 //! - [`documents`]: the rules, privacy and contact pages.
+//! - [`page_language`]: which language a page is rendered in (the footer's choice, the browser's).
 
 pub mod built;
 pub mod challenge;
@@ -40,6 +41,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod network;
 pub mod origin;
+pub mod page_language;
 pub mod questions;
 pub mod queue;
 pub mod room;

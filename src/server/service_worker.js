@@ -93,12 +93,16 @@ async function networkFirst(request, path) {
   }
 }
 
-// A chat page whose tab is in the background found a stranger.
+// A chat page whose tab is in the background found a stranger. It sends
+// "stranger-found", then the notification's title and text in the page's
+// language, a line each.
 self.addEventListener("message", (event) => {
-  if (event.data !== "stranger-found") return;
+  if (typeof event.data !== "string") return;
+  const [kind, title, body] = event.data.split("\n");
+  if (kind !== "stranger-found" || !title) return;
   event.waitUntil(
-    self.registration.showNotification("Stranger found", {
-      body: "Say hi before they move on.",
+    self.registration.showNotification(title, {
+      body: body || "",
       tag: "strangers-found",
       renotify: true,
       icon: "/icons/icon-192.png",

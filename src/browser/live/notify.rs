@@ -6,6 +6,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Notification, NotificationPermission};
 
 use crate::browser::NotifyPermission;
+use crate::i18n::Word;
 
 /// Whether `object` has the property `name`: the page's way of asking what this
 /// browser offers before calling it (a missing API would throw).
@@ -73,10 +74,15 @@ pub fn notify_stranger_found() {
         .flatten();
     match worker {
         Some(worker) => {
-            let _ = worker.post_message(&JsValue::from_str("stranger-found"));
+            let message = format!(
+                "stranger-found\n{}\n{}",
+                Word::StrangerFound.say(),
+                Word::SayHi.say()
+            );
+            let _ = worker.post_message(&JsValue::from_str(&message));
         }
         None => {
-            let _ = Notification::new("Stranger found");
+            let _ = Notification::new(Word::StrangerFound.say());
         }
     }
 }
