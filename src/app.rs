@@ -16,6 +16,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     set_content_security_policy();
     let language = crate::server::page_language::choose();
     let built = crate::server::built::BuiltFiles::of(&options);
+    let words = crate::server::page_language::island()
+        .and_then(|page| crate::i18n::Word::dictionary(language, page));
     view! {
         <!DOCTYPE html>
         <html lang=language.code()>
@@ -32,7 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <leptos_meta::MetaTags/>
             </head>
             // What the islands may say later, in the page's language.
-            <body data-words=crate::i18n::Word::dictionary(language)>
+            <body data-words=words>
                 <App/>
             </body>
         </html>

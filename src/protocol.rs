@@ -748,13 +748,25 @@ pub fn check_question_mode(
 /// whitespace folded to single spaces. `None` if nothing is left or it is longer
 /// than [`MAX_INTEREST_CHARS`].
 pub fn normalize_interest(raw: &str) -> Option<String> {
-    let folded = raw
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
+    let folded = lowercase(&raw.split_whitespace().collect::<Vec<_>>().join(" "));
     let length = folded.chars().count();
     (1..=MAX_INTEREST_CHARS).contains(&length).then_some(folded)
+}
+
+/// `text` in lower case, by Unicode's default case mapping. In the browser,
+/// by the browser's own `toLowerCase`, which follows the same rules: Rust's
+/// case tables would add 7 KB to every first visit (BENCHMARKS.md,
+/// "Languages"). The server checks what arrives with Rust's, so a browser
+/// that disagreed on some newly encoded letter is refused, never misread.
+fn lowercase(text: &str) -> String {
+    #[cfg(all(feature = "hydrate", target_arch = "wasm32"))]
+    {
+        String::from(js_sys::JsString::from(text).to_lower_case())
+    }
+    #[cfg(not(all(feature = "hydrate", target_arch = "wasm32")))]
+    {
+        text.to_lowercase()
+    }
 }
 
 /// Turns whatever a person typed (comma-separated, any case, repeats) into the

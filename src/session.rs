@@ -52,13 +52,12 @@ impl VideoProblem {
     /// The sentence shown to the person.
     pub fn describe(self) -> &'static str {
         match self {
-            VideoProblem::Denied => Word::CameraDenied,
-            VideoProblem::NoDevice => Word::NoCamera,
-            VideoProblem::Failed => Word::CameraFailed,
-            VideoProblem::Insecure => Word::Insecure,
-            VideoProblem::NoRelay => Word::NoRelay,
+            VideoProblem::Denied => Word::CameraDenied.say(),
+            VideoProblem::NoDevice => Word::NoCamera.say(),
+            VideoProblem::Failed => Word::CameraFailed.say(),
+            VideoProblem::Insecure => Word::Insecure.say(),
+            VideoProblem::NoRelay => Word::NoRelay.say(),
         }
-        .say()
     }
 }
 
@@ -242,10 +241,9 @@ impl Device {
     /// The label of the button that switches this device off.
     pub fn off_label(self) -> &'static str {
         match self {
-            Device::Microphone => Word::Mute,
-            Device::Camera => Word::CameraOff,
+            Device::Microphone => Word::Mute.say(),
+            Device::Camera => Word::CameraOff.say(),
         }
-        .say()
     }
 }
 
@@ -500,16 +498,15 @@ impl ChatSession {
     /// The Stop/New button's label.
     pub fn button_label(&self) -> &'static str {
         match self.phase {
-            Phase::Chatting if self.confirming => Word::Really,
+            Phase::Chatting if self.confirming => Word::Really.say(),
             Phase::Connecting
             | Phase::Checking
             | Phase::StartingCamera
             | Phase::Searching
-            | Phase::Chatting => Word::Stop,
-            Phase::NoVideo(_) => Word::TryAgain,
-            Phase::Ended | Phase::Offline => Word::New,
+            | Phase::Chatting => Word::Stop.say(),
+            Phase::NoVideo(_) => Word::TryAgain.say(),
+            Phase::Ended | Phase::Offline => Word::New.say(),
         }
-        .say()
     }
 
     /// Whether the message box can send now (not while reading along).
@@ -653,8 +650,8 @@ impl ChatSession {
                     Encryption::Off
                 };
                 if let Some(code) = common_language {
-                    let notice = match Language::from_code(&code) {
-                        Some(language) => Word::BothSpeak.with(language.name().say()),
+                    let notice = match Language::name_of(&code) {
+                        Some(name) => Word::BothSpeak.with(name),
                         None => Word::SameLanguage.say().to_owned(),
                     };
                     self.note(Speaker::Notice, notice);
@@ -731,7 +728,7 @@ impl ChatSession {
                 let notice = if seconds >= BAN_FOR_GOOD_S {
                     Word::BannedForGood.say().to_owned()
                 } else {
-                    Word::BannedFor.with(&describe_wait(seconds))
+                    Word::BannedFor.with(describe_wait(seconds))
                 };
                 self.note(Speaker::Error, notice);
             }

@@ -79,11 +79,27 @@ test("a Spanish browser gets the pages and the chat in Spanish, and the footer s
   await expect(a.log()).toContainText("El desconocido se ha desconectado.");
   await expect(a.button("Nuevo")).toBeVisible();
 
-  // Back to English from the footer: this page, then every next one.
+  // Back to English from the start page's footer: that page, then every next one.
+  await a.page.goto("/");
   await a.page.getByRole("navigation", { name: "Idioma" }).getByRole("link", { name: "English" }).click();
   await expect(a.page.locator("html")).toHaveAttribute("lang", "en");
-  await expect(a.status()).toHaveText(LOOKING);
-  await a.page.goto("/");
   await expect(a.page.getByText("Talk to strangers!")).toBeVisible();
   await expect(a.page.getByRole("link", { name: "English" })).toHaveAttribute("aria-current", "page");
+  await a.start();
+  await expect(a.status()).toHaveText(LOOKING);
+});
+
+test("interests typed in capitals of any alphabet meet the same interests typed in lower case", async ({
+  browser,
+}) => {
+  // The browser lowers the case with its own rules, the server checks with
+  // Rust's: they must agree, or the join would be refused.
+  const a = await Stranger.arrive(browser);
+  const b = await Stranger.arrive(browser);
+  opened.push(a, b);
+  await a.start(["ÉTÉ", "ΟΔΥΣΣΕΥΣ"], true);
+  await expect(a.status()).toHaveText(LOOKING);
+  await b.start(["été", "οδυσσευς"], true);
+  await a.expectChatting();
+  await expect(a.log()).toContainText("You both like été and οδυσσευς.");
 });

@@ -2,7 +2,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::i18n::Word;
+use crate::i18n::{PageWord, Word};
 
 /// "I am 18 or older and agree to the rules", remembered in this browser.
 ///
@@ -39,9 +39,8 @@ pub fn AgeGate(tick: NodeRef<Input>, missing: RwSignal<bool>) -> impl IntoView {
                     aria-describedby="gate-hint"
                     aria-invalid=move || missing.get().to_string()
                 />
-                {Word::AgreeBefore.say()}
-                <a href="/rules" rel="external">{Word::AgreeRules.say()}</a>
-                {Word::AgreeAfter.say()}
+                {PageWord::AgreeBefore.say()}
+                <a href="/rules" rel="external">{PageWord::AgreeRules.say()}</a>
             </label>
             <p class="hint" class:problem=move || missing.get() id="gate-hint" aria-live="polite">
                 {move || {

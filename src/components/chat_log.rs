@@ -45,17 +45,17 @@ pub fn ChatLog(chat: Chat) -> impl IntoView {
 #[component]
 fn LogEntry(line: LogLine) -> impl IntoView {
     let (class, speaker) = match line.speaker {
-        Speaker::You => ("line you", Some(Word::You)),
-        Speaker::Stranger => ("line stranger", Some(Word::Stranger)),
+        Speaker::You => ("line you", Some(Word::You.say())),
+        Speaker::Stranger => ("line stranger", Some(Word::Stranger.say())),
         // The asker reads two: each in the colour of one side of a chat.
-        Speaker::Discusser(1) => ("line stranger", Some(Word::Stranger1)),
-        Speaker::Discusser(_) => ("line you", Some(Word::Stranger2)),
+        Speaker::Discusser(1) => ("line stranger", Some(Word::Stranger1.say())),
+        Speaker::Discusser(_) => ("line you", Some(Word::Stranger2.say())),
         Speaker::Notice => ("line notice", None),
         Speaker::Error => ("line error", None),
     };
     view! {
         <p class=class>
-            {speaker.map(|who| view! { <strong class="who">{who.say()}</strong>" " })}
+            {speaker.map(|who| view! { <strong class="who">{who}</strong>" " })}
             <span class="text">{line.text}</span>
         </p>
     }

@@ -3,7 +3,7 @@ use leptos::html::Textarea;
 use leptos::prelude::*;
 
 use crate::chat::Chat;
-use crate::i18n::Word;
+use crate::i18n::{PageWord, Word};
 
 /// The message box and Send button. Enter sends, Shift+Enter starts a new line.
 #[component]
@@ -42,7 +42,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
         >
             <textarea
                 node_ref=input
-                aria-label=Word::MessageLabel.say()
+                aria-label=PageWord::MessageLabel.say()
                 placeholder=move || {
                     if chat.session.with(|s| s.reading()) {
                         Word::OnlyDiscussersWrite.say()
@@ -60,7 +60,7 @@ pub fn Composer(chat: Chat) -> impl IntoView {
                 disabled=move || !can_send()
             ></textarea>
             <button type="submit" class="send" disabled=move || !can_send()>
-                {Word::Send.say()}
+                {PageWord::Send.say()}
             </button>
         </form>
     }

@@ -1,7 +1,7 @@
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::i18n::Word;
+use crate::i18n::{PageWord, Word};
 use crate::protocol::{MAX_INTERESTS, interests_from_input};
 
 /// Interests as removable chips. Each chip is a hidden `interests` field of the
@@ -38,9 +38,9 @@ pub fn InterestsInput() -> impl IntoView {
     let full = move || interests.with(|all| all.len() >= MAX_INTERESTS);
     view! {
         <div class="interests">
-            <label for="interest-input">{Word::InterestsLabel.say()}</label>
+            <label for="interest-input">{PageWord::InterestsLabel.say()}</label>
             <div class="chips-box">
-                <ul class="chips" aria-label=Word::YourInterests.say()>
+                <ul class="chips" aria-label=PageWord::YourInterests.say()>
                     <For each=move || interests.get() key=|interest| interest.clone() let:interest>
                         <Chip interest=interest on_remove=move |gone: String| {
                             interests.update(|all| all.retain(|i| *i != gone))
@@ -65,7 +65,7 @@ pub fn InterestsInput() -> impl IntoView {
                     }
                 />
             </div>
-            <p class="hint">{Word::InterestsHint.say()}</p>
+            <p class="hint">{PageWord::InterestsHint.say()}</p>
         </div>
     }
 }

@@ -7,12 +7,12 @@ use crate::i18n::Word;
 pub fn OnlineCount(#[prop(into)] count: Signal<Option<u64>>) -> impl IntoView {
     move || {
         count.get().map(|n| {
-            let words = if n == 1 {
-                Word::OnlineOne
+            let online = if n == 1 {
+                Word::OnlineOne.with(n)
             } else {
-                Word::OnlineMany
+                Word::OnlineMany.with(n)
             };
-            view! { <p class="online">{words.with(&n.to_string())}</p> }
+            view! { <p class="online">{online}</p> }
         })
     }
 }

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
-use crate::i18n::Word;
+use crate::i18n::{PageWord, Word};
 use crate::session::{ChatSession, Phase};
 
 /// Question mode: the question at the top of the chat, and who reads it. The
@@ -30,7 +30,7 @@ pub fn QuestionBanner(chat: Chat) -> impl IntoView {
         })
     };
     view! {
-        <section class="question" aria-label=Word::TheQuestion.say() hidden=move || question().is_empty()>
+        <section class="question" aria-label=PageWord::TheQuestion.say() hidden=move || question().is_empty()>
             <p class="asked">{question}</p>
             <p class="who-reads">{who_reads}</p>
         </section>

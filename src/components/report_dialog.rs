@@ -57,7 +57,7 @@ fn ReportForm(chat: Chat) -> impl IntoView {
                             missing_reason.set(false);
                         }
                     />
-                    {reason_word(choice).say()}
+                    {reason_word(choice)}
                 </label>
             }
         })
@@ -115,15 +115,15 @@ fn EvidencePreview(lines: Signal<Vec<crate::protocol::EvidenceLine>>) -> impl In
                     .into_iter()
                     .map(|line| {
                         let who = match line.from {
-                            Author::You => Word::You,
-                            Author::Stranger => Word::Stranger,
+                            Author::You => Word::You.say(),
+                            Author::Stranger => Word::Stranger.say(),
                         };
-                        view! { <li><b>{who.say()}</b>" "{line.text}</li> }
+                        view! { <li><b>{who}</b>" "{line.text}</li> }
                     })
                     .collect_view();
                 view! {
                     <p class="hint">
-                        {Word::LinesToSend.with(&count.to_string())}
+                        {Word::LinesToSend.with(count)}
                     </p>
                     <ol class="evidence" aria-label=Word::LinesLabel.say()>{items}</ol>
                 }
@@ -135,12 +135,12 @@ fn EvidencePreview(lines: Signal<Vec<crate::protocol::EvidenceLine>>) -> impl In
 
 /// A report's reason as the dialog names it (the console has its own names:
 /// [`ReportReason::label`]).
-fn reason_word(reason: ReportReason) -> Word {
+fn reason_word(reason: ReportReason) -> &'static str {
     match reason {
-        ReportReason::Sexual => Word::Sexual,
-        ReportReason::Minor => Word::Minor,
-        ReportReason::Harassment => Word::Harassment,
-        ReportReason::Spam => Word::Spam,
-        ReportReason::Other => Word::SomethingElse,
+        ReportReason::Sexual => Word::Sexual.say(),
+        ReportReason::Minor => Word::Minor.say(),
+        ReportReason::Harassment => Word::Harassment.say(),
+        ReportReason::Spam => Word::Spam.say(),
+        ReportReason::Other => Word::SomethingElse.say(),
     }
 }

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::chat::Chat;
-use crate::i18n::Word;
+use crate::i18n::PageWord;
 use crate::session::{Encryption, Phase};
 
 /// Whether the chat is end-to-end encrypted, with the safety code to compare:
@@ -30,10 +30,10 @@ pub fn SealNotice(chat: Chat) -> impl IntoView {
     view! {
         <p class="seal" data-seal=kind>
             <span class="sealed">
-                {Word::Sealed.say()}
-                <code class="safety-code" aria-label=Word::SafetyCode.say()>{code}</code>
+                {PageWord::Sealed.say()}
+                <code class="safety-code" aria-label=PageWord::SafetyCode.say()>{code}</code>
             </span>
-            <span class="plain">{Word::NotSealed.say()}</span>
+            <span class="plain">{PageWord::NotSealed.say()}</span>
         </p>
     }
 }

@@ -3,11 +3,12 @@ use leptos::prelude::*;
 use crate::i18n::{Language, PageWord};
 
 /// The footer on every page: the rules, the privacy page and the operator's
-/// contact, and the page in another language. They are server-rendered
+/// contact, and, with `languages`, the page in another language (not on the
+/// chat page, where a new page would end the chat). They are server-rendered
 /// pages, not the app's, so the links load them in full (`rel="external"`
 /// keeps the router's hands off).
 #[component]
-pub fn SiteFooter() -> impl IntoView {
+pub fn SiteFooter(#[prop(optional)] languages: bool) -> impl IntoView {
     view! {
         <footer class="site-footer">
             <nav aria-label=PageWord::AboutStrangers.say()>
@@ -15,7 +16,7 @@ pub fn SiteFooter() -> impl IntoView {
                 <a href="/privacy" rel="external">{PageWord::Privacy.say()}</a>
                 <a href="/contact" rel="external">{PageWord::Contact.say()}</a>
             </nav>
-            <LanguageSwitch/>
+            {languages.then(LanguageSwitch)}
         </footer>
     }
 }
@@ -28,7 +29,7 @@ fn LanguageSwitch() -> impl IntoView {
     let links = Language::ALL.map(|language| {
         view! {
             <a
-                href=switch_to(language)
+                href=format!("?lang={}", language.code())
                 hreflang=language.code()
                 lang=language.code()
                 rel="external"
@@ -39,16 +40,4 @@ fn LanguageSwitch() -> impl IntoView {
         }
     });
     view! { <nav class="languages" aria-label=PageWord::LanguageSwitch.say()>{links}</nav> }
-}
-
-/// The address of this page in `language` (only the server renders the footer).
-fn switch_to(language: Language) -> String {
-    #[cfg(feature = "ssr")]
-    {
-        crate::server::page_language::switch_to(language)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        format!("?lang={}", language.code())
-    }
 }

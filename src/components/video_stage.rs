@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::chat::Chat;
 use crate::components::MediaToggles;
-use crate::i18n::Word;
+use crate::i18n::{PageWord, Word};
 
 /// The video chat's picture: the stranger large, yourself small in a corner,
 /// the microphone and camera switches, and a way to hear the stranger if the
@@ -11,14 +11,14 @@ use crate::i18n::Word;
 pub fn VideoStage(chat: Chat) -> impl IntoView {
     let hidden = move || chat.session.with(|s| s.stranger_video().is_hidden());
     view! {
-        <section class="video-stage" aria-label=Word::Video.say()>
+        <section class="video-stage" aria-label=PageWord::Video.say()>
             <video
                 class="remote"
                 class:blurred=hidden
                 node_ref=chat.remote_video
                 autoplay
                 playsinline
-                aria-label=Word::StrangersVideo.say()
+                aria-label=PageWord::StrangersVideo.say()
             ></video>
             <video
                 class="local"
@@ -26,7 +26,7 @@ pub fn VideoStage(chat: Chat) -> impl IntoView {
                 autoplay
                 playsinline
                 prop:muted=true
-                aria-label=Word::YourCamera.say()
+                aria-label=PageWord::YourCamera.say()
             ></video>
             <Show when=move || chat.sound_blocked.get()>
                 <button type="button" class="unmute" on:click=move |_| chat.unmute_stranger()>

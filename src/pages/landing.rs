@@ -46,7 +46,7 @@ pub fn LandingPage() -> impl IntoView {
             <p class="pitch">{PageWord::Pitch.say()}</p>
             <StartForm/>
         </main>
-        <SiteFooter/>
+        <SiteFooter languages=true/>
     }
 }
 
@@ -100,23 +100,23 @@ fn StartForm() -> impl IntoView {
             <InterestsInput/>
             <label class="option">
                 <input type="checkbox" name="only_shared" value="1"/>
-                {Word::OnlyShared.say()}
+                {PageWord::OnlyShared.say()}
             </label>
             <ChatIn/>
             <HideIpOption relay/>
             <label class="option">
                 <input type="checkbox" name="blur" value="1"/>
-                {Word::BlurOption.say()}
+                {PageWord::BlurOption.say()}
             </label>
             <AgeGate tick missing/>
             <fieldset class="modes">
-                <legend>{Word::StartChatting.say()}</legend>
+                <legend>{PageWord::StartChatting.say()}</legend>
                 <button type="submit" class="primary" name="mode" value="text" formnovalidate>
-                    {Word::Text.say()}
+                    {PageWord::Text.say()}
                 </button>
-                <span class="or" aria-hidden="true">{Word::Or.say()}</span>
+                <span class="or" aria-hidden="true">{PageWord::Or.say()}</span>
                 <button type="submit" class="primary" name="mode" value="video" formnovalidate>
-                    {Word::Video.say()}
+                    {PageWord::Video.say()}
                 </button>
             </fieldset>
             <QuestionMode/>
@@ -133,9 +133,9 @@ fn StartForm() -> impl IntoView {
 fn ChatIn() -> impl IntoView {
     view! {
         <label class="option chat-in">
-            {Word::ChatIn.say()}
+            {PageWord::ChatIn.say()}
             <select name="language">
-                <option value="">{Word::AnyLanguage.say()}</option>
+                <option value="">{PageWord::AnyLanguage.say()}</option>
                 <option value="en" lang="en">"English"</option>
                 <option value="es" lang="es">"Español"</option>
                 <option value="pt" lang="pt">"Português"</option>
@@ -155,8 +155,8 @@ fn ChatIn() -> impl IntoView {
 fn QuestionMode() -> impl IntoView {
     view! {
         <fieldset class="question-mode">
-            <legend>{Word::QuestionMode.say()}</legend>
-            <label for="question">{Word::AskAQuestion.say()}</label>
+            <legend>{PageWord::QuestionMode.say()}</legend>
+            <label for="question">{PageWord::AskAQuestion.say()}</label>
             <textarea
                 id="question"
                 name="question"
@@ -166,10 +166,10 @@ fn QuestionMode() -> impl IntoView {
                 aria-describedby="question-hint"
             ></textarea>
             <p class="hint" id="question-hint">
-                {Word::AskHint.say()}
+                {PageWord::AskHint.say()}
             </p>
             <div class="question-buttons">
-                <button type="submit" name="mode" value="question">{Word::Ask.say()}</button>
+                <button type="submit" name="mode" value="question">{PageWord::Ask.say()}</button>
                 <button
                     type="submit"
                     name="mode"
@@ -177,11 +177,11 @@ fn QuestionMode() -> impl IntoView {
                     formnovalidate
                     aria-describedby="discuss-hint"
                 >
-                    {Word::DiscussQuestions.say()}
+                    {PageWord::DiscussQuestions.say()}
                 </button>
             </div>
             <p class="hint" id="discuss-hint">
-                {Word::DiscussHint.say()}
+                {PageWord::DiscussHint.say()}
             </p>
         </fieldset>
     }
@@ -215,7 +215,7 @@ fn HideIpOption(relay: bool) -> impl IntoView {
                     disabled=!relay
                     aria-describedby="hide-ip-hint"
                 />
-                {Word::HideIp.say()}
+                {PageWord::HideIp.say()}
             </label>
             <p class="hint" id="hide-ip-hint">
                 {move || {

@@ -11,6 +11,6 @@ pub fn NotFound() -> impl IntoView {
             <h1>{PageWord::NotFound.say()}</h1>
             <p><a href="/">{PageWord::BackHome.say()}</a></p>
         </main>
-        <SiteFooter/>
+        <SiteFooter languages=true/>
     }
 }

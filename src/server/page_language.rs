@@ -10,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::ResponseOptions;
 
-use crate::i18n::Language;
+use crate::i18n::{Island, Language};
 
 /// The cookie that remembers the footer's choice.
 const COOKIE: &str = "lang";
@@ -56,19 +56,10 @@ pub fn choose() -> Language {
     language
 }
 
-/// The address of the page being rendered in `language`: the same page with
-/// the same query (a chat's choices), `lang` replaced.
-pub fn switch_to(language: Language) -> String {
-    let query = use_context::<Parts>()
-        .and_then(|parts| parts.uri.query().map(str::to_owned))
-        .unwrap_or_default();
-    let mut pairs: Vec<&str> = query
-        .split('&')
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(COOKIE))
-        .collect();
-    let chosen = format!("{COOKIE}={}", language.code());
-    pairs.push(&chosen);
-    format!("?{}", pairs.join("&"))
+/// The islands of the page being rendered, if it has any.
+pub fn island() -> Option<Island> {
+    let parts = use_context::<Parts>()?;
+    Island::at(parts.uri.path(), query_value(&parts, "mode"))
 }
 
 /// The first value of `name` in the request's query.
