@@ -2,6 +2,8 @@
 //! from the footer's switch (remembered in a cookie), with a dictionary for
 //! what the islands say later; English when nothing else is asked for.
 
+#![cfg(feature = "ssr")]
+
 mod common;
 
 use common::TestServer;
