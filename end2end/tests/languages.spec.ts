@@ -74,6 +74,7 @@ test("a Spanish browser gets the pages and the chat in Spanish, and the footer s
   await b.page.getByRole("textbox", { name: "Mensaje" }).press("Enter");
   await expect(a.log()).toContainText("Desconocido: hola");
   await expect(b.log()).toContainText("Tú: hola");
+  await a.page.screenshot({ path: "screenshots/spanish.png" });
   await b.button("Parar").click();
   await b.button("¿Seguro?").click();
   await expect(a.log()).toContainText("El desconocido se ha desconectado.");
