@@ -256,3 +256,51 @@ async fn a_stranger_hiding_their_address_never_sends_a_route_but_the_relays() {
     answerer.send(&signal(host.clone())).await;
     hider.expect(ServerMessage::Signal { signal: host }).await;
 }
+
+#[tokio::test]
+async fn call_setup_has_its_own_bucket_and_its_overflow_reaches_nobody() {
+    // Buckets that hold their bursts and do not refill during the test.
+    let rate = |burst| strangers::server::flood::Rate {
+        per_second: 0.001,
+        burst,
+    };
+    let server = TestServer::start_with(Settings {
+        message_rate: rate(20.0),
+        signal_rate: rate(60.0),
+        ..common::settings()
+    })
+    .await;
+    let (mut offerer, mut answerer) = video_pair(&server).await;
+    let candidate = |n: u32| CallSignal::Candidate {
+        candidate: format!(
+            "candidate:{n} 1 udp 2122260223 127.0.0.1 {} typ host",
+            50000 + n
+        ),
+        sdp_mid: Some("0".into()),
+        sdp_m_line_index: Some(0),
+    };
+    for n in 0..70 {
+        offerer.send(&signal(candidate(n))).await;
+    }
+    // The burst of 60 reaches the partner, in order; the other 10 are refused.
+    for n in 0..60 {
+        answerer
+            .expect(ServerMessage::Signal {
+                signal: candidate(n),
+            })
+            .await;
+    }
+    for _ in 0..10 {
+        offerer
+            .expect(ServerMessage::error(ErrorCode::SlowDown))
+            .await;
+    }
+    answerer.expect_silence().await;
+    // Messages are counted apart: the text chat beside the call goes on.
+    offerer.say("can you hear me?").await;
+    answerer
+        .expect(ServerMessage::Message {
+            text: "can you hear me?".into(),
+        })
+        .await;
+}

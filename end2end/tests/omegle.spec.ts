@@ -45,6 +45,33 @@ test("with no shared interest, strangers are paired anyway after a few seconds",
   await expect(a.log()).not.toContainText("You both like");
 });
 
+test("Only match on shared interests keeps a stranger waiting past the fallback, for a shared interest", async ({
+  browser,
+}) => {
+  const picky = await arrive(browser);
+  await picky.start(["astronomy"], true);
+  await expect(picky.status()).toHaveText(LOOKING);
+  const anyone = await arrive(browser);
+  await anyone.start();
+  // Past the suite's 2-second fallback (playwright.config.ts), neither is
+  // paired with the other: the ticked box holds.
+  await anyone.page.waitForTimeout(3000);
+  await expect(picky.status()).toHaveText(LOOKING);
+  await expect(anyone.status()).toHaveText(LOOKING);
+
+  // A stranger who shares the interest meets the picky one; one with none, the other.
+  const stargazer = await arrive(browser);
+  await stargazer.start(["Astronomy"]);
+  await stargazer.expectChatting();
+  await picky.expectChatting();
+  await expect(picky.log()).toContainText("You both like astronomy.");
+  await expect(anyone.status()).toHaveText(LOOKING);
+  const another = await arrive(browser);
+  await another.start();
+  await another.expectChatting();
+  await anyone.expectChatting();
+});
+
 test("Stranger is typing... appears and goes away", async ({ browser }) => {
   const [alice, bob] = await pair(browser);
   opened.push(alice, bob);

@@ -146,6 +146,26 @@ mod tests {
         burst: 60.0,
     };
 
+    /// "`slow_down`; 20 more refusals close it" (README, "Limits and safety").
+    #[tokio::test(start_paused = true)]
+    async fn the_twentieth_refusal_in_a_row_disconnects() {
+        let mut guard = guard();
+        for _ in 0..20 {
+            assert_eq!(guard.check(Frame::Other, Instant::now()), Verdict::Allow);
+        }
+        for refusal in 1..20 {
+            assert_eq!(
+                guard.check(Frame::Other, Instant::now()),
+                Verdict::Refuse,
+                "refusal {refusal}"
+            );
+        }
+        assert_eq!(
+            guard.check(Frame::Other, Instant::now()),
+            Verdict::Disconnect
+        );
+    }
+
     fn guard() -> FloodGuard {
         FloodGuard::new(MESSAGES, TYPING, SIGNALS, Instant::now())
     }

@@ -735,3 +735,19 @@ async fn serve_http(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits README's "Limits and safety" documents, as numbers: a
+    /// change to a default must change the README too.
+    #[test]
+    fn the_default_flood_limits_are_the_documented_ones() {
+        let settings = Settings::default();
+        let rate = |per_second, burst| flood::Rate { per_second, burst };
+        assert_eq!(settings.message_rate, rate(10.0, 20.0), "messages");
+        assert_eq!(settings.typing_rate, rate(2.0, 6.0), "typing notices");
+        assert_eq!(settings.signal_rate, rate(10.0, 60.0), "call setup");
+    }
+}

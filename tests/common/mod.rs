@@ -425,10 +425,40 @@ impl Client {
         }
     }
 
-    /// Asserts the server sends nothing for a short while.
+    /// Proves the server has sent this client nothing (but online counts)
+    /// up to now, without waiting and hoping: sends a frame the server always
+    /// answers at once, through the same outbox as everything else (an
+    /// unknown type: `bad_message`, or `slow_down` when over the rate), and
+    /// requires that answer to be the next message. Whatever the server had
+    /// queued for this client comes first and fails the check; so does a
+    /// closed connection. What the test did before must have been seen to
+    /// happen (its reply, or its effect on another client), so anything it
+    /// caused here was queued before the marker.
     pub async fn expect_silence(&mut self) {
-        let got = self.try_recv(Duration::from_millis(200)).await;
-        assert_eq!(got, None, "expected no message");
+        self.send_raw(r#"{"type":"silence_marker"}"#).await;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("no answer to the silence marker within {PATIENCE:?}"))
+                .expect("the connection stays open")
+                .expect("a readable frame");
+            let text = match frame {
+                Message::Text(text) => text,
+                Message::Close(close) => {
+                    panic!("expected silence, but the server closed the connection: {close:?}")
+                }
+                _ => continue,
+            };
+            match ServerMessage::parse(&text).expect("a protocol message") {
+                ServerMessage::Online { .. } => continue,
+                ServerMessage::Error {
+                    code: ErrorCode::BadMessage | ErrorCode::SlowDown,
+                    ..
+                } => return,
+                other => panic!("expected no message, got {other:?}"),
+            }
+        }
     }
 
     /// Drops the TCP connection with a reset and no close frame, like a lost network.
