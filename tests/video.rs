@@ -260,16 +260,7 @@ async fn a_stranger_hiding_their_address_never_sends_a_route_but_the_relays() {
 #[tokio::test]
 async fn call_setup_has_its_own_bucket_and_its_overflow_reaches_nobody() {
     // Buckets that hold their bursts and do not refill during the test.
-    let rate = |burst| strangers::server::flood::Rate {
-        per_second: 0.001,
-        burst,
-    };
-    let server = TestServer::start_with(Settings {
-        message_rate: rate(20.0),
-        signal_rate: rate(60.0),
-        ..common::settings()
-    })
-    .await;
+    let server = TestServer::start_with(common::settings_without_refills()).await;
     let (mut offerer, mut answerer) = video_pair(&server).await;
     let candidate = |n: u32| CallSignal::Candidate {
         candidate: format!(

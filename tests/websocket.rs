@@ -301,17 +301,7 @@ async fn a_page_on_another_site_cannot_open_a_chat() {
 /// A server whose buckets hold their bursts but do not refill during a test,
 /// so every count below is exact.
 async fn server_without_refills() -> TestServer {
-    let rate = |burst| strangers::server::flood::Rate {
-        per_second: 0.001,
-        burst,
-    };
-    TestServer::start_with(strangers::server::Settings {
-        message_rate: rate(20.0),
-        typing_rate: rate(6.0),
-        signal_rate: rate(60.0),
-        ..common::settings()
-    })
-    .await
+    TestServer::start_with(common::settings_without_refills()).await
 }
 
 #[tokio::test]

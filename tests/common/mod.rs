@@ -161,6 +161,22 @@ pub fn settings() -> server::Settings {
     }
 }
 
+/// [`settings`] with flood buckets that hold their bursts (messages 20,
+/// typing notices 6, call setup 60) but do not refill during a test, so what
+/// a flood gets through can be counted exactly.
+pub fn settings_without_refills() -> server::Settings {
+    let rate = |burst| server::flood::Rate {
+        per_second: 0.001,
+        burst,
+    };
+    server::Settings {
+        message_rate: rate(20.0),
+        typing_rate: rate(6.0),
+        signal_rate: rate(60.0),
+        ..settings()
+    }
+}
+
 /// A TCP connection to `addr` from the loopback address `source` (any of
 /// 127.0.0.0/8), for a client the server sees at another address.
 pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
