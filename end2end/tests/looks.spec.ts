@@ -31,6 +31,49 @@ async function conversation(browser: Browser, options: Parameters<Browser["newCo
   return alice;
 }
 
+/** A phone: 360 CSS pixels wide, touch. */
+const PHONE = { viewport: { width: 360, height: 640 }, isMobile: true, hasTouch: true };
+
+/**
+ * Nothing on `page` is wider than the screen, and `controls` are on it, whole,
+ * and big enough to tap (WCAG 2.2's 24 by 24 CSS pixels at least).
+ */
+async function expectFitsAPhone(page: Page, controls: ReturnType<Page["getByRole"]>[]) {
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(widths[0], "no sideways scrolling").toBeLessThanOrEqual(widths[1]);
+  for (const control of controls) {
+    await expect(control).toBeInViewport({ ratio: 1 });
+    const box = await control.boundingBox();
+    expect(box, "a control with a size").not.toBeNull();
+    expect(box!.width).toBeGreaterThanOrEqual(24);
+    expect(box!.height).toBeGreaterThanOrEqual(24);
+  }
+}
+
+test("on a 360-pixel phone the start page and a chat fit the screen, can be tapped and meet WCAG AA", async ({
+  browser,
+}) => {
+  const visitor = await Stranger.arrive(browser, PHONE);
+  opened.push(visitor);
+  await visitor.page.goto("/");
+  await visitor.landed();
+  await expectFitsAPhone(visitor.page, [
+    visitor.page.getByRole("textbox", { name: "What do you want to talk about?" }),
+  ]);
+  await expectAccessible(visitor.page);
+
+  const alice = await conversation(browser, PHONE);
+  await expectFitsAPhone(alice.page, [
+    alice.messageBox(),
+    alice.button("Send"),
+    alice.button("Stop"),
+    alice.button("Report"),
+  ]);
+  // The newest line is on screen, above the message box.
+  await expect(alice.log().getByText("Stranger: Lisbon, it's late here. You?")).toBeInViewport();
+  await expectAccessible(alice.page);
+});
+
 for (const colorScheme of ["light", "dark"] as const) {
   test(`the landing page meets WCAG AA in ${colorScheme} mode`, async ({ browser }) => {
     const visitor = await Stranger.arrive(browser, { colorScheme });
@@ -147,11 +190,7 @@ test("screenshots for the README", async ({ browser }) => {
   await Promise.all(opened.map((s) => s.leave()));
   opened.length = 0;
 
-  const phone = await conversation(browser, {
-    viewport: { width: 360, height: 640 },
-    isMobile: true,
-    hasTouch: true,
-  });
+  const phone = await conversation(browser, PHONE);
   await phone.page.screenshot({ path: "screenshots/phone.png" });
   await Promise.all(opened.map((s) => s.leave()));
   opened.length = 0;
