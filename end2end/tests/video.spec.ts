@@ -218,6 +218,77 @@ test("mute and camera off switch what the stranger gets", async ({ browser }) =>
   expect(await enabled()).toEqual(["audio:true", "video:false"]);
 });
 
+/** How bright the stranger's picture is on `page` now, 0 (black) to 255: one frame, drawn small. */
+function brightness(page: Page): Promise<number> {
+  return page.getByLabel("The stranger's video").evaluate((video: HTMLVideoElement) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = 64;
+    canvas.height = 48;
+    const context = canvas.getContext("2d")!;
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i += 4) sum += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;
+    return sum / (pixels.length / 4);
+  });
+}
+
+/** The sound energy that has arrived from the stranger on `page`'s latest call. */
+function soundReceived(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const peers = (window as any).__peers as RTCPeerConnection[];
+    const stats = await peers[peers.length - 1].getStats();
+    let energy = 0;
+    stats.forEach((report: any) => {
+      if (report.type === "inbound-rtp" && report.kind === "audio") energy += report.totalAudioEnergy ?? 0;
+    });
+    return energy;
+  });
+}
+
+/** How much sound energy arrives on `page` over two seconds. */
+async function soundOverTwoSeconds(page: Page): Promise<number> {
+  const before = await soundReceived(page);
+  await page.waitForTimeout(2000);
+  return (await soundReceived(page)) - before;
+}
+
+test("mute and camera off mid-call: the stranger gets black and silence, the call stays up", async ({
+  browser,
+}) => {
+  const alice = await videoStranger(browser);
+  await alice.start([], false, { mode: "video" });
+  await expect(alice.status()).toHaveText(LOOKING);
+  const bob = await videoStranger(browser);
+  await bob.start([], false, { mode: "video" });
+  await bob.expectChatting();
+  await expectStrangerVideo(bob.page);
+  // Chromium's test camera is a bright moving pattern, its test microphone a
+  // beep (heard once Bob lets the page play sound).
+  await bob.button("Turn on the stranger's sound").click();
+  await expect.poll(() => brightness(bob.page), { timeout: 10_000 }).toBeGreaterThan(40);
+  await expect.poll(() => soundOverTwoSeconds(bob.page), { timeout: 15_000 }).toBeGreaterThan(0);
+
+  await alice.button("Camera off").click();
+  await alice.button("Mute").click();
+  await expect.poll(() => brightness(bob.page), { timeout: 10_000 }).toBeLessThan(5);
+  await expect.poll(() => soundOverTwoSeconds(bob.page), { timeout: 15_000 }).toBe(0);
+  // The call is still up: frames (black ones) still arrive, and the chat goes on.
+  await expectStrangerVideo(bob.page);
+  const state = await bob.page.evaluate(() => {
+    const peers = (window as any).__peers as RTCPeerConnection[];
+    return peers[peers.length - 1].connectionState;
+  });
+  expect(state).toBe("connected");
+  await alice.say("brb, camera off");
+  await expect(bob.log()).toContainText("Stranger: brb, camera off");
+
+  await alice.button("Camera off").click();
+  await alice.button("Mute").click();
+  await expect.poll(() => brightness(bob.page), { timeout: 10_000 }).toBeGreaterThan(40);
+  await expect.poll(() => soundOverTwoSeconds(bob.page), { timeout: 15_000 }).toBeGreaterThan(0);
+});
+
 /** The types of the ICE candidates of `kind` the page's latest call knows of. */
 function candidateTypes(page: Page, kind: "local-candidate" | "remote-candidate"): Promise<string[]> {
   return page.evaluate(async (kind) => {
