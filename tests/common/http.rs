@@ -34,7 +34,10 @@ pub async fn request(
     headers: &[(&str, &str)],
     fields: Option<&[(&str, &str)]>,
 ) -> Reply {
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let mut tcp = tokio::time::timeout(PATIENCE, TcpStream::connect(addr))
+        .await
+        .expect("connected within PATIENCE")
+        .unwrap();
     let body = fields.map(|fields| {
         fields
             .iter()
@@ -55,7 +58,10 @@ pub async fn request(
     }
     request.push_str("\r\n");
     request.push_str(body.as_deref().unwrap_or(""));
-    tcp.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::timeout(PATIENCE, tcp.write_all(request.as_bytes()))
+        .await
+        .expect("the request sent within PATIENCE")
+        .unwrap();
     let mut response = String::new();
     tokio::time::timeout(PATIENCE, tcp.read_to_string(&mut response))
         .await

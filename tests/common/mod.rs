@@ -184,7 +184,10 @@ pub async fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
     socket
         .bind(SocketAddr::new(source.parse().unwrap(), 0))
         .unwrap();
-    socket.connect(addr).await.unwrap()
+    tokio::time::timeout(PATIENCE, socket.connect(addr))
+        .await
+        .expect("connected within PATIENCE")
+        .unwrap()
 }
 
 /// A report of harassment, with no evidence.
@@ -265,9 +268,11 @@ impl Client {
                 .headers_mut()
                 .insert("x-forwarded-for", from.parse().unwrap());
         }
-        let (ws, response) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("WebSocket handshake");
+        let (ws, response) =
+            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+                .await
+                .expect("the WebSocket handshake within PATIENCE")
+                .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
         let mut client = Client {
             ws,
@@ -339,9 +344,9 @@ impl Client {
     }
 
     pub async fn send_raw(&mut self, frame: &str) {
-        self.ws
-            .send(Message::text(frame))
+        tokio::time::timeout(PATIENCE, self.ws.send(Message::text(frame)))
             .await
+            .expect("the frame sent within PATIENCE")
             .expect("send a frame");
     }
 
