@@ -46,7 +46,7 @@ impl Language {
     ];
 
     /// The language's code (ISO 639-1), as in `lang` attributes, `?lang=`
-    /// and "Chat in" ([`crate::protocol::LANGUAGES`]).
+    /// and "Chat in" (which takes any code [`crate::protocol::check_language`] allows).
     pub fn code(self) -> &'static str {
         ["en", "es", "pt", "fr", "de"][self as usize]
     }

@@ -57,6 +57,11 @@ async fn handle_message() {
     alice
         .expect(ServerMessage::error(ErrorCode::BadMessage))
         .await;
+    // A message written as a JSON array is not the protocol, though serde would read it.
+    alice.send_raw(r#"["message","hi bob"]"#).await;
+    alice
+        .expect(ServerMessage::error(ErrorCode::BadMessage))
+        .await;
     alice.ws.send(Message::binary(vec![1, 2, 3])).await.unwrap();
     alice
         .expect(ServerMessage::error(ErrorCode::BadMessage))

@@ -118,14 +118,21 @@ test("two video strangers see each other and chat in text beside the video", asy
   await expect(alice.log()).toContainText("Stranger: yes, hello!");
 });
 
-test("Stop ends the call and turns the camera off; New finds another video stranger", async ({
-  browser,
-}) => {
+/** Alice waits for a video chat, Bob arrives, and they are in a call. */
+async function videoCall(browser: any): Promise<[Stranger, Stranger]> {
   const alice = await videoStranger(browser);
   await alice.start([], false, { mode: "video" });
   await expect(alice.status()).toHaveText(LOOKING);
   const bob = await videoStranger(browser);
   await bob.start([], false, { mode: "video" });
+  await bob.expectChatting();
+  return [alice, bob];
+}
+
+test("Stop ends the call and turns the camera off; New finds another video stranger", async ({
+  browser,
+}) => {
+  const [alice, bob] = await videoCall(browser);
   await expectStrangerVideo(alice.page);
 
   await alice.stop();
@@ -256,12 +263,7 @@ async function soundOverTwoSeconds(page: Page): Promise<number> {
 test("mute and camera off mid-call: the stranger gets black and silence, the call stays up", async ({
   browser,
 }) => {
-  const alice = await videoStranger(browser);
-  await alice.start([], false, { mode: "video" });
-  await expect(alice.status()).toHaveText(LOOKING);
-  const bob = await videoStranger(browser);
-  await bob.start([], false, { mode: "video" });
-  await bob.expectChatting();
+  const [alice, bob] = await videoCall(browser);
   await expectStrangerVideo(bob.page);
   // Chromium's test camera is a bright moving pattern, its test microphone a
   // beep (heard once Bob lets the page play sound).
