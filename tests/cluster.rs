@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::redis::Redis;
+use common::until;
 
 use strangers::protocol::Mode;
 use strangers::protocol::ServerMessage;
@@ -75,6 +76,16 @@ async fn addresses<const N: usize>(queue: &SharedQueue, ips: [&str; N]) -> [Addr
     let secret = queue.address_secret().await.unwrap();
     let gate = Gatekeeper::with_secret(AddressLimits::default(), Default::default(), secret);
     ips.map(|ip| gate.key_of(ip.parse().unwrap()))
+}
+
+/// Waits until Redis no longer counts `queue`'s instance alive: its presence
+/// key expired, as when the instance stops refreshing it.
+async fn until_counted_dead(redis: &Redis, queue: &SharedQueue) {
+    let presence = format!("test:alive:{}", queue.instance());
+    until("counted dead", Duration::from_secs(2), || async {
+        redis.keys_and_ttls(&presence).await.is_empty()
+    })
+    .await;
 }
 
 /// Reads `queue`'s inbox until `count` events have arrived.
@@ -224,8 +235,12 @@ async fn interests_nobody_shares_give_way_to_anyone_after_the_timeout() {
     b.join(&easy, None).await.unwrap();
     assert_eq!(a.tick().await.unwrap(), 0, "before the timeout");
 
-    tokio::time::sleep(INTEREST_TIMEOUT + Duration::from_millis(100)).await;
-    assert_eq!(b.tick().await.unwrap(), 1);
+    until(
+        "paired after the timeout",
+        Duration::from_secs(2),
+        || async { b.tick().await.unwrap() == 1 },
+    )
+    .await;
     let on_a = pairing(events(&mut a_inbox, 1).await.remove(0));
     let on_b = pairing(events(&mut b_inbox, 1).await.remove(0));
     assert_eq!((on_a.me, on_a.partner), (picky.id, easy.id));
@@ -242,7 +257,7 @@ async fn the_waiters_of_a_dead_instance_leave_the_queue() {
     let alive = instance(&redis).await;
     dying.join(&seeker(&[]), None).await.unwrap();
     dying.join(&seeker(&["cats"]), None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_counted_dead(&redis, &dying).await;
 
     // Nobody is paired with a ghost, even before the sweep.
     let newcomer = seeker(&["cats"]);
@@ -518,10 +533,14 @@ async fn reports_in_redis_are_deleted_after_the_retention_time() {
     let report = filed(one, troll);
     queue.report(&report).await.unwrap();
     assert_eq!(queue.reports(0).await.unwrap(), [report]);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let filed_at = tokio::time::Instant::now();
+    until("expired in Redis", Duration::from_secs(2), || async {
+        queue.reports(0).await.unwrap().is_empty()
+    })
+    .await;
     assert!(
-        queue.reports(0).await.unwrap().is_empty(),
-        "expired in Redis"
+        filed_at.elapsed() >= Duration::from_millis(200),
+        "kept for about the retention time"
     );
 }
 
@@ -578,7 +597,7 @@ async fn relayed_chat_text_never_stays_in_redis_not_even_for_a_dead_reader() {
 
     // Its reader dies: the sweep deletes the inbox, and a late writer does
     // not bring it back.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    until_counted_dead(&redis, &dying).await;
     alive.tick().await.unwrap();
     assert_eq!(
         alive
@@ -605,7 +624,7 @@ async fn an_instance_redis_forgot_must_come_back_before_it_can_queue_anyone() {
     let redis = Redis::start();
     let lapsed = instance_alive_for(&redis, Duration::from_millis(100)).await;
     let other = instance(&redis).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_counted_dead(&redis, &lapsed).await;
     // Counted dead (its presence expired): its strangers are not queued, so
     // nobody elsewhere can be paired with one whose instance is not listening.
     assert_eq!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::process::Process;
 use common::redis::Redis;
-use common::{Arrival, Client, PATIENCE, TestServer, heard, pair_up, paired, say};
+use common::{Arrival, Client, PATIENCE, TestServer, heard, pair_up, paired, say, until};
 use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 
@@ -215,6 +215,11 @@ async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_
     carol.send(&ClientMessage::join_anyone()).await;
     carol.expect(ServerMessage::Waiting).await;
 
+    // Told "waiting" at once, she is in the shared queue a moment later.
+    until("Carol queued in Redis", PATIENCE, || async {
+        !redis.keys_and_ttls("strangers:waiter:*").await.is_empty()
+    })
+    .await;
     let killed = tokio::time::Instant::now();
     doomed.kill();
     bob.expect(ServerMessage::StrangerLeft).await;
@@ -223,12 +228,14 @@ async fn an_instance_that_dies_mid_chat_has_its_strangers_partners_told_and_its_
         told_after < cluster::ALIVE_FOR + cluster::MISSING_GRACE + cluster::HEARTBEAT * 2,
         "told after {told_after:?}"
     );
-    // Carol's place in the queue went with her instance: a newcomer waits
-    // instead of meeting a ghost.
+    // Carol's place in the queue went with her instance: a newcomer is not
+    // paired with a ghost, so he is still waiting when the next one comes,
+    // and those two meet.
     let mut dave = survivor.client().await;
-    dave.send(&ClientMessage::join_anyone()).await;
-    dave.expect(ServerMessage::Waiting).await;
-    assert_eq!(dave.try_recv(Duration::from_millis(500)).await, None);
+    let mut erin = survivor.client().await;
+    pair_up(&mut dave, &mut erin).await;
+    dave.send(&say("hello Erin")).await;
+    erin.expect(heard("hello Erin")).await;
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { CHATTING, LOOKING, Stranger, pair, trackStrangers } from "./strangers";
+import { CHATTING, LOOKING, Stranger, pair, trackStrangers, waitingOnServer } from "./strangers";
 
 // What people came to Omegle for: interests, typing, Esc, the online count,
 // no rematch, the saved log, and never meeting your own other tab.
@@ -174,8 +174,9 @@ test("two tabs of one browser are never paired with each other", async ({ browse
   await expect(first.status()).toHaveText(LOOKING);
   await second.start();
   await expect(second.status()).toHaveText(LOOKING);
-  // Give the server ample time to (wrongly) pair them.
-  await first.page.waitForTimeout(1_500);
+  // Both are in the server's queue, unpaired (a pairing is made when the
+  // second joins, or never).
+  await expect.poll(() => waitingOnServer(first.page, "text")).toBe(2);
   await expect(first.status()).toHaveText(LOOKING);
   await expect(second.status()).toHaveText(LOOKING);
 

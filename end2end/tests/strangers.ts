@@ -181,3 +181,14 @@ export function trackStrangers(): Stranger[] {
   });
   return opened;
 }
+
+/**
+ * How many strangers the server has in its queue for `mode`, from its
+ * `/metrics`: proof that people are waiting unpaired, where a pause would only
+ * guess that a pairing had time to happen.
+ */
+export async function waitingOnServer(page: Page, mode: "text" | "video"): Promise<number> {
+  const metrics = await (await page.request.get("/metrics")).text();
+  const line = metrics.split("\n").find((l) => l.startsWith(`strangers_waiting{mode="${mode}"} `));
+  return Number(line?.split(" ")[1]);
+}

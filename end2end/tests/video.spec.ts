@@ -1,6 +1,6 @@
 import { BrowserContext, Page, expect, test } from "@playwright/test";
 import { RELAY_SITE_PORT } from "../ports";
-import { LOOKING, Stranger, trackStrangers } from "./strangers";
+import { LOOKING, Stranger, trackStrangers, waitingOnServer } from "./strangers";
 
 /**
  * Video chat in Chromium with its synthetic camera and microphone
@@ -163,8 +163,10 @@ test("video strangers are never paired with text strangers", async ({ browser })
   const caller = await videoStranger(browser);
   await caller.start([], false, { mode: "video" });
   await expect(caller.status()).toHaveText(LOOKING);
-  // A pairing would have come at once; give it time to show if it did.
-  await caller.page.waitForTimeout(1000);
+  // Each waits in their own mode's queue, unpaired (a pairing is made when
+  // the second joins, or never).
+  await expect.poll(() => waitingOnServer(caller.page, "video")).toBe(1);
+  await expect.poll(() => waitingOnServer(caller.page, "text")).toBe(1);
   await expect(caller.status()).toHaveText(LOOKING);
   await expect(texter.status()).toHaveText(LOOKING);
 });

@@ -23,6 +23,22 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for something the server should send promptly.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
+/// Polls `check` until it holds, failing the test (naming `what`) if it has
+/// not within `within`: how a test waits for something that happens on
+/// another clock (an expiry in Redis, a queue filling), instead of a sleep
+/// that guesses how long that takes.
+pub async fn until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The router the binary serves, on a free loopback port.
 pub struct TestServer {
     /// Where it listens.

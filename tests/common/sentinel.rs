@@ -145,6 +145,24 @@ impl Failover {
         }
     }
 
+    /// Waits until the replica has every write the primary had taken when
+    /// asked, so that killing the primary now loses none of them.
+    pub async fn until_replicated(&self) {
+        let primary = self.primary_port().await.expect("a primary");
+        let replica = self
+            .servers
+            .iter()
+            .map(|(port, _)| *port)
+            .find(|port| *port != primary)
+            .expect("a replica");
+        let written = replication_offset(primary, "master_repl_offset").await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while replication_offset(replica, "slave_repl_offset").await < written {
+            assert!(Instant::now() < deadline, "the replica never caught up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Kills the primary (SIGKILL), as a lost machine would; returns its port.
     pub async fn kill_primary(&mut self) -> u16 {
         let port = self.primary_port().await.expect("a primary");
@@ -182,4 +200,24 @@ impl Drop for Failover {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A server's replication offset `field` from `INFO replication` (0 while it
+/// cannot say).
+async fn replication_offset(port: u16, field: &str) -> u64 {
+    let Ok(client) = ::redis::Client::open(format!("redis://127.0.0.1:{port}")) else {
+        return 0;
+    };
+    let Ok(mut connection) = client.get_multiplexed_async_connection().await else {
+        return 0;
+    };
+    let info: String = ::redis::cmd("INFO")
+        .arg("replication")
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_default();
+    info.lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
 }
