@@ -16,8 +16,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     set_content_security_policy();
     let language = crate::server::page_language::choose();
     let built = crate::server::built::BuiltFiles::of(&options);
-    let words = crate::server::page_language::island()
-        .and_then(|page| crate::i18n::Word::dictionary(language, page));
+    let island = crate::server::page_language::island();
+    let words = island.and_then(|page| crate::i18n::Word::dictionary(language, page));
+    let chat = island.is_some_and(|page| page != crate::i18n::Island::Start);
     view! {
         <!DOCTYPE html>
         <html lang=language.code()>
@@ -30,7 +31,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
                 <meta name="theme-color" content="#2856c7"/>
-                <IslandLoader built/>
+                <IslandLoader built chat/>
                 <leptos_meta::MetaTags/>
             </head>
             // What the islands may say later, in the page's language.
@@ -63,6 +64,11 @@ pub fn App() -> impl IntoView {
 /// makes the site an installable app is registered by the chat once a stranger
 /// is found: see `browser::install_app`.)
 ///
+/// On a chat page (`chat`) it also opens the chat's socket at once, so that the
+/// handshake and the server's welcome happen while the WebAssembly loads and
+/// hydrates rather than after: the chat adopts that socket, and is handed what
+/// the server said meanwhile (see `browser::live::socket::Link::open`).
+///
 /// Instead of Leptos's own islands script, which waits for the browser to be
 /// idle first (`requestIdleCallback`, 140 to 260 ms after navigation here) and
 /// reads the hash file on every page it renders; the names here are read once
@@ -70,13 +76,14 @@ pub fn App() -> impl IntoView {
 /// nested, so each is hydrated in page order.
 #[cfg(feature = "ssr")]
 #[component]
-fn IslandLoader(built: &'static crate::server::built::BuiltFiles) -> impl IntoView {
+fn IslandLoader(built: &'static crate::server::built::BuiltFiles, chat: bool) -> impl IntoView {
     // The server renders every part but the islands as plain HTML.
     if let Some(context) = Owner::current_shared_context() {
         context.set_is_hydrating(false);
     }
+    let socket = if chat { EARLY_SOCKET } else { "" };
     let script = format!(
-        "const code = await import({script:?});\
+        "{socket}const code = await import({script:?});\
          await code.default({{ module_or_path: {wasm:?} }});\
          code.hydrate();\
          for (const island of document.querySelectorAll(\"leptos-island\")) {{\
@@ -93,6 +100,26 @@ fn IslandLoader(built: &'static crate::server::built::BuiltFiles) -> impl IntoVi
         <script type="module" nonce=nonce>{script}</script>
     }
 }
+
+/// The chat's socket, opened by the loader before it fetches the code: it keeps
+/// what the server says (and how the socket closed, if it did) until the chat
+/// calls `adopt`, then replays it to the chat's own handlers, in order, before
+/// anything that arrives later.
+#[cfg(feature = "ssr")]
+const EARLY_SOCKET: &str = "{\
+  const socket = new WebSocket((location.protocol === \"https:\" ? \"wss://\" : \"ws://\") + location.host + \"/ws\");\
+  const heard = [];\
+  let closed = null;\
+  socket.onmessage = (event) => heard.push(event.data);\
+  socket.onclose = (event) => { closed = { code: event.code, reason: event.reason, wasClean: event.wasClean }; };\
+  window.__strangersSocket = { socket, adopt() {\
+    delete window.__strangersSocket;\
+    queueMicrotask(() => {\
+      for (const data of heard) socket.dispatchEvent(new MessageEvent(\"message\", { data }));\
+      if (closed) socket.dispatchEvent(new CloseEvent(\"close\", closed));\
+    });\
+  } };\
+}";
 
 /// Only this site's own scripts run, plus the inline hydration scripts Leptos
 /// marks with this response's nonce; WebAssembly may compile; the socket, the

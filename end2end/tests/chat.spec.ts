@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { CHATTING, LOOKING, Stranger, pair, trackStrangers } from "./strangers";
+import { CHATTING, LOOKING, Stranger, onServer, pair, trackStrangers } from "./strangers";
 
 const opened = trackStrangers();
 function track<T extends Stranger[]>(...strangers: T): T {
@@ -127,4 +127,32 @@ test("a refreshed chat page reconnects and finds the next stranger", async ({ br
   await expect(alice.status()).toHaveText(CHATTING);
   await bob.say("hi after refresh");
   await expect(alice.log()).toContainText("Stranger: hi after refresh");
+});
+
+test("the chat page connects while its code is still loading, and misses nothing the server said meanwhile", async ({
+  browser,
+}) => {
+  const [alice] = track(await Stranger.arrive(browser));
+  // Hold the WebAssembly back: the page cannot hydrate until it is let through.
+  let letThrough!: () => void;
+  const held = new Promise<void>((resolve) => (letThrough = resolve));
+  await alice.page.route(/\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  const online = await onServer(alice.page, "strangers_online");
+  await alice.page.goto("/chat?agreed=1", { waitUntil: "commit" });
+  // Already connected (the server counts her) before any of the code has run.
+  await expect.poll(() => onServer(alice.page, "strangers_online")).toBe(online + 1);
+  await expect(alice.status()).toHaveText("Connecting to the server...");
+
+  // Once it runs, the chat takes the welcome it missed, joins, and chats.
+  letThrough();
+  await expect(alice.status()).toHaveText(LOOKING);
+  const [bob] = track(await Stranger.arrive(browser));
+  await bob.start();
+  await bob.expectChatting();
+  await alice.expectChatting();
+  await alice.say("connected early");
+  await expect(bob.log()).toContainText("Stranger: connected early");
 });

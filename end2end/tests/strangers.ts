@@ -183,12 +183,16 @@ export function trackStrangers(): Stranger[] {
 }
 
 /**
- * How many strangers the server has in its queue for `mode`, from its
- * `/metrics`: proof that people are waiting unpaired, where a pause would only
- * guess that a pairing had time to happen.
+ * A figure from the server's `/metrics` (`name` as written there, labels
+ * included): what the server itself counts, where a pause would only guess.
  */
-export async function waitingOnServer(page: Page, mode: "text" | "video"): Promise<number> {
+export async function onServer(page: Page, name: string): Promise<number> {
   const metrics = await (await page.request.get("/metrics")).text();
-  const line = metrics.split("\n").find((l) => l.startsWith(`strangers_waiting{mode="${mode}"} `));
+  const line = metrics.split("\n").find((l) => l.startsWith(`${name} `));
   return Number(line?.split(" ")[1]);
+}
+
+/** How many strangers the server has in its queue for `mode`, unpaired. */
+export function waitingOnServer(page: Page, mode: "text" | "video"): Promise<number> {
+  return onServer(page, `strangers_waiting{mode="${mode}"}`);
 }

@@ -42,7 +42,11 @@ impl Link {
         on_message: impl Fn(ServerMessage) + 'static,
         on_close: impl FnOnce(Option<String>) + 'static,
     ) -> Result<Self, String> {
-        let socket = WebSocket::new(&socket_url()?).map_err(|_| "cannot open the socket")?;
+        let early = EarlySocket::take();
+        let socket = match &early {
+            Some(early) => early.socket.clone(),
+            None => WebSocket::new(&socket_url()?).map_err(|_| "cannot open the socket")?,
+        };
         let waiting = Rc::new(RefCell::new(Vec::<String>::new()));
 
         let on_open = {
@@ -68,6 +72,9 @@ impl Link {
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_closed.as_ref().unchecked_ref()));
+        if let Some(early) = early {
+            early.adopt();
+        }
         Ok(Link {
             socket,
             waiting,
@@ -91,6 +98,35 @@ impl Drop for Link {
         self.socket.set_onmessage(None);
         self.socket.set_onclose(None);
         let _ = self.socket.close();
+    }
+}
+
+/// The socket the page's loader opened before the code arrived (on a chat
+/// page, the first time only), with what the server said since.
+struct EarlySocket {
+    socket: WebSocket,
+    handle: JsValue,
+}
+
+impl EarlySocket {
+    /// Takes the loader's socket, if it opened one and nobody took it yet.
+    fn take() -> Option<EarlySocket> {
+        let handle = Reflect::get(&js_sys::global(), &"__strangersSocket".into()).ok()?;
+        let socket = Reflect::get(&handle, &"socket".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        Some(EarlySocket { socket, handle })
+    }
+
+    /// Once the socket's handlers are ours: what the server said before, and
+    /// how the socket closed if it did, reach them next, before anything new.
+    fn adopt(self) {
+        if let Ok(adopt) = Reflect::get(&self.handle, &"adopt".into())
+            .and_then(|adopt| adopt.dyn_into::<js_sys::Function>())
+        {
+            let _ = adopt.call0(&self.handle);
+        }
     }
 }
 
