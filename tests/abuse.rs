@@ -411,11 +411,7 @@ async fn a_stream_of_junk_offers_is_cut_off_after_what_a_call_needs() {
             "{message:?}"
         );
     }
-    for _ in 16..40 {
-        attacker
-            .expect(ServerMessage::error(ErrorCode::TooManyOffers))
-            .await;
-    }
+    attacker.expect_refused(ErrorCode::TooManyOffers, 24).await;
     victim.expect_silence().await;
     attacker.expect_silence().await;
     // The chat goes on.

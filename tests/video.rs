@@ -281,17 +281,9 @@ async fn call_setup_has_its_own_bucket_and_its_overflow_reaches_nobody() {
             })
             .await;
     }
-    for _ in 0..10 {
-        offerer
-            .expect(ServerMessage::error(ErrorCode::SlowDown))
-            .await;
-    }
+    offerer.expect_refused(ErrorCode::SlowDown, 10).await;
     answerer.expect_silence().await;
     // Messages are counted apart: the text chat beside the call goes on.
     offerer.say("can you hear me?").await;
-    answerer
-        .expect(ServerMessage::Message {
-            text: "can you hear me?".into(),
-        })
-        .await;
+    answerer.expect(common::heard("can you hear me?")).await;
 }

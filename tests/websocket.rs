@@ -386,11 +386,7 @@ async fn typing_notices_have_their_own_bucket_and_its_overflow_reaches_nobody() 
             .expect(ServerMessage::Typing { typing: n % 2 == 0 })
             .await;
     }
-    for _ in 0..4 {
-        typist
-            .expect(ServerMessage::error(ErrorCode::SlowDown))
-            .await;
-    }
+    typist.expect_refused(ErrorCode::SlowDown, 4).await;
     partner.expect_silence().await;
     // Messages are counted apart: the typist still chats.
     typist.say("sorry, slow keyboard").await;

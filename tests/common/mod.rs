@@ -423,6 +423,14 @@ impl Client {
         assert_eq!(self.recv().await, expected);
     }
 
+    /// Expects `times` refusals with `code` in a row (what was refused
+    /// reached nobody: the other side checks that).
+    pub async fn expect_refused(&mut self, code: ErrorCode, times: usize) {
+        for _ in 0..times {
+            self.expect(ServerMessage::error(code)).await;
+        }
+    }
+
     /// Asks for anyone again and again, as a person pressing New would (not
     /// faster than the join limit), while the server answers that matching is
     /// paused; fails after three times [`PATIENCE`]. Returns when the last ask
