@@ -424,3 +424,155 @@ async fn a_silent_peer_is_dropped_and_a_quiet_waiter_is_not() {
     );
     drop(gone);
 }
+
+/// The head of an HTTP response read from `tcp` a byte at a time, so that
+/// nothing after it (the first WebSocket frames) is taken from the stream.
+async fn response_head(tcp: &mut tokio::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let byte = tokio::time::timeout(common::PATIENCE, tcp.read_u8())
+            .await
+            .expect("the server answers")
+            .expect("a byte of the answer");
+        head.push(byte);
+    }
+    String::from_utf8(head).unwrap().to_lowercase()
+}
+
+/// `text` as a browser sends it: one masked text frame.
+fn masked_text_frame(text: &str) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x81];
+    match text.len() {
+        len @ 0..126 => frame.push(0x80 | len as u8),
+        len => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+    frame
+}
+
+const CHAT_REQUEST: &str = "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n\
+    Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+
+#[tokio::test]
+async fn the_handshake_answer_proves_the_key_and_carries_the_security_headers() {
+    let server = TestServer::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(CHAT_REQUEST.as_bytes()).await.unwrap();
+    let head = response_head(&mut tcp).await;
+    assert!(head.starts_with("http/1.1 101 "), "{head}");
+    // RFC 6455's own example key and answer.
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+        "{head}"
+    );
+    for expected in ["upgrade: websocket", "x-content-type-options: nosniff"] {
+        assert!(head.contains(expected), "{expected} in {head}");
+    }
+}
+
+#[tokio::test]
+async fn a_join_sent_with_the_handshake_is_not_lost() {
+    let server = TestServer::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // A client that does not wait for the answer: the request and its first
+    // frame reach the server in one piece.
+    let mut eager = CHAT_REQUEST.as_bytes().to_vec();
+    eager.extend(masked_text_frame(&ClientMessage::join_anyone().to_frame()));
+    tcp.write_all(&eager).await.unwrap();
+    assert!(response_head(&mut tcp).await.starts_with("http/1.1 101 "));
+    let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp),
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await;
+    let mut eager = Client::over(ws);
+    assert!(matches!(eager.recv().await, ServerMessage::Welcome { .. }));
+    eager.expect(ServerMessage::Waiting).await;
+    let mut other = server.client().await;
+    other.send(&ClientMessage::join_anyone()).await;
+    other.expect(common::paired()).await;
+    eager.expect(common::paired()).await;
+}
+
+#[tokio::test]
+async fn a_chat_request_after_another_request_on_the_same_connection_becomes_a_chat() {
+    // A reverse proxy may send a chat's request on a connection it kept open
+    // after a page's.
+    let server = TestServer::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let head = response_head(&mut tcp).await;
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    let mut body = [0u8; 2];
+    tcp.read_exact(&mut body).await.unwrap();
+    assert_eq!(&body, b"ok");
+
+    let request = format!("ws://{}/ws", server.addr);
+    let (ws, response) = tokio::time::timeout(
+        common::PATIENCE,
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(tcp)),
+    )
+    .await
+    .expect("answered within PATIENCE")
+    .expect("the same connection becomes a WebSocket");
+    assert_eq!(response.status(), 101);
+    assert_eq!(
+        response.headers().get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    let mut kept_alive = Client::over(ws);
+    assert!(matches!(
+        kept_alive.recv().await,
+        ServerMessage::Welcome { .. }
+    ));
+    let mut other = server.client().await;
+    common::pair_up(&mut kept_alive, &mut other).await;
+    kept_alive.say("one socket, two requests").await;
+    other.expect(text("one socket, two requests")).await;
+    other.say("and back").await;
+    kept_alive.expect(text("and back")).await;
+}
+
+#[tokio::test]
+async fn a_malformed_chat_request_gets_a_clear_refusal_and_the_server_goes_on() {
+    let server = TestServer::start().await;
+    for (request, status) in [
+        // No key.
+        (
+            "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            "400",
+        ),
+        // Another version of the protocol.
+        (
+            "GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            "400",
+        ),
+        // Not an upgrade at all.
+        ("GET /ws HTTP/1.1\r\nHost: localhost\r\n\r\n", "400"),
+        // Not even HTTP (the start of a TLS hello).
+        (
+            "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03\r\n\r\n",
+            "400",
+        ),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let head = response_head(&mut tcp).await;
+        assert!(
+            head.starts_with(&format!("http/1.1 {status}")),
+            "{request:?}: {head}"
+        );
+    }
+    assert_eq!(server.state.lobby.online(), 0, "nobody arrived");
+    let (mut alice, mut bob) = server.pair().await;
+    alice.say("still here").await;
+    bob.expect(text("still here")).await;
+}

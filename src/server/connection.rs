@@ -3,12 +3,13 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::{self, Message, protocol::CloseFrame};
 
 use super::AppState;
 use super::challenge::Puzzle;
 use super::flood::{FloodGuard, Frame, Verdict};
+use super::handshake::ChatSocket;
 use super::lobby::{JoinKind, JoinRequest, Lobby, LobbyError};
 use super::metrics::{DisconnectReason as Ending, Metrics, RejectionReason};
 use super::moderation::{FiledReport, ReportedLine};
@@ -41,7 +42,7 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// needs: an async fn would keep its arguments (the unsplit socket among them)
 /// in its state for as long as the connection lives.
 pub fn serve(
-    mut socket: WebSocket,
+    mut socket: ChatSocket,
     state: AppState,
     admission: Admission,
 ) -> impl Future<Output = ()> + Send {
@@ -103,7 +104,7 @@ pub fn serve(
         tokio::pin!(kicked);
         let ending = loop {
             tokio::select! {
-                frame = socket.recv() => {
+                frame = socket.next() => {
                     last_heard = tokio::time::Instant::now();
                     match frame {
                     Some(Ok(Message::Text(text))) => {
@@ -139,7 +140,7 @@ pub fn serve(
                     }
                     // tungstenite answers pings itself; a close frame is answered as the
                     // stream is polled further, and the stream then ends by itself.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_))) => {}
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_))) => {}
                     Some(Err(_)) | None => break Ending::ClientGone,
                 }},
                 outgoing = inbox.recv() => {
@@ -219,7 +220,7 @@ pub fn serve(
 /// Sends `farewell`, then waits for the browser's close reply, within
 /// [`CLOSE_TIMEOUT`] in all.
 async fn say_goodbye(
-    mut socket: WebSocket,
+    mut socket: ChatSocket,
     mut inbox: Inbox,
     farewell: Farewell,
     metrics: std::sync::Arc<Metrics>,
@@ -240,7 +241,7 @@ async fn say_goodbye(
             }
         };
         let frame = CloseFrame {
-            code,
+            code: code.into(),
             reason: reason.into(),
         };
         let _ = socket.send(Message::Close(Some(frame))).await;
@@ -264,11 +265,11 @@ const WRITE_BATCH: usize = 32;
 /// partner's leaving and the next pairing, cost one write to the socket
 /// instead of one each.
 async fn write_queued(
-    socket: &mut WebSocket,
+    socket: &mut ChatSocket,
     first: Outgoing,
     inbox: &mut Inbox,
     metrics: &Metrics,
-) -> Result<(), axum::Error> {
+) -> Result<(), tungstenite::Error> {
     // When each relayed chat message reached the server; allocated only for those.
     let mut relayed = Vec::new();
     let mut next = Some(first);
@@ -281,7 +282,7 @@ async fn write_queued(
             relayed.push(outgoing.since);
         }
         socket
-            .feed(Message::Text(outgoing.message.to_frame().into()))
+            .feed(Message::text(outgoing.message.to_frame()))
             .await?;
         written += 1;
         next = if written < WRITE_BATCH {
@@ -304,8 +305,8 @@ struct Arrived {
 }
 
 /// Reads until the peer's close reply arrives and the stream ends.
-async fn finish_close_handshake(socket: &mut WebSocket) {
-    while let Some(Ok(_)) = socket.recv().await {}
+async fn finish_close_handshake(socket: &mut ChatSocket) {
+    while let Some(Ok(_)) = socket.next().await {}
 }
 
 /// What a frame can change: the lobby, the per-network tables, and the

@@ -34,6 +34,7 @@ pub mod documents;
 pub mod flood;
 pub mod franking;
 pub mod front_door;
+pub mod handshake;
 pub mod ice;
 pub mod lobby;
 pub mod matchmaker;
@@ -56,11 +57,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Extension;
 use axum::Router;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use axum::extract::{ConnectInfo, FromRef, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::extract::{ConnectInfo, FromRef, State};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper::body::Incoming;
@@ -75,27 +74,21 @@ use tower_http::compression::CompressionLayer;
 
 use crate::app::{App, shell};
 use crate::pages::SiteFacts;
-use crate::protocol::ServerMessage;
 use challenge::ChallengePolicy;
 use console::Console;
 use documents::SitePages;
 use front_door::WriteDeadline;
+use handshake::FirstRequest;
 use ice::IceConfig;
 use lobby::Lobby;
 use metrics::{Metrics, RejectionReason};
 use moderation::Moderation;
-use network::{AddressLimits, ClientAddress, Gatekeeper, HttpPass, Proxies, Refusal};
+use network::{AddressLimits, Gatekeeper, HttpPass, Proxies};
 use origin::OriginPolicy;
 
 /// The largest WebSocket message or frame accepted; anything bigger is refused by
 /// the socket layer before it is buffered whole.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// Per-socket read and write buffer sizes. tungstenite's default of 128 KiB per
-/// socket would cost far more than the small JSON frames this chat sends need;
-/// larger frames are still read whole, in more pieces. 4 KiB cost 14.0 KiB of
-/// server memory per connected stranger, 1 KiB 11.1 KiB (BENCHMARKS.md).
-const SOCKET_BUFFER_BYTES: usize = 1024;
 
 /// How many connections may wait to be accepted. tokio's default backlog of 128
 /// overflows when many strangers arrive at once.
@@ -106,7 +99,7 @@ const LISTEN_BACKLOG: u32 = 4096;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// How long a refused connection's notice and close frame may take to send.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How often the per-address tables drop what has expired.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
@@ -377,7 +370,7 @@ pub fn app(state: AppState) -> Router {
         router = router.merge(console::routes());
     }
     let router = router
-        .route("/ws", get(upgrade))
+        .route("/ws", get(handshake::upgrade))
         .route(crate::protocol::ONLINE_FEED, get(online_feed))
         .route("/metrics", get(scrape))
         .route("/healthz", get(|| async { "ok" }))
@@ -393,7 +386,7 @@ pub fn app(state: AppState) -> Router {
 /// layer a request passes costs a boxed clone and a future (BENCHMARKS.md,
 /// issue 18).
 pub fn chat_door(state: AppState) -> Router {
-    at_the_door(Router::new().route("/ws", get(upgrade)), state)
+    at_the_door(Router::new().route("/ws", get(handshake::upgrade)), state)
 }
 
 /// `routes` behind the front door's checks, with the security headers on
@@ -427,7 +420,7 @@ async fn with_security_headers(mut response: Response) -> Response {
 
 /// Sent with every response. The pages' Content-Security-Policy (with
 /// `frame-ancestors 'none'`) is made per page in [`crate::app::shell`].
-const SECURITY_HEADERS: [(&str, &str); 2] = [
+pub(crate) const SECURITY_HEADERS: [(&str, &str); 2] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
 ];
@@ -517,82 +510,6 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `/ws`: becomes one stranger's chat connection, unless a page of another site
-/// asks (403 before any upgrade) or the network it comes from is over its
-/// limits or banned (told why, then closed).
-async fn upgrade(
-    ws: WebSocketUpgrade,
-    headers: HeaderMap,
-    Extension(client): Extension<ClientAddress>,
-    State(state): State<AppState>,
-) -> Response {
-    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    if !state
-        .settings
-        .origins
-        .permits(text(header::ORIGIN), text(header::HOST))
-    {
-        state.metrics.rejected(RejectionReason::Origin);
-        return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
-    }
-    let admitted = state.gate.admit(client, tokio::time::Instant::now());
-    if let Err(refusal) = admitted {
-        state.metrics.rejected(match refusal {
-            Refusal::Banned(_) => RejectionReason::Ban,
-            Refusal::TooMany | Refusal::TooFast => RejectionReason::AddressLimit,
-        });
-    }
-    ws.read_buffer_size(SOCKET_BUFFER_BYTES)
-        .write_buffer_size(SOCKET_BUFFER_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            // The connection gets a task of its own, so the task axum upgraded in
-            // (and the ~2 KiB of upgrade machinery it holds) ends now instead of
-            // living as long as the chat (heaptrack, `.ci/bench capacity`).
-            // Spawned as it is, not inside an async block: a block would keep
-            // its captures (the socket and the state, already moved into the
-            // chat) beside the chat's own future for the whole chat.
-            let connections = state.connections.clone();
-            match admitted {
-                Ok(admission) => {
-                    let chat = connection::serve(socket, state, admission);
-                    connections.spawn(chat);
-                }
-                Err(refusal) => {
-                    connections.spawn(refuse(socket, refusal));
-                }
-            }
-            std::future::ready(())
-        })
-}
-
-/// Tells a connection it was not let in, and why, then closes it (1008) at
-/// once: a refused network does not get to hold a socket while its browser
-/// takes its time answering the close.
-async fn refuse(mut socket: WebSocket, refusal: Refusal) {
-    let notice = match refusal {
-        Refusal::Banned(left) => Some(ServerMessage::Banned {
-            seconds: left.as_secs(),
-        }),
-        Refusal::TooMany | Refusal::TooFast => None,
-    };
-    let goodbye = async move {
-        if let Some(notice) = notice {
-            socket.send(Message::Text(notice.to_frame().into())).await?;
-        }
-        let frame = CloseFrame {
-            code: connection::CLOSE_POLICY,
-            reason: refusal.reason().into(),
-        };
-        socket.send(Message::Close(Some(frame))).await?;
-        Ok::<_, axum::Error>(())
-    };
-    // Only the sending is waited for (briefly: the socket buffer takes it);
-    // dropping the socket then closes the connection.
-    let _ = tokio::time::timeout(REFUSAL_TIMEOUT, goodbye).await;
-}
-
 /// A listener on `addr` with a backlog deep enough for a crowd arriving at once.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = match addr {
@@ -628,8 +545,11 @@ pub async fn serve(
         settings.clone(),
         stop.clone(),
     ));
-    let chat_door = chat_door(state.clone());
-    let router = app(state);
+    let doors = Arc::new(Doors {
+        chat: chat_door(state.clone()),
+        pages: app(state.clone()),
+        state,
+    });
     let requests = TaskTracker::new();
     // Asked to stop: not ready any more, but still serving until the drain ends.
     let draining = state_draining.clone();
@@ -662,13 +582,10 @@ pub async fn serve(
             metrics.rejected(RejectionReason::AddressLimit);
             continue;
         };
-        requests.spawn(serve_http(
+        requests.spawn(serve_connection(
             WriteDeadline::new(tcp, settings.write_timeout),
             peer,
-            Doors {
-                chat: chat_door.clone(),
-                pages: router.clone(),
-            },
+            doors.clone(),
             settings.header_timeout,
             stop.clone(),
             pass,
@@ -693,18 +610,50 @@ pub async fn serve(
 }
 
 /// Where a request goes: chat connections through [`chat_door`], everything
-/// else through [`app`].
+/// else through [`app`]; a first request that is a chat's is answered by
+/// [`handshake`] itself.
 struct Doors {
     chat: Router,
     pages: Router,
+    state: AppState,
+}
+
+/// Serves one TCP connection: its first request's head must arrive within
+/// `header_timeout`; if it is a chat's, [`handshake`] lets it in, else the
+/// HTTP server serves the connection from what was read.
+async fn serve_connection(
+    mut tcp: WriteDeadline<TcpStream>,
+    peer: SocketAddr,
+    doors: Arc<Doors>,
+    header_timeout: Duration,
+    stop: CancellationToken,
+    pass: HttpPass,
+) {
+    let first = tokio::select! {
+        read = tokio::time::timeout(header_timeout, handshake::read_first_head(&mut tcp, peer, &doors.state)) => read,
+        () = stop.cancelled() => return,
+    };
+    match first {
+        Ok(Ok(FirstRequest::Chat(request))) => {
+            // The chat counts in the chat limits from here.
+            drop(pass);
+            handshake::answer(tcp, *request, doors.state.clone()).await;
+        }
+        Ok(Ok(FirstRequest::Other(read))) => {
+            let tcp = handshake::Replay::new(read, tcp);
+            serve_http(tcp, peer, doors, header_timeout, stop, pass).await;
+        }
+        // The socket failed, or the head did not come in time: hang up.
+        Ok(Err(_)) | Err(_) => {}
+    }
 }
 
 /// Serves the HTTP requests of one TCP connection, with a deadline for each
 /// request's headers. A WebSocket upgrade hands the socket on and ends this task.
 async fn serve_http(
-    tcp: WriteDeadline<TcpStream>,
+    tcp: handshake::Replay<WriteDeadline<TcpStream>>,
     peer: SocketAddr,
-    doors: Doors,
+    doors: Arc<Doors>,
     header_timeout: Duration,
     stop: CancellationToken,
     pass: HttpPass,

@@ -266,6 +266,15 @@ pub enum Arrival {
 }
 
 impl Client {
+    /// A stranger on a WebSocket already open, before its welcome is read.
+    pub fn over(ws: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Client {
+            ws,
+            relay: false,
+            challenge: None,
+        }
+    }
+
     /// Connects and reads the server's welcome, which always comes first.
     pub async fn connect(addr: SocketAddr) -> Self {
         match Self::arrive(addr, None).await {
@@ -290,11 +299,7 @@ impl Client {
                 .expect("the WebSocket handshake within PATIENCE")
                 .expect("WebSocket handshake");
         assert_eq!(response.status(), 101);
-        let mut client = Client {
-            ws,
-            relay: false,
-            challenge: None,
-        };
+        let mut client = Client::over(ws);
         let mut told = Vec::new();
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
