@@ -57,7 +57,7 @@ const MAX_HEADERS: usize = 48;
 /// The first request on a new connection, as far as [`read_first_head`] read it.
 pub enum FirstRequest {
     /// A chat request this path admits: the connection is a chat now.
-    Chat(Box<ChatRequest>),
+    Chat(ChatRequest),
     /// Anything else, with every byte read so far, for the HTTP server.
     Other(Vec<u8>),
 }
@@ -99,7 +99,7 @@ pub async fn read_first_head(
         }
     }
     Ok(match chat_request(&bytes, peer, state) {
-        Some(request) => FirstRequest::Chat(Box::new(request)),
+        Some(request) => FirstRequest::Chat(request),
         None => FirstRequest::Other(bytes),
     })
 }
@@ -132,15 +132,8 @@ fn chat_request(bytes: &[u8], peer: SocketAddr, state: &AppState) -> Option<Chat
         return None;
     }
     let key = upgrade_key(&method, &headers).ok()?.clone();
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    let origins = &state.settings.origins;
-    if !origins.serves_host(text(header::HOST))
-        || !origins.permits(text(header::ORIGIN), text(header::HOST))
-    {
+    let host = text(&headers, header::HOST);
+    if !state.settings.origins.serves_host(host) || !page_may_open(state, &headers) {
         return None;
     }
     let client = state.gate.client_of(peer, &headers).ok()?;
@@ -176,17 +169,7 @@ pub async fn upgrade(
         Ok(key) => key.clone(),
         Err(refusal) => return refusal.into_response(),
     };
-    let headers = request.headers();
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
-    if !state
-        .settings
-        .origins
-        .permits(text(header::ORIGIN), text(header::HOST))
-    {
+    if !page_may_open(&state, request.headers()) {
         state.metrics.rejected(RejectionReason::Origin);
         return (StatusCode::FORBIDDEN, "This page may not open a chat here.").into_response();
     }
@@ -218,6 +201,20 @@ pub async fn upgrade(
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
     }
     response
+}
+
+/// Whether the page asking (by its `Origin`) may open a chat on this server.
+fn page_may_open(state: &AppState, headers: &HeaderMap) -> bool {
+    let origin = text(headers, header::ORIGIN);
+    state
+        .settings
+        .origins
+        .permits(origin, text(headers, header::HOST))
+}
+
+/// A header's value, if it is there and is text.
+fn text(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
 }
 
 /// Why a request to `/ws` is not a WebSocket upgrade (as axum's extractor

@@ -637,7 +637,7 @@ async fn serve_connection(
         Ok(Ok(FirstRequest::Chat(request))) => {
             // The chat counts in the chat limits from here.
             drop(pass);
-            handshake::answer(tcp, *request, doors.state.clone()).await;
+            handshake::answer(tcp, request, doors.state.clone()).await;
         }
         Ok(Ok(FirstRequest::Other(read))) => {
             let tcp = handshake::Replay::new(read, tcp);
