@@ -643,6 +643,84 @@ async fn an_instance_redis_forgot_must_come_back_before_it_can_queue_anyone() {
 }
 
 #[tokio::test]
+async fn nobody_is_paired_with_a_stranger_queued_before_their_instance_came_back() {
+    // As when Redis froze past the presence bound: the instance told its
+    // waiters that matching paused. Whatever comes first when Redis wakes, a
+    // sweep or the instance's comeback, those waiters are not paired.
+    let redis = Redis::start();
+    let lapsed = instance_alive_for(&redis, Duration::from_millis(100)).await;
+    let other = instance(&redis).await;
+    let paused = seeker(&[]);
+    assert_eq!(
+        lapsed.join(&paused, None).await.unwrap(),
+        SharedJoin::Waiting
+    );
+    until_counted_dead(&redis, &lapsed).await;
+    assert!(
+        !lapsed.heartbeat(Duration::from_secs(10)).await.unwrap(),
+        "it was forgotten"
+    );
+    let newcomer = seeker(&[]);
+    assert_eq!(
+        other.join(&newcomer, None).await.unwrap(),
+        SharedJoin::Waiting,
+        "not paired with the paused stranger"
+    );
+    assert_eq!(other.waiting().await.unwrap(), 1, "only the newcomer waits");
+    assert!(other.leave(newcomer.id).await.unwrap());
+
+    // Cut off but still known (Redis ran its heartbeats, their answers came
+    // too late): starting over drops its waiters all the same.
+    let slow = instance(&redis).await;
+    assert_eq!(
+        slow.join(&seeker(&[]), None).await.unwrap(),
+        SharedJoin::Waiting
+    );
+    assert!(
+        slow.heartbeat_before(
+            Duration::from_secs(10),
+            true,
+            std::time::SystemTime::now() + Duration::from_secs(2)
+        )
+        .await
+        .unwrap(),
+        "still known"
+    );
+    assert_eq!(
+        other.join(&seeker(&[]), None).await.unwrap(),
+        SharedJoin::Waiting,
+        "not paired with the stranger of the instance that started over"
+    );
+}
+
+#[tokio::test]
+async fn a_heartbeat_redis_runs_after_its_deadline_brings_no_instance_back() {
+    // As when Redis froze with heartbeats on their way: run when it wakes,
+    // they must not make an instance the others counted dead alive again
+    // (it would never learn it had been forgotten, nor drop its waiters).
+    let redis = Redis::start();
+    let lapsed = instance_alive_for(&redis, Duration::from_millis(100)).await;
+    until_counted_dead(&redis, &lapsed).await;
+    let late = lapsed
+        .heartbeat_before(
+            Duration::from_secs(10),
+            false,
+            std::time::SystemTime::now() - Duration::from_secs(1),
+        )
+        .await;
+    assert!(late.is_err(), "{late:?}");
+    let presence = format!("test:alive:{}", lapsed.instance());
+    assert!(
+        redis.keys_and_ttls(&presence).await.is_empty(),
+        "still dead"
+    );
+    assert!(
+        !lapsed.heartbeat(Duration::from_secs(10)).await.unwrap(),
+        "the next timely heartbeat learns it was forgotten"
+    );
+}
+
+#[tokio::test]
 async fn a_join_redis_runs_after_its_deadline_queues_nobody() {
     // As when Redis froze with the join on its way, and the stranger was told
     // matching is paused long before Redis woke and ran it.

@@ -17,8 +17,18 @@ use strangers::protocol::{ClientMessage, ErrorCode, Mode, ServerMessage};
 use strangers::server::{Settings, cluster};
 use tokio::time::Instant;
 
+/// The in-process instances' log, at debug level, kept with the test that
+/// wrote it: printed only if that test fails, apart from the others'.
+fn log_to_the_test() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("strangers=debug")
+        .with_test_writer()
+        .try_init();
+}
+
 /// An instance reaching Redis at `url`.
 async fn instance_at(url: String) -> TestServer {
+    log_to_the_test();
     TestServer::start_with(Settings {
         redis_url: Some(url),
         online_interval: Duration::from_millis(100),
@@ -140,9 +150,6 @@ async fn a_flood_of_joins_with_redis_a_hop_away_starves_neither_the_heartbeat_no
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_cut_from_redis_loses_nothing_and_the_chat_goes_on() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("strangers=debug")
-        .try_init();
     let redis = Redis::start();
     let (link, _cut_off, _other, mut alice, mut bob) =
         chat_across_a_link(&redis, Duration::ZERO).await;

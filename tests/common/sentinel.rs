@@ -62,13 +62,16 @@ impl Failover {
         for _ in 0..3 {
             let port = free_port();
             let config = dir.join(format!("sentinel-{port}.conf"));
+            // A failover attempt that fails (its election split on a busy
+            // machine, say) is tried again after twice the failover timeout:
+            // 6 s with 3 s, well within the test's patience (20 s with 10).
             std::fs::write(
                 &config,
                 format!(
                     "port {port}\nbind 127.0.0.1\ndir {dir}\n\
                      sentinel monitor {SERVICE} 127.0.0.1 {primary} 2\n\
                      sentinel down-after-milliseconds {SERVICE} 1000\n\
-                     sentinel failover-timeout {SERVICE} 10000\n\
+                     sentinel failover-timeout {SERVICE} 3000\n\
                      sentinel parallel-syncs {SERVICE} 1\n",
                     dir = dir.display()
                 ),

@@ -27,6 +27,7 @@ const BAN: &str = include_str!("ban.lua");
 const LIFT: &str = include_str!("lift.lua");
 const RELAY: &str = include_str!("relay.lua");
 const RETIRE: &str = include_str!("retire.lua");
+const HEARTBEAT: &str = include_str!("heartbeat.lua");
 
 /// One script: the constants the in-memory matchmaker uses too, the shared
 /// part, then `body`. Both matchmakers take their rules' numbers from one place.
@@ -81,6 +82,7 @@ pub struct SharedQueue {
     lift: Script,
     relay: Script,
     retire: Script,
+    heartbeat: Script,
 }
 
 /// The outcome of [`SharedQueue::join`].
@@ -140,8 +142,14 @@ impl SharedQueue {
             lift: script(LIFT),
             relay: script(RELAY),
             retire: script(RETIRE),
+            heartbeat: script(HEARTBEAT),
         };
-        queue.heartbeat(alive_for).await?;
+        // The first heartbeat measures how far Redis's clock is from ours; if
+        // that is more than its deadline allows, the second, sent by Redis's
+        // clock, goes through.
+        if queue.heartbeat(alive_for).await.is_err() {
+            queue.heartbeat(alive_for).await?;
+        }
         Ok(queue)
     }
 
@@ -165,30 +173,44 @@ impl SharedQueue {
     /// Says this instance is alive for another `alive_for`. Called well within
     /// that time; once it stops, other instances drop this one's waiters.
     /// Returns whether Redis still knew this instance: false the first time,
-    /// and after Redis lost its data (a restart) or counted this instance dead.
+    /// and after Redis lost its data (a restart) or counted this instance dead,
+    /// in which case Redis has dropped this instance's waiters (the caller
+    /// queues again those still waiting).
     pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
+        self.heartbeat_before(alive_for, false, SystemTime::now() + JOIN_DEADLINE)
+            .await
+    }
+
+    /// [`heartbeat`](Self::heartbeat), to be run by Redis before `deadline`
+    /// (by our clock) or not at all: an error if Redis ran it later. With
+    /// `start_over`, Redis drops this instance's waiters even if it knew the
+    /// instance (it was cut off, and told them matching paused).
+    pub async fn heartbeat_before(
+        &self,
+        alive_for: Duration,
+        start_over: bool,
+        deadline: SystemTime,
+    ) -> RedisResult<bool> {
         let mut redis = self.primary.connection();
-        let alive = format!("{}alive:{}", self.prefix, self.instance);
         let asked = local_ms();
-        let (known, (seconds, micros)): (Option<String>, (i64, i64)) = redis::pipe()
-            .set_options(
-                &alive,
-                1,
-                redis::SetOptions::default()
-                    .get(true)
-                    .with_expiration(redis::SetExpiry::PX(alive_for.as_millis() as u64)),
-            )
-            .sadd(format!("{}instances", self.prefix), &self.instance)
-            .ignore()
-            .pexpire(format!("{}instances", self.prefix), QUEUE_KEEP_MS as i64)
-            .ignore()
-            .cmd("TIME")
-            .query_async(&mut redis)
+        let (outcome, seconds, micros): (String, i64, i64) = self
+            .heartbeat
+            .arg(&self.prefix)
+            .arg(&self.instance)
+            .arg(alive_for.as_millis() as u64)
+            .arg(ms_since_1970(deadline) + self.clock_offset_ms.load(Ordering::Relaxed))
+            .arg(if start_over { "1" } else { "0" })
+            .invoke_async(&mut redis)
             .await?;
         let midway = (asked + local_ms()) / 2;
         let offset = seconds * 1000 + micros / 1000 - midway;
         self.clock_offset_ms.store(offset, Ordering::Relaxed);
-        Ok(known.is_some())
+        match outcome.as_str() {
+            "known" => Ok(true),
+            "forgotten" => Ok(false),
+            "late" => Err(unexpected("heartbeat", &["run after its deadline"])),
+            _ => Err(unexpected("heartbeat", &[outcome])),
+        }
     }
 
     /// The secret every instance hashes network addresses with: the first

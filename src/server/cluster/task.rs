@@ -45,6 +45,12 @@ pub const MAX_JOIN_AGE: Duration = Duration::from_secs(2);
 /// told matching is paused) never queues anyone later.
 const JOIN_RUN_BY: Duration = Duration::from_millis(1_500);
 
+/// Redis runs a heartbeat within this long of its sending or not at all: well
+/// within the beat's own bound (two heartbeats), so one that waited in a
+/// frozen Redis cannot bring this instance back behind its back after the
+/// others counted it dead.
+const BEAT_RUN_BY: Duration = Duration::from_millis(1_500);
+
 /// At most this many messages for other instances are held while Redis cannot
 /// take them, and none longer than the presence bound (by then the partner's
 /// instance may have ended the chat): beyond either, what is held is dropped
@@ -360,7 +366,7 @@ async fn keep_alive(
         if let Err(error) = within(HEARTBEAT, queue.follow_primary()).await {
             tracing::warn!(%error, "could not ask Sentinel for the primary");
         }
-        if beat_once(&queue, &lobby, &sanctions, &mut missing).await {
+        if beat_once(&queue, &lobby, &sanctions, &mut missing, cut_off).await {
             last_beat = Instant::now();
             cut_off = false;
         }
@@ -454,8 +460,10 @@ async fn beat_once(
     lobby: &Lobby,
     sanctions: &Sanctions,
     missing: &mut Missing,
+    cut_off: bool,
 ) -> bool {
-    match within(HEARTBEAT * 2, beat(queue, lobby, sanctions, missing)).await {
+    let beat = beat(queue, lobby, sanctions, missing, cut_off);
+    match within(HEARTBEAT * 2, beat).await {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, "could not reach Redis for the heartbeat");
@@ -502,17 +510,26 @@ struct Missing(HashMap<String, Instant>);
 pub const MISSING_GRACE: Duration = Duration::from_secs(2);
 
 /// One heartbeat: alive again for [`ALIVE_FOR`]; our waiters queued again if
-/// Redis had forgotten them; interest timeouts and dead instances swept; the
-/// online count shared; partners on dead instances noticed.
+/// Redis had forgotten them, or if this instance was `cut_off` (it told them
+/// matching paused, so Redis drops what it held of them); interest timeouts
+/// and dead instances swept; the online count shared; partners on dead
+/// instances noticed.
 async fn beat(
     queue: &SharedQueue,
     lobby: &Lobby,
     sanctions: &Sanctions,
     missing: &mut Missing,
+    cut_off: bool,
 ) -> RedisResult<()> {
     let asked = Instant::now();
-    if !queue.heartbeat(ALIVE_FOR).await? {
+    let deadline = std::time::SystemTime::now() + BEAT_RUN_BY;
+    if !queue.heartbeat_before(ALIVE_FOR, cut_off, deadline).await? {
         come_back(queue, lobby, sanctions, asked).await?;
+    } else if cut_off {
+        // Still known (Redis ran our heartbeats, but their answers came too
+        // late): the chats across instances ended when we were cut off, and
+        // whoever asked for someone since is queued again.
+        lobby.ask_again_for_waiters();
     }
     queue.tick().await?;
     let here = lobby.online();
