@@ -95,14 +95,14 @@ pub enum SharedJoin {
     /// Redis does not know this instance (it restarted empty, or counted this
     /// instance dead): nothing was done. Come back first (a heartbeat).
     Forgotten,
-    /// Redis ran the join after its deadline ([`JOIN_DEADLINE`]): nothing was
+    /// Redis ran the join after its deadline ([`RUN_DEADLINE`]): nothing was
     /// done. (A join sent to a Redis that stopped answering may run when it
     /// wakes, long after the stranger was told matching is paused.)
     Late,
 }
 
-/// How long after it is sent a join may still be run by Redis.
-pub const JOIN_DEADLINE: Duration = Duration::from_secs(2);
+/// How long after it is sent a join or a heartbeat may still be run by Redis.
+pub const RUN_DEADLINE: Duration = Duration::from_secs(2);
 
 /// `time` by our clock, in ms since 1970.
 fn ms_since_1970(time: SystemTime) -> i64 {
@@ -177,7 +177,7 @@ impl SharedQueue {
     /// in which case Redis has dropped this instance's waiters (the caller
     /// queues again those still waiting).
     pub async fn heartbeat(&self, alive_for: Duration) -> RedisResult<bool> {
-        self.heartbeat_before(alive_for, false, SystemTime::now() + JOIN_DEADLINE)
+        self.heartbeat_before(alive_for, false, SystemTime::now() + RUN_DEADLINE)
             .await
     }
 
@@ -245,7 +245,7 @@ impl SharedQueue {
         seeker: &Seeker,
         address: Option<AddressKey>,
     ) -> RedisResult<SharedJoin> {
-        self.join_before(seeker, address, SystemTime::now() + JOIN_DEADLINE)
+        self.join_before(seeker, address, SystemTime::now() + RUN_DEADLINE)
             .await
     }
 

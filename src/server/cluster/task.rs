@@ -40,16 +40,13 @@ pub const ALIVE_FOR: Duration = Duration::from_secs(3);
 /// the stranger is told matching is paused, and "New" asks again.
 pub const MAX_JOIN_AGE: Duration = Duration::from_secs(2);
 
-/// Redis runs a join within this long of its sending or not at all: well
-/// within [`REDIS_PATIENCE`], so a join that timed out here (the stranger
-/// told matching is paused) never queues anyone later.
-const JOIN_RUN_BY: Duration = Duration::from_millis(1_500);
-
-/// Redis runs a heartbeat within this long of its sending or not at all: well
-/// within the beat's own bound (two heartbeats), so one that waited in a
-/// frozen Redis cannot bring this instance back behind its back after the
-/// others counted it dead.
-const BEAT_RUN_BY: Duration = Duration::from_millis(1_500);
+/// Redis runs a join or a heartbeat within this long of its sending or not at
+/// all: well within [`REDIS_PATIENCE`] and the beat's own bound (two
+/// heartbeats), so a join that timed out here (the stranger told matching is
+/// paused) never queues anyone later, and a heartbeat that waited in a frozen
+/// Redis cannot bring this instance back behind its back after the others
+/// counted it dead.
+const RUN_BY: Duration = Duration::from_millis(1_500);
 
 /// At most this many messages for other instances are held while Redis cannot
 /// take them, and none longer than the presence bound (by then the partner's
@@ -154,7 +151,7 @@ async fn match_and_deliver(
                         lobby.matching_failed(seeker.id);
                         continue;
                     }
-                    let deadline = std::time::SystemTime::now() + JOIN_RUN_BY;
+                    let deadline = std::time::SystemTime::now() + RUN_BY;
                     let joined = join(queue, lobby, sanctions, &seeker, address, deadline);
                     match within(REDIS_PATIENCE, joined).await {
                         Ok(()) => paused_until = None,
@@ -522,7 +519,7 @@ async fn beat(
     cut_off: bool,
 ) -> RedisResult<()> {
     let asked = Instant::now();
-    let deadline = std::time::SystemTime::now() + BEAT_RUN_BY;
+    let deadline = std::time::SystemTime::now() + RUN_BY;
     if !queue.heartbeat_before(ALIVE_FOR, cut_off, deadline).await? {
         come_back(queue, lobby, sanctions, asked).await?;
     } else if cut_off {
