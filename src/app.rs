@@ -26,12 +26,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options/>
+                // First in the head, so that it starts before the parser reaches
+                // the stylesheet (a script after one would wait for it).
+                <IslandLoader built chat/>
                 <link id="leptos" rel="stylesheet" href=built.stylesheet.clone()/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
                 <meta name="theme-color" content="#2856c7"/>
-                <IslandLoader built chat/>
                 <leptos_meta::MetaTags/>
             </head>
             // What the islands may say later, in the page's language.
@@ -59,21 +61,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Fetches the script and the WebAssembly while the page is parsed, as soon as
-/// both are there brings the page's islands to life. (The service worker that
-/// makes the site an installable app is registered by the chat once a stranger
-/// is found: see `browser::install_app`.)
+/// Brings the page's islands to life as early as the browser allows: from the
+/// top of the head, before the rest of the page is parsed, it starts fetching
+/// and compiling the WebAssembly (streamed: compiled as its bytes arrive) and
+/// importing the script, and instantiates the one with the other; once the
+/// page is parsed, it hydrates the islands. (The service worker that makes the
+/// site an installable app is registered by the chat once a stranger is found:
+/// see `browser::install_app`.)
 ///
 /// On a chat page (`chat`) it also opens the chat's socket at once, so that the
 /// handshake and the server's welcome happen while the WebAssembly loads and
 /// hydrates rather than after: the chat adopts that socket, and is handed what
 /// the server said meanwhile (see `browser::live::socket::Link::open`).
 ///
-/// Instead of Leptos's own islands script, which waits for the browser to be
-/// idle first (`requestIdleCallback`, 140 to 260 ms after navigation here) and
-/// reads the hash file on every page it renders; the names here are read once
+/// A classic script rather than a module, which would wait for the whole page
+/// to be parsed before it even started; and instead of Leptos's own islands
+/// script, which waits for the browser to be idle first (`requestIdleCallback`,
+/// 140 to 260 ms after navigation here) and reads the hash file on every page
+/// it renders; the names here are read once
 /// ([`crate::server::built::BuiltFiles`]). The pages' islands are never
-/// nested, so each is hydrated in page order.
+/// nested, so each is hydrated in page order. (BENCHMARKS.md, "Time to usable".)
 #[cfg(feature = "ssr")]
 #[component]
 fn IslandLoader(built: &'static crate::server::built::BuiltFiles, chat: bool) -> impl IntoView {
@@ -82,13 +89,24 @@ fn IslandLoader(built: &'static crate::server::built::BuiltFiles, chat: bool) ->
         context.set_is_hydrating(false);
     }
     let socket = if chat { EARLY_SOCKET } else { "" };
+    // If the WebAssembly cannot be compiled as it streams (served with another
+    // type, say), the script's own loader is given its address instead.
     let script = format!(
-        "{socket}const code = await import({script:?});\
-         await code.default({{ module_or_path: {wasm:?} }});\
-         code.hydrate();\
-         for (const island of document.querySelectorAll(\"leptos-island\")) {{\
-           const hydrate = code[island.dataset.component];\
-           if (hydrate) await hydrate(island);\
+        "{socket}{{\
+           const compiled = WebAssembly.compileStreaming(fetch({wasm:?})).catch(() => {wasm:?});\
+           const code = import({script:?});\
+           const parsed = new Promise((done) => document.readyState === \"loading\"\
+             ? document.addEventListener(\"DOMContentLoaded\", done, {{ once: true }}) : done());\
+           (async () => {{\
+             const glue = await code;\
+             await glue.default({{ module_or_path: await compiled }});\
+             await parsed;\
+             glue.hydrate();\
+             for (const island of document.querySelectorAll(\"leptos-island\")) {{\
+               const hydrate = glue[island.dataset.component];\
+               if (hydrate) await hydrate(island);\
+             }}\
+           }})();\
          }}",
         script = built.script,
         wasm = built.wasm,
@@ -97,7 +115,7 @@ fn IslandLoader(built: &'static crate::server::built::BuiltFiles, chat: bool) ->
     view! {
         <link rel="modulepreload" href=built.script.clone()/>
         <link rel="preload" href=built.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin=""/>
-        <script type="module" nonce=nonce>{script}</script>
+        <script nonce=nonce>{script}</script>
     }
 }
 
