@@ -19,7 +19,7 @@ test("time from navigation to a usable chat page", async ({ browser }) => {
   for (let run = 0; run < RUNS; run++) {
     const visitor = await Stranger.arrive(browser);
     opened.push(visitor);
-    await visitor.page.addInitScript(noteWhenUsable);
+    await visitor.page.addInitScript(noteWhenUsable, USABLE);
     const usable = usableAt(visitor.page);
     await visitor.page.goto("/chat?agreed=1");
     samples.push(await usable);
@@ -52,7 +52,7 @@ test("time from navigation to a usable chat page", async ({ browser }) => {
   // slows the page down), to show where the time goes.
   const traced = await Stranger.arrive(browser);
   opened.push(traced);
-  await traced.page.addInitScript(noteWhenUsable);
+  await traced.page.addInitScript(noteWhenUsable, USABLE);
   const tracedUsable = usableAt(traced.page);
   await browser.startTracing(traced.page, { categories: TRACE_CATEGORIES });
   await traced.page.goto("/chat?agreed=1");
@@ -71,22 +71,22 @@ test("time from navigation to a usable chat page", async ({ browser }) => {
   console.log(`where one traced visit's time went (ms): ${JSON.stringify(where)}`);
 });
 
-/** The prefix of the console line `noteWhenUsable` writes. */
+/** The prefix of the console line `noteWhenUsable` writes, and `usableAt` hears. */
 const USABLE = "strangers usable at ";
 
 /**
- * Runs in the page before its HTML: says on the console (`strangers usable at
- * <ms>`) the moment the status line first says "Looking for someone", as the
+ * Runs in the page before its HTML: says on the console (`said`, then the ms
+ * since navigation started) the moment the status line first says "Looking for someone", as the
  * page changes it. (Polling for it instead would add up to a frame's delay to
  * every sample; and Playwright's polling runs its own script in the page, which
  * on its first call is compiled on the page's main thread, about 14 ms here,
  * in the middle of the loading it measures.)
  */
-function noteWhenUsable() {
+function noteWhenUsable(said: string) {
   const watcher = new MutationObserver(() => {
     const status = document.querySelector("[role=status]")?.textContent ?? "";
     if (status.startsWith("Looking for someone")) {
-      console.debug(`strangers usable at ${performance.now()}`);
+      console.debug(`${said}${performance.now()}`);
       watcher.disconnect();
     }
   });
