@@ -19,9 +19,13 @@ pub fn ChatLog(chat: Chat) -> impl IntoView {
             following.set_value(slack < 24);
         }
     };
+    // An empty log has nothing to scroll to: on hydration, reading its height
+    // would make the browser lay the page out then and there, before the
+    // chat has said "Looking for someone".
     Effect::new(move |_| {
-        chat.session.with(|s| s.log().len());
-        if let Some(log) = log.get()
+        let lines = chat.session.with(|s| s.log().len());
+        if lines > 0
+            && let Some(log) = log.get()
             && following.get_value()
         {
             log.set_scroll_top(log.scroll_height());

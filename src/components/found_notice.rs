@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use leptos::prelude::*;
 
 use crate::browser::{self, NotifyPermission};
@@ -11,9 +13,15 @@ use crate::session::{ChatSession, Phase};
 /// "Stranger found", which brings the tab back when clicked.
 #[component]
 pub fn FoundNotice(chat: Chat) -> impl IntoView {
-    // Read once the page runs in the browser (the server renders no offer).
+    // Read once the page runs in the browser (the server renders no offer),
+    // in a task of its own: the browser's first answer takes a millisecond
+    // or two that the first visit needs for "Looking for someone".
     let permission = RwSignal::new(NotifyPermission::Unavailable);
-    Effect::new(move |_| permission.set(browser::notify_permission()));
+    Effect::new(move |_| {
+        browser::Timer::after(Duration::ZERO, move || {
+            permission.set(browser::notify_permission())
+        });
+    });
 
     let found = move || chat.session.with(ChatSession::strangers_found);
     Effect::new(move |told: Option<u64>| {
